@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The loader's test object: counts real TCP traffic on one port with a
+ * classic tracepoint (state changes) and tp_btf programs (bytes), so that the
+ * loader's attach, map and global-variable paths run on the real kernel. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "loader_test.h"
+#include "sock_core.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define TCP_ESTABLISHED 1
+#define TCP_CLOSE 7
+
+/* Set by name from userspace before load. */
+const volatile __u16 target_port = 0;
+const volatile __u32 target_family = 0; /* 0: any */
+const volatile __s64 signed_knob = 0;   /* only for the loader's type checks */
+const volatile _Bool enabled = 1;
+const volatile char tag[16] = "";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct lt_flow_key);
+	__type(value, struct lt_flow_value);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64); /* [0]: send calls, [1]: recv calls */
+} calls SEC(".maps");
+
+/* Filled from userspace for the map benchmark and batch tests; sized with setMaxEntries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct lt_flow_key);
+	__type(value, struct lt_flow_value);
+} bench SEC(".maps");
+
+static __always_inline struct lt_flow_value *flow_get(struct lt_flow_key *key)
+{
+	struct lt_flow_value *v = bpf_map_lookup_elem(&flows, key);
+	if (v)
+		return v;
+	struct lt_flow_value zero = {};
+	bpf_map_update_elem(&flows, key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&flows, key);
+}
+
+static __always_inline int key_from_sock(struct sock *sk, struct lt_flow_key *key)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return -1;
+	if (target_family && family != target_family)
+		return -1;
+	key->family = family;
+	key->protocol = BPF_CORE_READ(sk, sk_protocol);
+	key->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	key->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (key->sport != target_port && key->dport != target_port)
+		return -1;
+	if (family == AF_INET) {
+		BPF_CORE_READ_INTO(key->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(key->daddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(key->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(key->daddr, sk, __sk_common.skc_v6_daddr);
+	}
+	return 0;
+}
+
+static __always_inline void count_bytes(struct sock *sk, int ret, int dir)
+{
+	struct lt_flow_key key = {};
+	if (!enabled || ret <= 0 || key_from_sock(sk, &key))
+		return;
+	struct lt_flow_value *v = flow_get(&key);
+	if (!v)
+		return;
+	__u32 idx = dir;
+	__u64 *c = bpf_map_lookup_elem(&calls, &idx);
+	if (c)
+		*c += 1;
+	if (dir == 0) {
+		__sync_fetch_and_add(&v->sent_bytes, ret);
+		__sync_fetch_and_add(&v->sent_calls, 1);
+	} else {
+		__sync_fetch_and_add(&v->recv_bytes, ret);
+		__sync_fetch_and_add(&v->recv_calls, 1);
+	}
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(count_send, struct sock *sk, int ret, int flags)
+{
+	count_bytes(sk, ret, 0);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(count_recv, struct sock *sk, int ret, int flags)
+{
+	if (flags & 2 /* MSG_PEEK */)
+		return 0;
+	count_bytes(sk, ret, 1);
+	return 0;
+}
+
+/* Layout of the classic tracepoint record sock:inet_sock_set_state
+ * (identical from 4.16 to 6.18); the first 8 bytes are the common fields. */
+struct inet_sock_set_state_record {
+	__u64 common;
+	const void *skaddr;
+	int oldstate;
+	int newstate;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 protocol;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+};
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int count_state(struct inet_sock_set_state_record *ctx)
+{
+	if (!enabled || ctx->protocol != 6 /* IPPROTO_TCP */)
+		return 0;
+	if (ctx->sport != target_port && ctx->dport != target_port)
+		return 0;
+	if (target_family && ctx->family != target_family)
+		return 0;
+	if (ctx->newstate != TCP_ESTABLISHED && ctx->newstate != TCP_CLOSE)
+		return 0;
+	struct lt_flow_key key = {};
+	key.kind = 1;
+	key.family = ctx->family;
+	key.protocol = ctx->protocol;
+	key.sport = ctx->sport;
+	key.dport = ctx->dport;
+	if (ctx->family == AF_INET) {
+		__builtin_memcpy(key.saddr, ctx->saddr, 4);
+		__builtin_memcpy(key.daddr, ctx->daddr, 4);
+	} else {
+		__builtin_memcpy(key.saddr, ctx->saddr_v6, 16);
+		__builtin_memcpy(key.daddr, ctx->daddr_v6, 16);
+	}
+	struct lt_flow_value *v = flow_get(&key);
+	if (!v)
+		return 0;
+	if (ctx->newstate == TCP_ESTABLISHED)
+		__sync_fetch_and_add(&v->established, 1);
+	else
+		__sync_fetch_and_add(&v->closed, 1);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

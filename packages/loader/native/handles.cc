@@ -1,0 +1,120 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "common.h"
+
+namespace tb {
+
+// One type tag for every handle External; the Kind inside tells them apart.
+static const napi_type_tag kHandleTag = {0x7472616365725f62ULL, 0x70665f68616e646cULL};
+
+void LinkState::Close() {
+  if (closed) return;
+  closed = true;
+  if (link) {
+    bpf_link__destroy(link);
+    link = nullptr;
+  }
+  if (!legacy_event.empty()) {
+    std::string path = tracefs + "/kprobe_events";
+    int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) {
+      std::string cmd = "-:" + legacy_event + "\n";
+      ssize_t r = write(fd, cmd.data(), cmd.size());
+      (void)r;  // nothing to do if the event is already gone
+      close(fd);
+    }
+    legacy_event.clear();
+  }
+}
+
+void ObjectState::Close() {
+  if (closed) return;
+  closed = true;
+  for (auto& l : links) l->Close();
+  links.clear();
+  if (obj) {
+    bpf_object__close(obj);
+    obj = nullptr;
+  }
+}
+
+Napi::External<Handle> Wrap(Napi::Env env, Handle h) {
+  auto ext = Napi::External<Handle>::New(env, new Handle(std::move(h)), [](Napi::Env, Handle* p) {
+    // Garbage collected without close(): an object handle releases its fds
+    // when the last handle pointing at it goes (shared_ptr); links and
+    // readers are owned by their object, so nothing is freed twice.
+    delete p;
+  });
+  ext.TypeTag(&kHandleTag);
+  return ext;
+}
+
+static const char* KindName(Kind k) {
+  switch (k) {
+    case Kind::Object: return "object";
+    case Kind::Program: return "program";
+    case Kind::Map: return "map";
+    case Kind::Link: return "link";
+    case Kind::Ring: return "ring buffer reader";
+    case Kind::Perf: return "perf buffer reader";
+  }
+  return "handle";
+}
+
+Handle* TryUnwrap(const Napi::Value& v) {
+  if (!v.IsExternal() || !v.As<Napi::External<Handle>>().CheckTypeTag(&kHandleTag)) return nullptr;
+  return v.As<Napi::External<Handle>>().Data();
+}
+
+Handle& Unwrap(const Napi::Value& v, Kind kind) {
+  Napi::Env env = v.Env();
+  if (!v.IsExternal() || !v.As<Napi::External<Handle>>().CheckTypeTag(&kHandleTag)) {
+    ThrowCode(env, "ERR_BPF_HANDLE", std::string("expected a native ") + KindName(kind) + " handle");
+  }
+  Handle* h = v.As<Napi::External<Handle>>().Data();
+  if (h->kind != kind) {
+    ThrowCode(env, "ERR_BPF_HANDLE",
+              std::string("expected a native ") + KindName(kind) + " handle, got a " + KindName(h->kind));
+  }
+  return *h;
+}
+
+ErrCtx CtxOf(const Handle& h) {
+  ErrCtx c;
+  if (h.obj) c.object = h.obj->name;
+  if (h.prog) c.program = bpf_program__name(h.prog);
+  if (h.map) c.map = bpf_map__name(h.map);
+  return c;
+}
+
+Handle& Open(const Napi::Value& v, Kind kind, bool need_loaded) {
+  Handle& h = Unwrap(v, kind);
+  Napi::Env env = v.Env();
+  if (!h.obj || h.obj->closed) ThrowCode(env, "ERR_BPF_CLOSED", "the object is closed", CtxOf(h));
+  if (h.obj->busy) ThrowCode(env, "ERR_BPF_BUSY", "the object is being loaded", CtxOf(h));
+  if (need_loaded && !h.obj->loaded)
+    ThrowCode(env, "ERR_BPF_NOT_LOADED", "the object is not loaded yet: call load() first", CtxOf(h));
+  return h;
+}
+
+Bytes GetBytes(const Napi::Value& v, const char* what, bool optional) {
+  Bytes b;
+  if (optional && (v.IsNull() || v.IsUndefined())) return b;
+  if (v.IsBuffer()) {
+    auto buf = v.As<Napi::Buffer<uint8_t>>();
+    b.data = buf.Data();
+    b.len = buf.Length();
+    return b;
+  }
+  if (v.IsTypedArray()) {
+    auto ta = v.As<Napi::TypedArray>();
+    auto ab = ta.ArrayBuffer();
+    b.data = static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset();
+    b.len = ta.ByteLength();
+    return b;
+  }
+  ThrowCode(v.Env(), "ERR_BPF_ARG", std::string(what) + " must be a Buffer or TypedArray");
+}
+
+}  // namespace tb

@@ -1,0 +1,274 @@
+// Ring buffer and perf buffer readers driven by the libuv loop: a uv_poll on
+// libbpf's epoll fd (no thread, no timer). When it fires, every available
+// record is copied into one staging buffer with length framing and JS is
+// entered once for the whole batch.
+//
+// Batch framing, 8-byte aligned:  u32 length | u32 cpu (perf) or 0 (ring) |
+// data | zero padding to 8.
+#include <uv.h>
+
+#include <cstring>
+
+#include "common.h"
+
+namespace tb {
+
+struct Reader {
+  Napi::Env env;
+  Kind kind;
+  ring_buffer* rb = nullptr;
+  perf_buffer* pb = nullptr;
+  uv_poll_t* poll = nullptr;
+  Napi::FunctionReference cb;
+  Napi::Reference<Napi::External<Handle>> self;  // alive while open
+  std::shared_ptr<ObjectState> obj;
+  std::vector<uint8_t> staging;
+  uint32_t count = 0;
+  std::vector<std::pair<int, uint64_t>> lost;  // (cpu, count) since last dispatch
+  uint64_t lost_total = 0;
+  size_t max_batch_bytes = 4 << 20;
+  bool closed = false;
+  bool hook_added = false;
+  explicit Reader(Napi::Env e, Kind k) : env(e), kind(k) {}
+};
+
+static void Append(Reader* r, int cpu, const void* data, size_t size) {
+  size_t off = r->staging.size();
+  size_t padded = (size + 7) & ~size_t(7);
+  r->staging.resize(off + 8 + padded);
+  uint8_t* p = r->staging.data() + off;
+  uint32_t len32 = static_cast<uint32_t>(size), cpu32 = static_cast<uint32_t>(cpu);
+  memcpy(p, &len32, 4);
+  memcpy(p + 4, &cpu32, 4);
+  memcpy(p + 8, data, size);
+  if (padded > size) memset(p + 8 + size, 0, padded - size);
+  r->count++;
+}
+
+static int OnRing(void* ctx, void* data, size_t size) {
+  auto* r = static_cast<Reader*>(ctx);
+  Append(r, 0, data, size);
+  // Stop (this record is kept) once the batch is big; the epoll fd stays
+  // readable, so the rest comes on the next loop turn.
+  return r->staging.size() >= r->max_batch_bytes ? -E2BIG : 0;
+}
+
+static void OnPerf(void* ctx, int cpu, void* data, __u32 size) {
+  Append(static_cast<Reader*>(ctx), cpu, data, size);
+}
+
+static void OnPerfLost(void* ctx, int cpu, __u64 cnt) {
+  auto* r = static_cast<Reader*>(ctx);
+  r->lost.emplace_back(cpu, cnt);
+  r->lost_total += cnt;
+}
+
+static void CleanupHook(void* arg);
+
+static void CloseReader(Reader* r) {
+  if (r->closed) return;
+  r->closed = true;
+  if (r->hook_added) {
+    napi_remove_env_cleanup_hook(r->env, CleanupHook, r);
+    r->hook_added = false;
+  }
+  if (r->poll) {
+    uv_poll_stop(r->poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(r->poll), [](uv_handle_t* h) {
+      delete static_cast<std::shared_ptr<Reader>*>(h->data);
+      delete reinterpret_cast<uv_poll_t*>(h);
+    });
+    r->poll = nullptr;
+  }
+  if (r->rb) ring_buffer__free(r->rb);
+  if (r->pb) perf_buffer__free(r->pb);
+  r->rb = nullptr;
+  r->pb = nullptr;
+  r->staging.clear();
+  r->staging.shrink_to_fit();
+  if (!r->cb.IsEmpty()) r->cb.Reset();
+  if (!r->self.IsEmpty()) r->self.Reset();
+  r->obj.reset();
+}
+
+static void CleanupHook(void* arg) {
+  auto* r = static_cast<Reader*>(arg);
+  r->hook_added = false;  // being run: nothing to remove
+  CloseReader(r);
+}
+
+// Drain the kernel buffers into staging. Returns records drained or -errno.
+static int Drain(Reader* r) {
+  int err = 0;
+  if (r->rb) {
+    err = ring_buffer__consume(r->rb);
+    if (err == -E2BIG) err = 0;
+  } else if (r->pb) {
+    err = perf_buffer__consume(r->pb);
+  }
+  return err < 0 ? err : static_cast<int>(r->count);
+}
+
+// Hand the batch to JS: cb(batch: Buffer, count: number, lost: number[] | undefined).
+// `async` = entered from the loop (MakeCallback, so microtasks run after).
+static void Dispatch(Reader* r, bool async) {
+  if (r->count == 0 && r->lost.empty()) return;
+  Napi::Env env = r->env;
+  Napi::HandleScope scope(env);
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(env, r->staging.data(), r->staging.size());
+  Napi::Value lost = env.Undefined();
+  if (!r->lost.empty()) {
+    Napi::Array a = Napi::Array::New(env, r->lost.size() * 2);
+    uint32_t i = 0;
+    for (auto& p : r->lost) {
+      a.Set(i++, p.first);
+      a.Set(i++, static_cast<double>(p.second));
+    }
+    lost = a;
+  }
+  uint32_t count = r->count;
+  r->staging.clear();
+  r->count = 0;
+  r->lost.clear();
+  if (async) {
+    r->cb.MakeCallback(env.Global(), {buf, Napi::Number::New(env, count), lost});
+  } else {
+    r->cb.Call({buf, Napi::Number::New(env, count), lost});
+  }
+}
+
+static void OnPoll(uv_poll_t* handle, int status, int events) {
+  // Keep the reader alive across the JS call: the callback may close it.
+  std::shared_ptr<Reader> keep = *static_cast<std::shared_ptr<Reader>*>(handle->data);
+  Reader* r = keep.get();
+  if (r->closed) return;
+  int n = Drain(r);
+  Napi::Env env = r->env;
+  Napi::HandleScope scope(env);
+  try {
+    if (n < 0) {
+      ThrowErrno(env, -n, r->rb ? "ring_buffer__consume" : "perf_buffer__consume");
+    }
+    Dispatch(r, true);
+  } catch (const Napi::Error& e) {
+    // An exception thrown by the user's callback (or a consume failure) is
+    // an uncaught exception of the process, as from any event callback.
+    napi_fatal_exception(env, e.Value());
+  }
+}
+
+static Napi::Value Start(Napi::Env env, std::shared_ptr<Reader> r, int epoll_fd, Handle& mh) {
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  r->poll = new uv_poll_t;
+  int err = uv_poll_init(loop, r->poll, epoll_fd);
+  if (err) {
+    delete r->poll;
+    r->poll = nullptr;
+    CloseReader(r.get());
+    ThrowErrno(env, -err, "uv_poll_init", CtxOf(mh));
+  }
+  r->poll->data = new std::shared_ptr<Reader>(r);
+  uv_poll_start(r->poll, UV_READABLE, OnPoll);
+  napi_add_env_cleanup_hook(env, CleanupHook, r.get());
+  r->hook_added = true;
+  Handle h{r->kind, mh.obj, nullptr, mh.map};
+  h.reader = r;
+  Napi::External<Handle> ext = Wrap(env, std::move(h));
+  r->self = Napi::Reference<Napi::External<Handle>>::New(ext, 1);
+  return ext;
+}
+
+// ring_open(map, callback, maxBatchBytes)
+static Napi::Value RingOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Handle& mh = Open(info[0], Kind::Map, true);
+  if (bpf_map__type(mh.map) != BPF_MAP_TYPE_RINGBUF)
+    ThrowCode(env, "ERR_BPF_ARG", "not a ring buffer map", CtxOf(mh));
+  auto r = std::make_shared<Reader>(env, Kind::Ring);
+  r->cb = Napi::Persistent(info[1].As<Napi::Function>());
+  r->obj = mh.obj;
+  if (info[2].IsNumber()) r->max_batch_bytes = info[2].As<Napi::Number>().Uint32Value();
+  LogCapture cap;
+  errno = 0;
+  r->rb = ring_buffer__new(bpf_map__fd(mh.map), OnRing, r.get(), nullptr);
+  if (!r->rb) ThrowErrno(env, errno ? errno : EINVAL, "ring_buffer__new", CtxOf(mh), cap.Take());
+  return Start(env, r, ring_buffer__epoll_fd(r->rb), mh);
+}
+
+// perf_open(map, callback, pageCount)
+static Napi::Value PerfOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Handle& mh = Open(info[0], Kind::Map, true);
+  if (bpf_map__type(mh.map) != BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+    ThrowCode(env, "ERR_BPF_ARG", "not a perf event array map", CtxOf(mh));
+  auto r = std::make_shared<Reader>(env, Kind::Perf);
+  r->cb = Napi::Persistent(info[1].As<Napi::Function>());
+  r->obj = mh.obj;
+  size_t pages = info[2].As<Napi::Number>().Uint32Value();
+  LogCapture cap;
+  errno = 0;
+  r->pb = perf_buffer__new(bpf_map__fd(mh.map), pages, OnPerf, OnPerfLost, r.get(), nullptr);
+  if (!r->pb) ThrowErrno(env, errno ? errno : EINVAL, "perf_buffer__new", CtxOf(mh), cap.Take());
+  return Start(env, r, perf_buffer__epoll_fd(r->pb), mh);
+}
+
+static Handle& ReaderHandle(const Napi::Value& v) {
+  Handle* h = TryUnwrap(v);
+  if (!h || (h->kind != Kind::Ring && h->kind != Kind::Perf))
+    ThrowCode(v.Env(), "ERR_BPF_HANDLE", "expected a native ring or perf buffer reader handle");
+  return *h;
+}
+
+static Reader* GetReader(const Napi::CallbackInfo& info) {
+  return static_cast<Reader*>(ReaderHandle(info[0]).reader.get());
+}
+
+// reader_consume(reader) -> records delivered (synchronously, through the callback)
+static Napi::Value Consume(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Reader* r = GetReader(info);
+  if (r->closed) ThrowCode(env, "ERR_BPF_CLOSED", "the reader is closed");
+  std::shared_ptr<void> keep = ReaderHandle(info[0]).reader;
+  int n = Drain(r);
+  if (n < 0) ThrowErrno(env, -n, r->rb ? "ring_buffer__consume" : "perf_buffer__consume");
+  Dispatch(r, false);
+  return Napi::Number::New(env, n);
+}
+
+static Napi::Value Close(const Napi::CallbackInfo& info) {
+  CloseReader(GetReader(info));
+  return info.Env().Undefined();
+}
+
+static Napi::Value Ref(const Napi::CallbackInfo& info) {
+  Reader* r = GetReader(info);
+  if (r->poll) {
+    if (info[1].As<Napi::Boolean>())
+      uv_ref(reinterpret_cast<uv_handle_t*>(r->poll));
+    else
+      uv_unref(reinterpret_cast<uv_handle_t*>(r->poll));
+  }
+  return info.Env().Undefined();
+}
+
+static Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Reader* r = GetReader(info);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("closed", r->closed);
+  o.Set("lost", static_cast<double>(r->lost_total));
+  if (r->pb) o.Set("buffers", static_cast<double>(perf_buffer__buffer_cnt(r->pb)));
+  return o;
+}
+
+void InitReaders(Napi::Env env, Napi::Object exports) {
+  exports.Set("ring_open", Napi::Function::New(env, RingOpen));
+  exports.Set("perf_open", Napi::Function::New(env, PerfOpen));
+  exports.Set("reader_consume", Napi::Function::New(env, Consume));
+  exports.Set("reader_close", Napi::Function::New(env, Close));
+  exports.Set("reader_ref", Napi::Function::New(env, Ref));
+  exports.Set("reader_stats", Napi::Function::New(env, Stats));
+}
+
+}  // namespace tb

@@ -1,0 +1,208 @@
+// The only place the native addon is loaded, and the typed contract of its
+// flat, handle-based surface. Everything else talks to `native`.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { BpfNotSupportedError } from './errors.js';
+import { errorFromNative } from './error-factory.js';
+
+/** An opaque native handle (a type-tagged External). */
+export type NativeHandle = { readonly __nativeHandle: unique symbol };
+
+export interface NativeProgramDesc {
+  name: string;
+  section: string;
+  type: number;
+  typeName: string;
+  autoload: boolean;
+  handle: NativeHandle;
+}
+
+export interface NativeMapDesc {
+  name: string;
+  type: number;
+  typeName: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  internal: boolean;
+  handle: NativeHandle;
+}
+
+export interface NativeGlobalDesc {
+  name: string;
+  section: string;
+  offset: number;
+  size: number;
+  readonly: boolean;
+  kind: 'int' | 'bool' | 'char' | 'array' | 'pointer' | 'struct' | 'other';
+  signed?: boolean;
+  typeName?: string;
+  length?: number;
+  elemKind?: 'int' | 'char' | 'other';
+  elemSize?: number;
+  elemTypeName?: string;
+}
+
+export interface NativeMapInfo {
+  fd: number;
+  id: number;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  valueBytes: number;
+}
+
+export interface NativeLinkInfo {
+  fd: number;
+  kind: string;
+  target: string;
+  legacyEvent?: string;
+  type?: number;
+  id?: number;
+  progId?: number;
+  kprobeMissed?: bigint;
+}
+
+export interface NativeProbeResult {
+  ok: boolean;
+  code?: string;
+  errno?: number;
+  op: string;
+  detail?: string;
+}
+
+export type ReaderCallback = (batch: Buffer, count: number, lost: number[] | undefined) => void;
+
+export interface NativeBinding {
+  libbpf_version: string;
+  set_error_factory(fn: (info: NativeErrorInfo) => Error): void;
+  set_log_level(level: number): void;
+
+  object_open_file(path: string, name?: string): NativeHandle;
+  object_open_buffer(image: Uint8Array, name: string): NativeHandle;
+  object_close(obj: NativeHandle): void;
+  object_programs(obj: NativeHandle): NativeProgramDesc[];
+  object_maps(obj: NativeHandle): NativeMapDesc[];
+  object_globals(obj: NativeHandle): NativeGlobalDesc[];
+  object_set_global(obj: NativeHandle, section: string, offset: number, bytes: Uint8Array): void;
+  object_load(obj: NativeHandle): Promise<void>;
+  object_info(obj: NativeHandle): { name: string; loaded: boolean; closed: boolean; loading: boolean; links: number };
+
+  program_set_autoload(prog: NativeHandle, autoload: boolean): void;
+  program_set_attach_target(prog: NativeHandle, target: string): void;
+  program_fd(prog: NativeHandle): number;
+  program_attach(prog: NativeHandle): NativeHandle;
+  program_attach_kprobe(prog: NativeHandle, func: string, retprobe: boolean, offset: number): NativeHandle;
+  program_attach_kprobe_tracefs(
+    prog: NativeHandle,
+    func: string,
+    retprobe: boolean,
+    offset: number,
+    tracefs: string,
+    event: string,
+  ): NativeHandle;
+  program_attach_tracepoint(prog: NativeHandle, category: string, name: string): NativeHandle;
+  program_attach_raw_tracepoint(prog: NativeHandle, name: string): NativeHandle;
+  program_attach_trace(prog: NativeHandle, kind: string, target: string): NativeHandle;
+  program_test_run(
+    prog: NativeHandle,
+    ctx: Uint8Array | null,
+    data: Uint8Array | null,
+    repeat: number,
+    cpu: number,
+  ): { retval: number; duration: number };
+  link_close(link: NativeHandle): void;
+  link_info(link: NativeHandle): NativeLinkInfo;
+
+  map_set_max_entries(map: NativeHandle, n: number): void;
+  map_set_autocreate(map: NativeHandle, create: boolean): void;
+  map_info(map: NativeHandle): NativeMapInfo;
+  map_lookup(map: NativeHandle, key: Uint8Array, value: Uint8Array, flags: number): boolean;
+  map_update(map: NativeHandle, key: Uint8Array, value: Uint8Array, flags: number): void;
+  map_delete(map: NativeHandle, key: Uint8Array): boolean;
+  map_next_key(map: NativeHandle, key: Uint8Array | null, out: Uint8Array): boolean;
+  map_lookup_batch(
+    map: NativeHandle,
+    inBatch: Uint8Array | null,
+    outBatch: Uint8Array,
+    keys: Uint8Array,
+    values: Uint8Array,
+    count: number,
+    andDelete: boolean,
+    elemFlags: number,
+  ): { count: number; done: boolean };
+  map_update_batch(map: NativeHandle, keys: Uint8Array, values: Uint8Array, count: number, elemFlags: number): number;
+  num_possible_cpus(): number;
+
+  ring_open(map: NativeHandle, cb: ReaderCallback, maxBatchBytes?: number): NativeHandle;
+  perf_open(map: NativeHandle, cb: ReaderCallback, pageCount: number): NativeHandle;
+  reader_consume(reader: NativeHandle): number;
+  reader_close(reader: NativeHandle): void;
+  reader_ref(reader: NativeHandle, ref: boolean): void;
+  reader_stats(reader: NativeHandle): { closed: boolean; lost: number; buffers?: number };
+
+  feature_kernel_btf(): NativeProbeResult;
+  feature_map_type(type: number): NativeProbeResult;
+  feature_batch_ops(): NativeProbeResult;
+  feature_kprobe(func: string): NativeProbeResult;
+  feature_kprobe_tracefs(tracefs: string): NativeProbeResult;
+  feature_trace(kind: 'fentry' | 'fexit' | 'tp_btf', target: string): NativeProbeResult;
+  feature_tracepoint(tracefs: string, category: string, name: string): NativeProbeResult;
+  feature_raw_tracepoint(name: string): NativeProbeResult;
+  memlock_limit(): number;
+}
+
+/** What the addon passes to the error factory; see error-factory.ts. */
+export interface NativeErrorInfo {
+  code: string;
+  errno?: number;
+  op: string;
+  object?: string;
+  program?: string;
+  map?: string;
+  target?: string;
+  log?: string;
+  message?: string;
+}
+
+function load(): NativeBinding {
+  if (process.platform !== 'linux') {
+    throw new BpfNotSupportedError({
+      feature: 'platform',
+      code: 'ERR_BPF_PLATFORM',
+      op: 'load native addon',
+      message: `@tracer-bpf/loader runs only on Linux (eBPF); this is ${process.platform}-${process.arch}`,
+    });
+  }
+  // The package root: src/ in the workspace, dist/ once built; both are one level down.
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const require = createRequire(import.meta.url);
+  const override = process.env.TRACER_BPF_NATIVE_PATH;
+  try {
+    if (override) return require(override) as NativeBinding;
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+    return nodeGypBuild(root) as NativeBinding;
+  } catch (err) {
+    const libc = glibcOrMusl();
+    throw new BpfNotSupportedError({
+      feature: 'platform',
+      code: 'ERR_BPF_NO_PREBUILD',
+      op: 'load native addon',
+      message:
+        `no usable prebuilt binary of @tracer-bpf/loader for linux-${process.arch} (${libc}, node ${process.version}, ` +
+        `Node-API ${process.versions.napi}): prebuilds ship for linux-x64 glibc >= 2.31 (${(err as Error).message})`,
+      cause: err,
+    });
+  }
+}
+
+function glibcOrMusl(): string {
+  const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
+  return header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : 'musl or another libc';
+}
+
+export const native: NativeBinding = load();
+native.set_error_factory(errorFromNative);

@@ -1,0 +1,147 @@
+// Kernel feature probes: each tries the real operation once per process
+// (create a map, load and attach a trivial program) and caches the answer.
+import { native, type NativeProbeResult } from './binding.js';
+import { readCapabilities } from './capabilities.js';
+import { resolveKernelFunction } from './kallsyms.js';
+import { findTracefs } from './tracefs.js';
+
+export type Feature =
+  | 'kernelBtf'
+  | 'kprobes'
+  | 'fentry'
+  | 'tpBtf'
+  | 'tracepoints'
+  | 'rawTracepoints'
+  | 'ringbuf'
+  | 'batchOps';
+
+export interface FeatureStatus {
+  feature: Feature;
+  supported: boolean;
+  /** How it is available (kprobes: 'pmu' or 'tracefs'). */
+  mode?: string;
+  /** errno name of the refusal. */
+  code?: string;
+  errno?: number;
+  /** The operation that was tried. */
+  op: string;
+  /** What was found, in words. */
+  detail: string;
+}
+
+const BPF_MAP_TYPE_RINGBUF = 27;
+const cache = new Map<Feature, FeatureStatus>();
+
+function status(feature: Feature, r: NativeProbeResult, detail: string, mode?: string): FeatureStatus {
+  const s: FeatureStatus = { feature, supported: r.ok, op: r.op, detail };
+  if (mode !== undefined && r.ok) s.mode = mode;
+  if (r.code !== undefined) s.code = r.code;
+  if (r.errno !== undefined) s.errno = r.errno;
+  return s;
+}
+
+function firstFunction(names: string[]): string {
+  for (const n of names) {
+    try {
+      return resolveKernelFunction(n).symbol;
+    } catch {
+      // try the next one
+    }
+  }
+  return names[0] as string;
+}
+
+function refusal(r: NativeProbeResult, what: string): string {
+  if (r.ok) return `${what}: works`;
+  const caps = readCapabilities();
+  if ((r.code === 'EPERM' || r.code === 'EACCES') && caps.tracing) {
+    return `${what}: the kernel refused it (${r.code} from ${r.op}) although this process has CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN`;
+  }
+  return `${what}: ${r.code ?? 'failed'} from ${r.op}${r.detail ? ` (${r.detail})` : ''}`;
+}
+
+const probes: Record<Feature, () => FeatureStatus> = {
+  kernelBtf: () => {
+    const r = native.feature_kernel_btf();
+    return status('kernelBtf', r, r.ok ? 'kernel BTF at /sys/kernel/btf/vmlinux' : refusal(r, 'kernel BTF'));
+  },
+  kprobes: () => {
+    const fn = firstFunction(['tcp_sendmsg', 'do_nanosleep', 'schedule']);
+    const r = native.feature_kprobe(fn);
+    if (r.ok) return status('kprobes', r, `kprobe PMU attach on ${fn} works`, 'pmu');
+    const tracefs = findTracefs();
+    if (r.code === 'ENOENT' && r.op === 'perf_event_open kprobe' && tracefs) {
+      const t = native.feature_kprobe_tracefs(tracefs);
+      if (t.ok) return status('kprobes', t, `no kprobe PMU; legacy ${tracefs}/kprobe_events is writable`, 'tracefs');
+    }
+    const noKprobes = r.code === 'ENOENT' && r.op === 'perf_event_open kprobe';
+    return status(
+      'kprobes',
+      r,
+      noKprobes
+        ? 'this kernel has no kprobes (no kprobe PMU and no tracefs kprobe_events: CONFIG_KPROBES is off); use tracepoints or fentry'
+        : refusal(r, `kprobe on ${fn}`),
+    );
+  },
+  fentry: () => {
+    const fn = firstFunction(['tcp_sendmsg', 'bpf_fentry_test1', 'do_nanosleep']);
+    const r = native.feature_trace('fentry', fn);
+    const detail = r.ok
+      ? `fentry on ${fn} works`
+      : `${refusal(r, `fentry on ${fn}`)}; use kprobes or tracepoints instead`;
+    return status('fentry', r, detail);
+  },
+  tpBtf: () => {
+    const r = native.feature_trace('tp_btf', 'sched_switch');
+    return status('tpBtf', r, r.ok ? 'tp_btf on sched_switch works' : refusal(r, 'tp_btf on sched_switch'));
+  },
+  tracepoints: () => {
+    const tracefs = findTracefs();
+    if (!tracefs) {
+      return {
+        feature: 'tracepoints',
+        supported: false,
+        code: 'ENOENT',
+        errno: 2,
+        op: 'find tracefs',
+        detail: 'tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)',
+      };
+    }
+    const r = native.feature_tracepoint(tracefs, 'sched', 'sched_switch');
+    return status('tracepoints', r, r.ok ? `tracepoint sched/sched_switch via ${tracefs}` : refusal(r, 'tracepoint'));
+  },
+  rawTracepoints: () => {
+    const r = native.feature_raw_tracepoint('sched_switch');
+    return status('rawTracepoints', r, r.ok ? 'raw tracepoint sched_switch works' : refusal(r, 'raw tracepoint'));
+  },
+  ringbuf: () => {
+    const r = native.feature_map_type(BPF_MAP_TYPE_RINGBUF);
+    return status('ringbuf', r, r.ok ? 'BPF_MAP_TYPE_RINGBUF can be created' : refusal(r, 'ring buffer map'));
+  },
+  batchOps: () => {
+    const r = native.feature_batch_ops();
+    return status('batchOps', r, r.ok ? 'BPF_MAP_LOOKUP_BATCH works' : refusal(r, 'batch map lookup'));
+  },
+};
+
+/** Probe one feature (cached for the life of the process). */
+export function probeFeature(feature: Feature): FeatureStatus {
+  let s = cache.get(feature);
+  if (!s) {
+    s = probes[feature]();
+    cache.set(feature, s);
+  }
+  return s;
+}
+
+/** Probe every feature. */
+export function probeFeatures(): Record<Feature, FeatureStatus> {
+  const out = {} as Record<Feature, FeatureStatus>;
+  for (const f of Object.keys(probes) as Feature[]) out[f] = probeFeature(f);
+  return out;
+}
+
+/** Forget cached answers (tests, or after mounting tracefs). */
+export function resetFeatureCache(): void {
+  cache.clear();
+}

@@ -1,0 +1,80 @@
+// Encoding of the test objects' 48-byte flow key and value (bpf/src/loader_test.h).
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+export interface FlowKey {
+  saddr: Buffer; // 16 bytes (IPv4 in the first 4)
+  daddr: Buffer;
+  sport: number;
+  dport: number;
+  family: number;
+  protocol: number;
+  kind: number; // 0 traffic, 1 state transitions
+}
+
+export interface FlowValue {
+  sentBytes: bigint;
+  recvBytes: bigint;
+  sentCalls: bigint;
+  recvCalls: bigint;
+  established: bigint;
+  closed: bigint;
+}
+
+export function addrBytes(ip: string): Buffer {
+  const out = Buffer.alloc(16);
+  if (ip.includes(':')) {
+    // only the forms the tests use: "::1"
+    if (ip !== '::1') throw new Error(`test helper handles ::1 only, got ${ip}`);
+    out[15] = 1;
+  } else {
+    ip.split('.').forEach((o, i) => (out[i] = Number(o)));
+  }
+  return out;
+}
+
+export function encodeKey(k: FlowKey): Buffer {
+  const b = Buffer.alloc(48);
+  k.saddr.copy(b, 0);
+  k.daddr.copy(b, 16);
+  b.writeUInt16LE(k.sport, 32);
+  b.writeUInt16LE(k.dport, 34);
+  b.writeUInt16LE(k.family, 36);
+  b.writeUInt16LE(k.protocol, 38);
+  b.writeUInt32LE(k.kind, 40);
+  return b;
+}
+
+export function decodeKey(b: Buffer): FlowKey {
+  return {
+    saddr: b.subarray(0, 16),
+    daddr: b.subarray(16, 32),
+    sport: b.readUInt16LE(32),
+    dport: b.readUInt16LE(34),
+    family: b.readUInt16LE(36),
+    protocol: b.readUInt16LE(38),
+    kind: b.readUInt32LE(40),
+  };
+}
+
+export function decodeValue(b: Buffer): FlowValue {
+  return {
+    sentBytes: b.readBigUInt64LE(0),
+    recvBytes: b.readBigUInt64LE(8),
+    sentCalls: b.readBigUInt64LE(16),
+    recvCalls: b.readBigUInt64LE(24),
+    established: b.readBigUInt64LE(32),
+    closed: b.readBigUInt64LE(40),
+  };
+}
+
+export function encodeValue(v: Partial<FlowValue>): Buffer {
+  const b = Buffer.alloc(48);
+  b.writeBigUInt64LE(v.sentBytes ?? 0n, 0);
+  b.writeBigUInt64LE(v.recvBytes ?? 0n, 8);
+  b.writeBigUInt64LE(v.sentCalls ?? 0n, 16);
+  b.writeBigUInt64LE(v.recvCalls ?? 0n, 24);
+  b.writeBigUInt64LE(v.established ?? 0n, 32);
+  b.writeBigUInt64LE(v.closed ?? 0n, 40);
+  return b;
+}
