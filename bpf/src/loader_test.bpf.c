@@ -16,7 +16,7 @@
 #define TCP_CLOSE 7
 
 /* Set by name from userspace before load. */
-const volatile __u16 target_port = 0;
+const volatile __u16 target_port = 0;   /* 0: any port */
 const volatile __u32 target_family = 0; /* 0: any */
 const volatile __s64 signed_knob = 0;   /* only for the loader's type checks */
 const volatile _Bool enabled = 1;
@@ -65,14 +65,14 @@ static __always_inline int key_from_sock(struct sock *sk, struct lt_flow_key *ke
 	key->protocol = BPF_CORE_READ(sk, sk_protocol);
 	key->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	key->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (key->sport != target_port && key->dport != target_port)
+	if (target_port && key->sport != target_port && key->dport != target_port)
 		return -1;
 	if (family == AF_INET) {
-		BPF_CORE_READ_INTO(key->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(key->daddr, sk, __sk_common.skc_daddr);
+		bpf_core_read(key->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(key->daddr, 4, &sk->__sk_common.skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(key->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(key->daddr, sk, __sk_common.skc_v6_daddr);
+		bpf_core_read(key->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(key->daddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
 	return 0;
 }
@@ -136,7 +136,7 @@ int count_state(struct inet_sock_set_state_record *ctx)
 {
 	if (!enabled || ctx->protocol != 6 /* IPPROTO_TCP */)
 		return 0;
-	if (ctx->sport != target_port && ctx->dport != target_port)
+	if (target_port && ctx->sport != target_port && ctx->dport != target_port)
 		return 0;
 	if (target_family && ctx->family != target_family)
 		return 0;

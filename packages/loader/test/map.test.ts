@@ -1,0 +1,140 @@
+// Map operations on a real kernel hash map: element ops and flags, whole-map
+// reads by batch and by iteration (forced), lookup-and-delete, wrong sizes.
+import { objects } from '@tracer-bpf/bpf';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BpfArgumentError, BpfError, BpfObject, BpfStateError, probeFeature } from '../src/index.js';
+
+const N = 10_000;
+
+function key(i: number): Buffer {
+  const b = Buffer.alloc(48);
+  b.writeUInt32LE(i, 0);
+  b.writeUInt32LE((i ^ 0xdeadbeef) >>> 0, 44);
+  return b;
+}
+function value(i: number): Buffer {
+  const b = Buffer.alloc(48);
+  b.writeBigUInt64LE(BigInt(i) * 3n, 0);
+  b.writeBigUInt64LE(BigInt(i) + 7n, 40);
+  return b;
+}
+
+describe('hash map with 48-byte keys and values', () => {
+  let obj: BpfObject;
+  beforeAll(async () => {
+    obj = BpfObject.open(objects.loaderTest);
+    obj.map('bench').setMaxEntries(N);
+    // Only the map matters here: load no program.
+    for (const p of obj.programs.values()) p.setAutoload(false);
+    await obj.load();
+  });
+  afterAll(() => obj?.close());
+
+  it('reports its type and sizes, from the spec and from the kernel', () => {
+    const m = obj.map('bench');
+    expect([m.typeName, m.keySize, m.valueSize, m.maxEntries]).toEqual(['hash', 48, 48, N]);
+    const info = m.info();
+    expect(info).toMatchObject({ type: 1, keySize: 48, valueSize: 48, maxEntries: N });
+    expect(info.id).toBeGreaterThan(0);
+  });
+
+  it('looks up, updates with flags and deletes', () => {
+    const m = obj.map('bench');
+    expect(m.lookup(key(1))).toBeUndefined();
+    m.update(key(1), value(1), 'noexist');
+    expect(m.lookup(key(1))).toEqual(value(1));
+    expect(() => m.update(key(1), value(2), 'noexist')).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(() => m.update(key(2), value(2), 'exist')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    m.update(key(1), value(5), 'exist');
+    const out = Buffer.alloc(48);
+    expect(m.lookup(key(1), out)).toBe(out);
+    expect(out).toEqual(value(5));
+    expect(m.delete(key(1))).toBe(true);
+    expect(m.delete(key(1))).toBe(false);
+  });
+
+  it('fills by batch update and reads everything back the same by batch and by iteration', () => {
+    const m = obj.map('bench');
+    const keys = Buffer.concat(Array.from({ length: N }, (_, i) => key(i)));
+    const values = Buffer.concat(Array.from({ length: N }, (_, i) => value(i)));
+    expect(m.updateBatch(keys, values, N)).toBe(N);
+    const full = Buffer.alloc(48);
+    expect(() => m.update(key(N + 1), full, 'noexist')).toThrow(expect.objectContaining({ code: 'E2BIG' }));
+
+    const batch = m.readAll({ method: 'batch', batchSize: 1000 });
+    const iter = m.readAll({ method: 'iterate' });
+    const auto = m.readAll();
+    expect(auto.method).toBe(probeFeature('batchOps').supported ? 'batch' : 'iterate');
+    for (const d of [batch, iter, auto]) {
+      expect(d.count).toBe(N);
+      const seen = new Set<number>();
+      for (let i = 0; i < d.count; i++) {
+        const k = d.keys.subarray(i * 48, (i + 1) * 48);
+        const idx = k.readUInt32LE(0);
+        expect(k).toEqual(key(idx));
+        expect(d.values.subarray(i * 48, (i + 1) * 48)).toEqual(value(idx));
+        seen.add(idx);
+      }
+      expect(seen.size).toBe(N);
+    }
+  });
+
+  it('steps through the map with lookupBatch and a cursor', () => {
+    const m = obj.map('bench');
+    const cursor = m.newBatchCursor();
+    const keys = Buffer.alloc(48 * 4096);
+    const values = Buffer.alloc(48 * 4096);
+    let total = 0;
+    let calls = 0;
+    for (;;) {
+      const r = m.lookupBatch(cursor, keys, values, 4096);
+      total += r.count;
+      calls++;
+      if (r.done) break;
+    }
+    expect(total).toBe(N);
+    expect(calls).toBeGreaterThanOrEqual(3);
+  });
+
+  it('reads and deletes in one pass, by batch and by iteration', () => {
+    const m = obj.map('bench');
+    const half = N / 2;
+    const d1 = m.readAll({ method: 'batch', delete: true });
+    expect(d1.count).toBe(N);
+    expect(m.readAll().count).toBe(0);
+    const keys = Buffer.concat(Array.from({ length: half }, (_, i) => key(i)));
+    const values = Buffer.concat(Array.from({ length: half }, (_, i) => value(i)));
+    m.updateBatch(keys, values, half);
+    const d2 = m.readAll({ method: 'iterate', delete: true });
+    expect(d2.count).toBe(half);
+    expect(m.readAll({ method: 'iterate' }).count).toBe(0);
+  });
+
+  it('rejects keys and values of the wrong size with a clear error', () => {
+    const m = obj.map('bench');
+    const err = (() => {
+      try {
+        m.lookup(Buffer.alloc(47));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(BpfArgumentError);
+    expect((err as BpfError).message).toMatch(/key is 47 bytes; map bench has 48-byte keys/);
+    expect(() => m.update(key(1), Buffer.alloc(8))).toThrow(/value is 8 bytes; map bench needs 48/);
+    expect(() => m.delete(Buffer.alloc(64))).toThrow(BpfArgumentError);
+    expect(() => m.lookup('nope' as unknown as Buffer)).toThrow(BpfArgumentError);
+  });
+
+  it('per-CPU values: one 8-byte slot per possible CPU, checked', () => {
+    const calls = obj.map('calls');
+    expect(calls.valueBytes % 8).toBe(0);
+    expect(() => calls.update(Buffer.alloc(4), Buffer.alloc(8))).toThrow(/possible CPUs/);
+  });
+
+  it('refuses pre-load settings after load', () => {
+    expect(() => obj.map('bench').setMaxEntries(5)).toThrow(BpfStateError);
+    expect(() => obj.setGlobal('target_port', 1)).toThrow(BpfStateError);
+    expect(() => obj.program('count_send').setAutoload(true)).toThrow(BpfStateError);
+  });
+});
