@@ -14,6 +14,8 @@ export const objects = {
   buffersTest: objectPath('buffers_test'),
   /** Loader test object: kprobe, kretprobe, fentry and fexit programs on tcp_sendmsg. */
   probesTest: objectPath('probes_test'),
+  /** Loader test object: programs the verifier rejects (reject_null_deref, reject_ctx_oob) and one it accepts. */
+  rejectedTest: objectPath('rejected_test'),
 } as const;
 
 export type ObjectName = keyof typeof objects;

@@ -81,7 +81,10 @@ struct Handle {
   bpf_program* prog = nullptr;
   bpf_map* map = nullptr;
   std::shared_ptr<LinkState> link;
-  std::shared_ptr<void> reader;  // ringbuf.cc / perfbuf.cc state
+  std::shared_ptr<void> reader;  // readers.cc state
+  // Names cached at creation: after close the libbpf structs are freed.
+  std::string prog_name;
+  std::string map_name;
 };
 
 Napi::External<Handle> Wrap(Napi::Env env, Handle h);

@@ -57,20 +57,20 @@ const char* ErrnoName(int err) {
     case ESTALE: return "ESTALE";
     case ECANCELED: return "ECANCELED";
     case 524: return "ENOTSUPP";  // kernel-internal, leaks out of bpf(2)
-    case 4001: return "LIBBPF_ERRNO__LIBELF";
-    case 4002: return "LIBBPF_ERRNO__FORMAT";
-    case 4003: return "LIBBPF_ERRNO__KVERSION";
-    case 4004: return "LIBBPF_ERRNO__ENDIAN";
-    case 4005: return "LIBBPF_ERRNO__INTERNAL";
-    case 4006: return "LIBBPF_ERRNO__RELOC";
-    case 4007: return "LIBBPF_ERRNO__LOAD";
-    case 4008: return "LIBBPF_ERRNO__VERIFY";
-    case 4009: return "LIBBPF_ERRNO__PROG2BIG";
-    case 4010: return "LIBBPF_ERRNO__KVER";
-    case 4011: return "LIBBPF_ERRNO__PROGTYPE";
-    case 4012: return "LIBBPF_ERRNO__WRNGPID";
-    case 4013: return "LIBBPF_ERRNO__INVSEQ";
-    case 4014: return "LIBBPF_ERRNO__NLPARSE";
+    case 4000: return "LIBBPF_ERRNO__LIBELF";
+    case 4001: return "LIBBPF_ERRNO__FORMAT";
+    case 4002: return "LIBBPF_ERRNO__KVERSION";
+    case 4003: return "LIBBPF_ERRNO__ENDIAN";
+    case 4004: return "LIBBPF_ERRNO__INTERNAL";
+    case 4005: return "LIBBPF_ERRNO__RELOC";
+    case 4006: return "LIBBPF_ERRNO__LOAD";
+    case 4007: return "LIBBPF_ERRNO__VERIFY";
+    case 4008: return "LIBBPF_ERRNO__PROG2BIG";
+    case 4009: return "LIBBPF_ERRNO__KVER";
+    case 4010: return "LIBBPF_ERRNO__PROGTYPE";
+    case 4011: return "LIBBPF_ERRNO__WRNGPID";
+    case 4012: return "LIBBPF_ERRNO__INVSEQ";
+    case 4013: return "LIBBPF_ERRNO__NLPARSE";
     default: return nullptr;
   }
 }

@@ -40,6 +40,8 @@ void ObjectState::Close() {
 }
 
 Napi::External<Handle> Wrap(Napi::Env env, Handle h) {
+  if (h.prog && h.prog_name.empty()) h.prog_name = bpf_program__name(h.prog);
+  if (h.map && h.map_name.empty()) h.map_name = bpf_map__name(h.map);
   auto ext = Napi::External<Handle>::New(env, new Handle(std::move(h)), [](Napi::Env, Handle* p) {
     // Garbage collected without close(): an object handle releases its fds
     // when the last handle pointing at it goes (shared_ptr); links and
@@ -83,8 +85,8 @@ Handle& Unwrap(const Napi::Value& v, Kind kind) {
 ErrCtx CtxOf(const Handle& h) {
   ErrCtx c;
   if (h.obj) c.object = h.obj->name;
-  if (h.prog) c.program = bpf_program__name(h.prog);
-  if (h.map) c.map = bpf_map__name(h.map);
+  c.program = h.prog_name;
+  c.map = h.map_name;
   return c;
 }
 

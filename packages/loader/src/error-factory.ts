@@ -63,6 +63,9 @@ export function errorFromNative(info: NativeErrorInfo): Error {
       });
     }
   }
+  if (info.op === 'set attach target' && info.code === 'ESRCH') {
+    return new BpfError({ ...f, hint: `the kernel BTF has no function or tracepoint named ${info.target ?? ''}` });
+  }
   if (info.op === 'load object' && info.log) {
     const facts = parseLoadLog(info.log);
     Object.assign(f, {

@@ -1,5 +1,6 @@
 // Kernel feature probes: each tries the real operation once per process
 // (create a map, load and attach a trivial program) and caches the answer.
+import { existsSync } from 'node:fs';
 import { native, type NativeProbeResult } from './binding.js';
 import { readCapabilities } from './capabilities.js';
 import { resolveKernelFunction } from './kallsyms.js';
@@ -66,7 +67,10 @@ const probes: Record<Feature, () => FeatureStatus> = {
     return status('kernelBtf', r, r.ok ? 'kernel BTF at /sys/kernel/btf/vmlinux' : refusal(r, 'kernel BTF'));
   },
   kprobes: () => {
-    const fn = firstFunction(['tcp_sendmsg', 'do_nanosleep', 'schedule']);
+    // Without the PMU the native probe answers before using the function name:
+    // skip the (slow) /proc/kallsyms read then.
+    const pmu = existsSync('/sys/bus/event_source/devices/kprobe/type');
+    const fn = pmu ? firstFunction(['tcp_sendmsg', 'do_nanosleep', 'schedule']) : 'tcp_sendmsg';
     const r = native.feature_kprobe(fn);
     if (r.ok) return status('kprobes', r, `kprobe PMU attach on ${fn} works`, 'pmu');
     const tracefs = findTracefs();
