@@ -1,0 +1,165 @@
+// Lifecycle: close during a pending load, garbage collection without close,
+// use from worker threads, and nothing left attached afterwards.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { objects } from '@tracer-bpf/bpf';
+import { describe, expect, it } from 'vitest';
+import { BpfClosedError, BpfObject } from '../src/index.js';
+import { ensureTracefs } from './helpers.js';
+
+ensureTracefs();
+
+const dist = new URL('../dist/index.js', import.meta.url).pathname;
+
+/** Open fds of this process that are BPF objects (maps, programs, links). */
+function bpfFds(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (/prog_type|map_type|link_type/.test(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))) n++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
+}
+
+/** Every BPF link id on the system. */
+function linkIds(): number[] {
+  const r = spawnSync('bpftool', ['link', 'list', '-j'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bpftool link list failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as Array<{ id: number }>).map((l) => l.id);
+}
+
+describe('close during a pending load', () => {
+  it('rejects the load with a closed error and releases everything', async () => {
+    const before = bpfFds();
+    for (let i = 0; i < 5; i++) {
+      const obj = BpfObject.open(objects.loaderTest);
+      const p = obj.load();
+      obj.close();
+      await expect(p).rejects.toBeInstanceOf(BpfClosedError);
+      expect(obj.closed).toBe(true);
+      expect(() => obj.map('flows').readAll()).toThrow(BpfClosedError);
+    }
+    expect(bpfFds()).toBe(before);
+  });
+
+  it('a second load or a setting during the load is refused, not raced', async () => {
+    using obj = BpfObject.open(objects.loaderTest);
+    const p = obj.load();
+    await expect(obj.load()).rejects.toThrow(/already loading/);
+    expect(() => obj.map('bench').setMaxEntries(10)).toThrow(/being loaded/);
+    await p;
+    expect(obj.loaded).toBe(true);
+  });
+});
+
+describe('garbage collection without close', () => {
+  it('releases maps, programs and links of unreachable objects', () => {
+    const script = `
+      import { readdirSync, readFileSync } from 'node:fs';
+      import { BpfObject } from ${JSON.stringify(dist)};
+      const bpf = () => readdirSync('/proc/self/fd').filter((fd) => {
+        try { return /prog_type|map_type|link_type/.test(readFileSync('/proc/self/fdinfo/' + fd, 'utf8')); } catch { return false; }
+      }).length;
+      const before = bpf();
+      async function leak() {
+        const obj = BpfObject.open(${JSON.stringify(objects.loaderTest)});
+        await obj.load();
+        obj.attachAll();
+        return bpf();
+      }
+      const during = await leak();
+      for (let i = 0; i < 20 && bpf() > before; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      console.log(JSON.stringify({ before, during, after: bpf() }));
+    `;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { before: number; during: number; after: number };
+    expect(out.during).toBeGreaterThan(out.before + 3);
+    expect(out.after).toBe(out.before);
+  });
+});
+
+describe('worker threads', () => {
+  it('load, attach, read and terminate in workers while the main thread does the same', async () => {
+    const linksBefore = linkIds();
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(workerData.dist).then(async ({ BpfObject }) => {
+        const obj = BpfObject.open(workerData.elf);
+        await obj.load();
+        obj.program('count_send').attach();
+        parentPort.postMessage({ loaded: true, links: obj.links.length, flows: obj.map('flows').readAll().count >= 0 });
+        // Stay alive until terminated, with a link attached.
+        setInterval(() => {}, 1000);
+      });
+    `;
+    const workers = Array.from(
+      { length: 3 },
+      () => new Worker(code, { eval: true, workerData: { dist, elf: objects.loaderTest } }),
+    );
+    const main = BpfObject.open(objects.loaderTest);
+    const mainLoad = main.load();
+    const msgs = await Promise.all(workers.map((w) => new Promise((res, rej) => (w.once('message', res), w.once('error', rej)))));
+    await mainLoad;
+    main.program('count_recv').attach();
+    for (const m of msgs) expect(m).toEqual({ loaded: true, links: 1, flows: true });
+    expect(linkIds().length).toBe(linksBefore.length + 4);
+    await Promise.all(workers.map((w) => w.terminate()));
+    // A terminated worker's environment is torn down: its objects and links are released.
+    for (let i = 0; i < 50 && linkIds().length > linksBefore.length + 1; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(linkIds().length).toBe(linksBefore.length + 1);
+    main.close();
+    expect(linkIds()).toEqual(linksBefore);
+  });
+
+  it('a worker that exits with a ring buffer reader open does not crash the process', async () => {
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(workerData.dist).then(async ({ BpfObject }) => {
+        const obj = BpfObject.open(workerData.elf);
+        await obj.load();
+        obj.openRingBuffer('ring', () => {});
+        obj.program('produce_ring').testRun({ ctx: [8, 0] });
+        parentPort.postMessage('ready');
+      });
+    `;
+    for (let i = 0; i < 3; i++) {
+      const w = new Worker(code, { eval: true, workerData: { dist, elf: objects.buffersTest } });
+      await new Promise((res, rej) => (w.once('message', res), w.once('error', rej)));
+      await w.terminate();
+    }
+  });
+});
+
+describe('links are file descriptors', () => {
+  it('close() on the object releases every link it attached', async () => {
+    const before = linkIds();
+    const obj = BpfObject.open(objects.loaderTest);
+    await obj.load();
+    const links = [obj.program('count_send').attach(), obj.program('count_recv').attach()];
+    const ids = links.map((l) => l.info().id as number);
+    expect(linkIds()).toEqual(expect.arrayContaining(ids));
+    obj.close();
+    expect(linkIds()).toEqual(before);
+    expect(links.every((l) => l.closed)).toBe(true);
+  });
+
+  it('the kernel releases them when the process ends (no signal handler needed)', () => {
+    const before = linkIds();
+    const script = `
+      import { BpfObject } from ${JSON.stringify(dist)};
+      const obj = BpfObject.open(${JSON.stringify(objects.loaderTest)});
+      await obj.load();
+      obj.attachAll();
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.signal).toBe('SIGKILL');
+    expect(process.listenerCount('SIGINT') + process.listenerCount('SIGTERM')).toBe(0);
+    expect(linkIds()).toEqual(before);
+  });
+});
