@@ -88,8 +88,14 @@ const probes: Record<Feature, () => FeatureStatus> = {
     );
   },
   fentry: () => {
-    const fn = firstFunction(['tcp_sendmsg', 'bpf_fentry_test1', 'do_nanosleep']);
-    const r = native.feature_trace('fentry', fn);
+    // The first candidate the kernel's BTF knows (no kallsyms needed).
+    let fn = 'tcp_sendmsg';
+    let r = native.feature_trace('fentry', fn);
+    for (const next of ['bpf_fentry_test1', 'do_nanosleep']) {
+      if (r.op !== 'find BTF id') break;
+      fn = next;
+      r = native.feature_trace('fentry', fn);
+    }
     const detail = r.ok
       ? `fentry on ${fn} works`
       : `${refusal(r, `fentry on ${fn}`)}; use kprobes or tracepoints instead`;

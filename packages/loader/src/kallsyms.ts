@@ -31,25 +31,17 @@ function table(path: string): Map<string, string[]> {
   if (cache && path === '/proc/kallsyms') return cache;
   const text = readFileSync(path, 'utf8');
   const map = new Map<string, string[]>();
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    // "ffffffff81000000 T name [module]"
-    const s1 = text.indexOf(' ', start);
-    const type = text.charCodeAt(s1 + 1);
-    if (type === 0x74 /* t */ || type === 0x54 /* T */) {
-      let nameEnd = text.indexOf('\t', s1 + 3);
-      if (nameEnd < 0 || nameEnd > end) nameEnd = end;
-      const sym = text.slice(s1 + 3, nameEnd);
-      const m = CLONE.exec(sym);
-      const base = m?.[1] ?? sym;
-      const list = map.get(base);
-      if (list) {
-        if (!list.includes(sym)) list.push(sym);
-      } else map.set(base, [sym]);
-    }
-    start = end + 1;
+  for (const line of text.split('\n')) {
+    // "ffffffff81000000 T name\t[module]"
+    const s1 = line.indexOf(' ');
+    const type = line.charCodeAt(s1 + 1);
+    if (s1 < 0 || (type !== 0x74 /* t */ && type !== 0x54) /* T */) continue;
+    const tab = line.indexOf('\t', s1 + 3);
+    const sym = tab < 0 ? line.slice(s1 + 3) : line.slice(s1 + 3, tab);
+    const base = CLONE.exec(sym)?.[1] ?? sym;
+    const list = map.get(base);
+    if (!list) map.set(base, [sym]);
+    else if (!list.includes(sym)) list.push(sym);
   }
   if (path === '/proc/kallsyms') cache = map;
   return map;

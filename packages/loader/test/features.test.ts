@@ -1,0 +1,66 @@
+// Feature probes try the real thing; what they say must match what actually
+// happens when the same feature is used through the loader on this kernel.
+import { objects } from '@tracer-bpf/bpf';
+import { describe, expect, it } from 'vitest';
+import { BpfObject, probeFeature, probeFeatures, resetFeatureCache } from '../src/index.js';
+import { ensureTracefs } from './helpers.js';
+
+async function works(fn: () => Promise<unknown> | unknown): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('feature probes', () => {
+  it('answer every feature with an operation and a detail, and cache the answer', () => {
+    const all = probeFeatures();
+    for (const [name, s] of Object.entries(all)) {
+      expect(s.feature).toBe(name);
+      expect(typeof s.supported).toBe('boolean');
+      expect(s.op.length).toBeGreaterThan(0);
+      expect(s.detail.length).toBeGreaterThan(0);
+      if (!s.supported) expect(s.code).toMatch(/^E[A-Z0-9]+$/);
+      expect(probeFeature(s.feature)).toBe(s);
+    }
+    resetFeatureCache();
+    expect(probeFeature('ringbuf')).not.toBe(all.ringbuf);
+    expect(probeFeature('ringbuf').supported).toBe(all.ringbuf.supported);
+  });
+
+  it('agree with real use: tp_btf, classic tracepoints, raw tracepoints, ring buffer, batch ops', async () => {
+    ensureTracefs();
+    resetFeatureCache();
+    const f = probeFeatures();
+    expect(f.kernelBtf.supported).toBe(true); // the project's machines have BTF (CO-RE in the test object needs it)
+    using obj = BpfObject.open(objects.loaderTest);
+    await obj.load();
+    expect(await works(() => obj.program('count_send').attach())).toBe(f.tpBtf.supported);
+    expect(await works(() => obj.program('count_state').attach())).toBe(f.tracepoints.supported);
+    expect(await works(() => obj.map('flows').readAll({ method: 'batch' }))).toBe(f.batchOps.supported);
+    using buf = BpfObject.open(objects.buffersTest);
+    expect(await works(() => buf.load())).toBe(f.ringbuf.supported);
+    using raw = BpfObject.open(objects.rejectedTest);
+    for (const p of raw.programs.values()) p.setAutoload(p.name === 'accept_ok');
+    await raw.load();
+    expect(await works(() => raw.program('accept_ok').attach({ kind: 'raw_tracepoint', name: 'sched_switch' }))).toBe(
+      f.rawTracepoints.supported,
+    );
+  });
+
+  it('agree with real use: kprobes and fentry', async () => {
+    const f = probeFeatures();
+    using kp = BpfObject.open(objects.probesTest);
+    kp.program('fentry_sendmsg').setAutoload(false);
+    kp.program('fexit_sendmsg').setAutoload(false);
+    await kp.load();
+    expect(await works(() => kp.program('kprobe_sendmsg').attach())).toBe(f.kprobes.supported);
+    using fe = BpfObject.open(objects.probesTest);
+    fe.program('kprobe_sendmsg').setAutoload(false);
+    fe.program('kretprobe_sendmsg').setAutoload(false);
+    fe.program('fexit_sendmsg').setAutoload(false);
+    expect(await works(async () => (await fe.load(), fe.program('fentry_sendmsg').attach()))).toBe(f.fentry.supported);
+  });
+});
