@@ -213,51 +213,56 @@ export class BpfMap {
     return ![1, 2, 5, 6, 9, 10].includes(this.type);
   }
 
-  #buffers(opts: ReadAllOptions, capacity: number): { keys: Buffer; values: Buffer } {
-    const kb = capacity * this.keySize;
-    const vb = capacity * this.valueBytes;
-    return {
-      keys: opts.keys && opts.keys.length >= kb ? opts.keys : Buffer.allocUnsafe(kb),
-      values: opts.values && opts.values.length >= vb ? opts.values : Buffer.allocUnsafe(vb),
-    };
+  /** The caller's buffers when they hold at least `capacity` elements, else fresh ones. */
+  #buffers(opts: ReadAllOptions, capacity: number): { keys: Buffer; values: Buffer; capacity: number } {
+    const ks = this.keySize;
+    const vs = this.valueBytes;
+    const keys = opts.keys && opts.keys.length >= capacity * ks ? opts.keys : Buffer.allocUnsafe(capacity * ks);
+    const values = opts.values && opts.values.length >= capacity * vs ? opts.values : Buffer.allocUnsafe(capacity * vs);
+    return { keys, values, capacity: Math.min(Math.floor(keys.length / ks), Math.floor(values.length / vs)) };
+  }
+
+  #grow(b: { keys: Buffer; values: Buffer; capacity: number }, count: number): void {
+    const g = this.#buffers({}, b.capacity * 2);
+    b.keys.copy(g.keys, 0, 0, count * this.keySize);
+    b.values.copy(g.values, 0, 0, count * this.valueBytes);
+    Object.assign(b, g);
   }
 
   #readBatch(opts: ReadAllOptions): MapDump {
     let batch = opts.batchSize ?? 4096;
     const ks = this.keySize;
     const vs = this.valueBytes;
-    let capacity = Math.max(this.#maxEntries, 1);
-    let { keys, values } = this.#buffers(opts, capacity);
+    const b = this.#buffers(opts, Math.max(this.#maxEntries, 1));
     const cursor = (this.#cursor ??= Buffer.alloc(Math.max(ks, 8) * 2));
     const inB = cursor.subarray(0, cursor.length / 2);
     const outB = cursor.subarray(cursor.length / 2);
     let count = 0;
     let started = false;
     for (;;) {
-      if (capacity - count < batch) {
-        // Hash maps can briefly hold more than max_entries; grow rather than lose entries.
-        capacity = Math.max(capacity * 2, count + batch);
-        const grown = this.#buffers({}, capacity);
-        keys.copy(grown.keys, 0, 0, count * ks);
-        values.copy(grown.values, 0, 0, count * vs);
-        ({ keys, values } = grown);
+      if (count === b.capacity) {
+        // Batch maps hold at most max_entries: having read that many, we are done.
+        if (count >= this.#maxEntries) break;
+        this.#grow(b, count);
       }
+      const want = Math.min(batch, b.capacity - count);
       let r: { count: number; done: boolean };
       try {
         r = native.map_lookup_batch(
           this.#handle,
           started ? inB : null,
           outB,
-          keys.subarray(count * ks),
-          values.subarray(count * vs),
-          batch,
+          b.keys.subarray(count * ks),
+          b.values.subarray(count * vs),
+          want,
           opts.delete ?? false,
           0,
         );
       } catch (err) {
-        // ENOSPC: one hash bucket holds more elements than `batch`; retry bigger.
-        if (err instanceof BpfError && err.code === 'ENOSPC' && batch < 1 << 20) {
-          batch *= 2;
+        // ENOSPC: the next hash bucket holds more elements than `want`.
+        if (err instanceof BpfError && err.code === 'ENOSPC' && want < 1 << 20) {
+          if (want < batch) this.#grow(b, count);
+          else batch *= 2;
           continue;
         }
         throw err;
@@ -267,41 +272,28 @@ export class BpfMap {
       outB.copy(inB);
       started = true;
     }
-    return { count, keys: keys.subarray(0, count * ks), values: values.subarray(0, count * vs), method: 'batch' };
+    return { count, keys: b.keys.subarray(0, count * ks), values: b.values.subarray(0, count * vs), method: 'batch' };
   }
 
   #readIterate(opts: ReadAllOptions): MapDump {
     const ks = this.keySize;
     const vs = this.valueBytes;
-    let capacity = Math.max(this.#maxEntries, 1);
-    let { keys, values } = this.#buffers(opts, capacity);
+    const b = this.#buffers(opts, Math.max(this.#maxEntries, 1));
+    const next = Buffer.allocUnsafe(ks);
+    const del = opts.delete ?? false;
     let count = 0;
     let prev: Buffer | null = null;
-    const del = opts.delete ?? false;
-    for (;;) {
-      if (count === capacity) {
-        capacity *= 2;
-        const grown = this.#buffers({}, capacity);
-        keys.copy(grown.keys, 0, 0, count * ks);
-        values.copy(grown.values, 0, 0, count * vs);
-        ({ keys, values } = grown);
-      }
-      const k = keys.subarray(count * ks, (count + 1) * ks);
-      // When deleting, always restart from the first key (the previous one is gone).
-      if (!native.map_next_key(this.#handle, del ? null : prev, k)) break;
-      const v = values.subarray(count * vs, (count + 1) * vs);
-      if (native.map_lookup(this.#handle, k, v, 0)) {
-        if (del) native.map_delete(this.#handle, k);
-        prev = k;
-        count++;
-      } else if (del) {
-        // Deleted under us: nothing to count, look again from the start.
-        continue;
-      } else {
-        prev = k;
-      }
+    // When deleting, always restart from the first key (the previous one is gone).
+    while (native.map_next_key(this.#handle, del ? null : prev, next)) {
+      if (count === b.capacity) this.#grow(b, count);
+      const k = b.keys.subarray(count * ks, (count + 1) * ks);
+      next.copy(k);
+      prev = k;
+      if (!native.map_lookup(this.#handle, k, b.values.subarray(count * vs, (count + 1) * vs), 0)) continue; // deleted meanwhile
+      if (del) native.map_delete(this.#handle, k);
+      count++;
     }
-    return { count, keys: keys.subarray(0, count * ks), values: values.subarray(0, count * vs), method: 'iterate' };
+    return { count, keys: b.keys.subarray(0, count * ks), values: b.values.subarray(0, count * vs), method: 'iterate' };
   }
 
   #checkKey(key: Uint8Array, op: string): void {

@@ -79,6 +79,21 @@ describe('hash map with 48-byte keys and values', () => {
     }
   });
 
+  it('reads a full map into the buffers the caller passed, without allocating new ones', () => {
+    const m = obj.map('bench');
+    const keys = Buffer.alloc(N * 48);
+    const values = Buffer.alloc(N * 48);
+    for (const method of ['batch', 'iterate'] as const) {
+      const d = m.readAll({ method, keys, values });
+      expect(d.count).toBe(N);
+      expect(d.keys.buffer).toBe(keys.buffer);
+      expect(d.values.buffer).toBe(values.buffer);
+    }
+    // Too small: fresh buffers, still everything.
+    const small = m.readAll({ keys: Buffer.alloc(48), values: Buffer.alloc(48) });
+    expect(small.count).toBe(N);
+  });
+
   it('steps through the map with lookupBatch and a cursor', () => {
     const m = obj.map('bench');
     const cursor = m.newBatchCursor();

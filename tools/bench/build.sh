@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Build the C floor of the map-read benchmark: c/batch_read.c -> build/batch_read
+# (build/ is gitignored and is a turbo "build" output).
+# Links the repo's static libbpf 1.1.2 (.cache/native/prefix, made by
+# tools/native/deps.sh, which the loader's build runs first) so the C floor and
+# the loader use the very same libbpf; falls back to the system libbpf
+# (Debian libbpf-dev, via pkg-config) when that prefix is missing.
+# Override the prefix with TRACER_BPF_NATIVE_PREFIX, the compiler with CC.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+P=${TRACER_BPF_NATIVE_PREFIX:-$repo/.cache/native/prefix}
+CC=${CC:-gcc}
+out=$here/build
+mkdir -p "$out"
+command -v "$CC" >/dev/null || { echo "[bench] $CC not found: install build-essential" >&2; exit 1; }
+
+if [ -f "$P/lib/libbpf.a" ] && [ -f "$P/lib/libelf.a" ] && [ -f "$P/lib/libz.a" ] && [ -f "$P/include/bpf/libbpf.h" ]; then
+  linked="static libbpf from $P"
+  "$CC" -O2 -Wall -Wextra -DLINKED_AGAINST="\"$linked\"" -I"$P/include" "$here/c/batch_read.c" \
+    "$P/lib/libbpf.a" "$P/lib/libelf.a" "$P/lib/libz.a" -o "$out/batch_read.tmp"
+elif pkg-config --exists libbpf 2>/dev/null; then
+  linked="system libbpf $(pkg-config --modversion libbpf) (pkg-config)"
+  echo "[bench] $P has no static libbpf (run tools/native/deps.sh); linking the system libbpf" >&2
+  # shellcheck disable=SC2046
+  "$CC" -O2 -Wall -Wextra -DLINKED_AGAINST="\"$linked\"" $(pkg-config --cflags libbpf) "$here/c/batch_read.c" \
+    $(pkg-config --libs libbpf) -o "$out/batch_read.tmp"
+else
+  echo "[bench] no libbpf: neither $P/lib/libbpf.a nor pkg-config libbpf (apt-get install libbpf-dev)" >&2
+  exit 1
+fi
+mv -f "$out/batch_read.tmp" "$out/batch_read"
+echo "[bench] built $out/batch_read ($linked)" >&2

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine (as root): set everything up,
+# then run the demo or the whole test suite. Idempotent: a second run only
+# re-checks what is there.
+#   bash tools/run.sh demo [demo args]   attach and print live TCP counts
+#   bash tools/run.sh test               the whole test suite, on this kernel
+#   bash tools/run.sh setup              only set up and build
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PNPM_VERSION=$(node -p 'require("./package.json").packageManager.split("@")[1]')
+# Host packages: clang/libbpf-dev/linux-libc-dev build the eBPF objects; debootstrap,
+# binutils and file build and check the native addon; bpftool and gcc serve the tests and
+# the benchmark; qemu, busybox and cpio boot the kernel matrix.
+APT_PACKAGES="clang llvm libbpf-dev linux-libc-dev libc6-dev make gcc g++ bpftool debootstrap binutils file
+  util-linux qemu-system-x86 busybox-static cpio"
+
+log() { printf '[run] %s\n' "$*" >&2; }
+
+setup() {
+  [ "$(id -u)" = 0 ] || { log "run as root: eBPF needs CAP_BPF/CAP_PERFMON and the build uses a chroot"; exit 1; }
+  local missing=()
+  for p in $APT_PACKAGES; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
+  if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+    log "npm install -g pnpm@$PNPM_VERSION"
+    npm install -g "pnpm@$PNPM_VERSION"
+  fi
+  log "pnpm install"
+  CI=1 pnpm install --frozen-lockfile
+  log "pnpm build (eBPF objects, native prebuild in a bullseye chroot, TypeScript)"
+  pnpm build
+}
+
+cmd=${1:-test}
+[ $# -eq 0 ] || shift
+case $cmd in
+  setup) setup ;;
+  demo) setup; exec node tools/demo/tcp-counts.mjs "$@" ;;
+  test) setup; exec pnpm test ;;
+  *) log "usage: $0 demo|test|setup"; exit 2 ;;
+esac
