@@ -1,11 +1,4 @@
 import { defineConfig } from 'tsup';
+import { libraryConfig } from '../tsup.base.js';
 
-export default defineConfig({
-  entry: ['lib/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  shims: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-});
+export default defineConfig(libraryConfig({ entry: ['lib/index.ts'] }));

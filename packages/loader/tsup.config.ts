@@ -1,13 +1,5 @@
 import { defineConfig } from 'tsup';
+import { libraryConfig } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  shims: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  // The addon is found at run time by node-gyp-build from the package root.
-  external: ['node-gyp-build'],
-});
+// The addon is found at run time by node-gyp-build from the package root.
+export default defineConfig(libraryConfig({ external: ['node-gyp-build'] }));
