@@ -46,12 +46,15 @@ mkdir -p "$CACHE/bin"; printf '#!/bin/sh\nexec node %q "$@"\n' "$gyp" > "$wrappe
 
 name=$(node -p 'require(process.argv[1] + "/package.json").name' "$pkg")
 log "prebuildify $name in $gypdir (node $(node -v), node-gyp $gyp)"
-rm -rf "$pkg/prebuilds/linux-x64"
+# Build next to the live prebuilds and swap at the end: whoever loads the addon
+# meanwhile (a test, the demo) keeps finding the previous one.
+stage=$pkg/.prebuilds-stage
+rm -rf "$stage"
 NATIVE_BINDS=$binds NATIVE_RO_BINDS=$robinds "$NATIVE_DIR/chroot.sh" run "$gypdir" env \
   npm_config_nodedir=/usr npm_config_loglevel=warn TRACER_BPF_NATIVE_PREFIX="$PREFIX" PREBUILD_NODE_GYP="$wrapper" \
-  node "$prebuildify" --napi --strip --tag-libc --target="$(node -v)" --name="$name" --out="$pkg"
+  node "$prebuildify" --napi --strip --tag-libc --target="$(node -v)" --name="$name" --out="$stage"
 
-shopt -s nullglob; out=("$pkg"/prebuilds/linux-x64/*.node); shopt -u nullglob
+shopt -s nullglob; out=("$stage"/prebuilds/linux-x64/*.node); shopt -u nullglob
 [ ${#out[@]} -gt 0 ] || die "no prebuilds/linux-x64/*.node produced"
 inchroot() { NATIVE_BINDS=$binds "$NATIVE_DIR/chroot.sh" run / "$@"; }
 newer() { [ "$1" != "$2" ] && [ "$(printf '%s\n' "$1" "$2" | sort -V | tail -1)" = "$1" ]; }
@@ -70,4 +73,9 @@ for f in "${out[@]}"; do
     die "symbols above need GLIBC newer than $MAX_GLIBC"
   fi
 done
-log "ok: ${out[*]}"
+mkdir -p "$pkg/prebuilds"
+rm -rf "$pkg/prebuilds/linux-x64.old"
+[ ! -d "$pkg/prebuilds/linux-x64" ] || mv "$pkg/prebuilds/linux-x64" "$pkg/prebuilds/linux-x64.old"
+mv "$stage/prebuilds/linux-x64" "$pkg/prebuilds/linux-x64"
+rm -rf "$pkg/prebuilds/linux-x64.old" "$stage"
+log "ok: $(ls "$pkg"/prebuilds/linux-x64/*.node)"

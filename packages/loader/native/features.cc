@@ -203,7 +203,23 @@ static Napi::Value MemlockLimit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), rl.rlim_cur == RLIM_INFINITY ? -1.0 : static_cast<double>(rl.rlim_cur));
 }
 
+// link_ids() -> ids of every BPF link in the system (BPF_LINK_GET_NEXT_ID)
+static Napi::Value LinkIds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t id = 0, i = 0;
+  for (;;) {
+    if (bpf_link_get_next_id(id, &id)) {
+      if (errno == ENOENT) break;
+      ThrowErrno(env, errno, "BPF_LINK_GET_NEXT_ID");
+    }
+    out.Set(i++, id);
+  }
+  return out;
+}
+
 void InitFeatures(Napi::Env env, Napi::Object exports) {
+  exports.Set("link_ids", Napi::Function::New(env, LinkIds));
   exports.Set("feature_kernel_btf", Napi::Function::New(env, KernelBtf));
   exports.Set("feature_map_type", Napi::Function::New(env, MapType));
   exports.Set("feature_batch_ops", Napi::Function::New(env, BatchOps));

@@ -153,6 +153,7 @@ export interface NativeBinding {
   feature_tracepoint(tracefs: string, category: string, name: string): NativeProbeResult;
   feature_raw_tracepoint(name: string): NativeProbeResult;
   memlock_limit(): number;
+  link_ids(): number[];
 }
 
 /** What the addon passes to the error factory; see error-factory.ts. */

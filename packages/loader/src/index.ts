@@ -1,7 +1,7 @@
 export { BpfObject, type OpenOptions } from './object.js';
 export { BpfProgram, type AttachOptions, type KprobeMode, type TestRunOptions } from './program.js';
 export { BpfMap, BatchCursor, possibleCpus, type MapDump, type MapInfo, type ReadAllOptions, type ReadMethod, type UpdateFlag } from './map.js';
-export { Link, type LinkInfo } from './link.js';
+export { Link, systemLinkIds, type LinkInfo } from './link.js';
 export {
   RingBufferReader,
   PerfBufferReader,

@@ -92,3 +92,8 @@ export class Link implements Disposable {
     }
   }
 }
+
+/** Ids of every BPF link attached in the system (any process), in id order. */
+export function systemLinkIds(): number[] {
+  return native.link_ids();
+}

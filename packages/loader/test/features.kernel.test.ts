@@ -4,6 +4,7 @@ import { objects } from '@tracer-bpf/bpf';
 import { describe, expect, it } from 'vitest';
 import { BpfObject, probeFeature, probeFeatures, resetFeatureCache } from '../src/index.js';
 import { ensureTracefs } from './helpers.js';
+import { expectedFeatures } from './kernel-expect.js';
 
 async function works(fn: () => Promise<unknown> | unknown): Promise<boolean> {
   try {
@@ -62,5 +63,19 @@ describe('feature probes', () => {
     fe.program('kretprobe_sendmsg').setAutoload(false);
     fe.program('fexit_sendmsg').setAutoload(false);
     expect(await works(async () => (await fe.load(), fe.program('fentry_sendmsg').attach()))).toBe(f.fentry.supported);
+  });
+
+  it('find every feature the kernel config promises (and only known refusals missing)', () => {
+    ensureTracefs();
+    resetFeatureCache();
+    const expected = expectedFeatures();
+    const got = probeFeatures();
+    for (const [name, e] of Object.entries(expected)) {
+      const s = got[name as keyof typeof got];
+      expect({ feature: name, supported: s.supported }, `${name}: ${e.why}; probe said: ${s.detail}`).toEqual({
+        feature: name,
+        supported: e.expected,
+      });
+    }
   });
 });

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { objects } from '@tracer-bpf/bpf';
 import { describe, expect, it } from 'vitest';
-import { BpfClosedError, BpfObject } from '../src/index.js';
+import { BpfClosedError, BpfObject, systemLinkIds } from '../src/index.js';
 import { ensureTracefs } from './helpers.js';
 
 ensureTracefs();
@@ -26,11 +26,7 @@ function bpfFds(): number {
 }
 
 /** Every BPF link id on the system. */
-function linkIds(): number[] {
-  const r = spawnSync('bpftool', ['link', 'list', '-j'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`bpftool link list failed: ${r.stderr}`);
-  return (JSON.parse(r.stdout) as Array<{ id: number }>).map((l) => l.id);
-}
+const linkIds = systemLinkIds;
 
 describe('close during a pending load', () => {
   it('rejects the load with a closed error and releases everything', async () => {
