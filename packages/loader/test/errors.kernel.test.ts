@@ -1,8 +1,10 @@
 // Bad input gets a clear, typed error and no crash, and nothing stays behind.
-import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { objects } from '@tracer-bpf/bpf';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -209,20 +211,27 @@ describe('use after close', () => {
 
 describe('an unprivileged user', () => {
   it('gets the permission error, with EPERM from the named bpf operation', () => {
+    // Everything the unprivileged process reads lives in a world-readable copy:
+    // the repository itself may sit in a directory only root can enter.
     const dir = mkdtempSync(join(tmpdir(), 'tracer-bpf-unpriv-'));
     try {
+      const pkgRoot = fileURLToPath(new URL('..', import.meta.url));
+      const loader = join(dir, 'node_modules/@tracer-bpf/loader');
+      for (const part of ['dist', 'prebuilds', 'package.json']) cpSync(join(pkgRoot, part), join(loader, part), { recursive: true });
+      const gypBuild = dirname(createRequire(join(pkgRoot, 'package.json')).resolve('node-gyp-build/package.json'));
+      cpSync(gypBuild, join(dir, 'node_modules/node-gyp-build'), { recursive: true, dereference: true });
       const elf = join(dir, 'loader_test.bpf.o');
       copyFileSync(objects.loaderTest, elf);
-      chmodSync(dir, 0o755);
-      chmodSync(elf, 0o644);
+      execFileSync('chmod', ['-R', 'a+rX', dir]);
       const script = `
-        import { BpfObject } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).pathname)};
+        import { BpfObject } from '@tracer-bpf/loader';
         const o = BpfObject.open(${JSON.stringify(elf)});
         try { await o.load(); console.log(JSON.stringify({ ok: true })); }
         catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, errno: e.errno, syscall: e.syscall, message: e.message })); }
         o.close();
       `;
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      writeFileSync(join(dir, 'unpriv.mjs'), script);
+      const r = spawnSync(process.execPath, [join(dir, 'unpriv.mjs')], {
         encoding: 'utf8',
         uid: 65534,
         gid: 65534,
