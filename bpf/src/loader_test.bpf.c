@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The loader's test object: counts real TCP traffic on one port with a
- * classic tracepoint (state changes) and tp_btf programs (bytes), so that the
- * loader's attach, map and global-variable paths run on the real kernel. */
+/* The loader's test object: counts real TCP traffic on one port, so that the
+ * loader's attach, map and global-variable paths run on real kernels.
+ *
+ * Loaded by default (every supported kernel):
+ *   count_state      tracepoint sock/inet_sock_set_state  -> state keys (kind 1)
+ *   count_state_btf  tp_btf inet_sock_set_state           -> state keys (kind 2)
+ * Byte counters, one backend at a time (SEC("?...") = not loaded unless chosen):
+ *   tp_btf   count_send, count_recv             sock_send_length / sock_recv_length (6.3+)
+ *   fentry   fexit_send, fentry_recv            tcp_sendmsg return / tcp_cleanup_rbuf
+ *   kprobe   kprobe_send, kretprobe_send, kprobe_recv   the same with kprobes
+ * All backends write the same byte keys (kind 0). */
 #include <linux/bpf.h>
+#include <asm/ptrace.h> /* uapi struct pt_regs, for BPF_KPROBE */
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
@@ -63,7 +72,7 @@ static __always_inline int key_from_sock(struct sock *sk, struct lt_flow_key *ke
 		return -1;
 	key->family = family;
 	key->protocol = BPF_CORE_READ(sk, sk_protocol);
-	key->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	key->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	key->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (target_port && key->sport != target_port && key->dport != target_port)
 		return -1;
@@ -98,19 +107,97 @@ static __always_inline void count_bytes(struct sock *sk, int ret, int dir)
 	}
 }
 
-SEC("tp_btf/sock_send_length")
+SEC("?tp_btf/sock_send_length")
 int BPF_PROG(count_send, struct sock *sk, int ret, int flags)
 {
 	count_bytes(sk, ret, 0);
 	return 0;
 }
 
-SEC("tp_btf/sock_recv_length")
+SEC("?tp_btf/sock_recv_length")
 int BPF_PROG(count_recv, struct sock *sk, int ret, int flags)
 {
 	if (flags & 2 /* MSG_PEEK */)
 		return 0;
 	count_bytes(sk, ret, 1);
+	return 0;
+}
+
+/* fentry backend: tcp_sendmsg's return value is the bytes it queued;
+ * tcp_cleanup_rbuf(sk, copied) runs after every read with the bytes copied. */
+SEC("?fexit/tcp_sendmsg")
+int BPF_PROG(fexit_send, struct sock *sk, void *msg, __u64 size, int ret)
+{
+	count_bytes(sk, ret, 0);
+	return 0;
+}
+
+SEC("?fentry/tcp_cleanup_rbuf")
+int BPF_PROG(fentry_recv, struct sock *sk, int copied)
+{
+	count_bytes(sk, copied, 1);
+	return 0;
+}
+
+/* kprobe backend: the socket is stashed at entry, the return value read at exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);   /* pid_tgid */
+	__type(value, __u64); /* struct sock * */
+} send_socks SEC(".maps");
+
+SEC("?kprobe/tcp_sendmsg")
+int BPF_KPROBE(kprobe_send, struct sock *sk)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 p = (__u64)sk;
+	bpf_map_update_elem(&send_socks, &id, &p, BPF_ANY);
+	return 0;
+}
+
+SEC("?kretprobe/tcp_sendmsg")
+int BPF_KRETPROBE(kretprobe_send, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 *p = bpf_map_lookup_elem(&send_socks, &id);
+	if (!p)
+		return 0;
+	struct sock *sk = (struct sock *)*p;
+	bpf_map_delete_elem(&send_socks, &id);
+	count_bytes(sk, ret, 0);
+	return 0;
+}
+
+SEC("?kprobe/tcp_cleanup_rbuf")
+int BPF_KPROBE(kprobe_recv, struct sock *sk, int copied)
+{
+	count_bytes(sk, copied, 1);
+	return 0;
+}
+
+static __always_inline void count_transition(struct lt_flow_key *key, int newstate)
+{
+	struct lt_flow_value *v = flow_get(key);
+	if (!v)
+		return;
+	if (newstate == TCP_ESTABLISHED)
+		__sync_fetch_and_add(&v->established, 1);
+	else
+		__sync_fetch_and_add(&v->closed, 1);
+}
+
+/* The same transitions from the BTF-typed raw tracepoint (every kernel with BTF). */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(count_state_btf, struct sock *sk, int oldstate, int newstate)
+{
+	if (!enabled || (newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE))
+		return 0;
+	struct lt_flow_key key = {};
+	if (key_from_sock(sk, &key) || key.protocol != 6 /* IPPROTO_TCP */)
+		return 0;
+	key.kind = 2;
+	count_transition(&key, newstate);
 	return 0;
 }
 
@@ -155,13 +242,7 @@ int count_state(struct inet_sock_set_state_record *ctx)
 		__builtin_memcpy(key.saddr, ctx->saddr_v6, 16);
 		__builtin_memcpy(key.daddr, ctx->daddr_v6, 16);
 	}
-	struct lt_flow_value *v = flow_get(&key);
-	if (!v)
-		return 0;
-	if (ctx->newstate == TCP_ESTABLISHED)
-		__sync_fetch_and_add(&v->established, 1);
-	else
-		__sync_fetch_and_add(&v->closed, 1);
+	count_transition(&key, ctx->newstate);
 	return 0;
 }
 

@@ -12,7 +12,7 @@ struct lt_flow_key {
 	__u16 dport; /* host order */
 	__u16 family;
 	__u16 protocol;
-	__u32 kind; /* 0: traffic counted by tp_btf; 1: state transitions */
+	__u32 kind; /* 0: bytes (any backend); 1: state transitions (tracepoint); 2: state transitions (tp_btf) */
 	__u32 pad;
 };
 

@@ -24,4 +24,11 @@ struct sock {
 	__u16 sk_protocol;
 } __attribute__((preserve_access_index));
 
+/* The bound source port (network order). Unlike skc_num it survives
+ * inet_put_port(), which zeroes skc_num before the final TCP_CLOSE transition
+ * is traced on recent kernels (seen on 6.18). */
+struct inet_sock {
+	__be16 inet_sport;
+} __attribute__((preserve_access_index));
+
 #endif

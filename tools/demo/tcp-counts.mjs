@@ -9,6 +9,7 @@
 // ESTABLISHED and CLOSE transitions. Every interval the `flows` map is read in
 // one batch and the busiest connections are printed.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: tcp-counts [--interval SECONDS] [--count N] [--port PORT] [--top N]
@@ -80,7 +81,7 @@ try {
 } catch (err) {
   fail(`cannot load the workspace packages (${err.message}): build them first with \`pnpm build\` (or run \`pnpm demo\`)`, 1);
 }
-const { BpfObject, findTracefs } = loader;
+const { BpfObject, findTracefs, probeFeature } = loader;
 
 // The classic tracepoint (connection states) needs tracefs; the byte counters (tp_btf) do not.
 let tracefs = findTracefs();
@@ -96,10 +97,23 @@ if (!tracefs) {
 }
 
 const obj = BpfObject.open(bpf.objectFile('loaderTest'));
-if (!tracefs) {
-  obj.program('count_state').setAutoload(false);
-  process.stderr.write('tcp-counts: without tracefs the connection-state tracepoint (count_state) is off: bytes only, no open/closed column\n');
-}
+// Connection states: the classic tracepoint when tracefs is there, else its tp_btf twin.
+const stateKind = tracefs ? 1 : 2;
+obj.program(tracefs ? 'count_state_btf' : 'count_state').setAutoload(false);
+if (!tracefs) process.stderr.write('tcp-counts: without tracefs, connection states come from tp_btf (count_state_btf)\n');
+// Bytes: the cheapest backend this kernel has (tp_btf needs the 6.3+ sock_send_length tracepoint).
+const BYTE_BACKENDS = {
+  tp_btf: ['count_send', 'count_recv'],
+  fentry: ['fexit_send', 'fentry_recv'],
+  kprobe: ['kprobe_send', 'kretprobe_send', 'kprobe_recv'],
+};
+const backend =
+  !tracefs || existsSync(`${tracefs}/events/sock/sock_send_length`)
+    ? 'tp_btf'
+    : probeFeature('fentry').supported
+      ? 'fentry'
+      : 'kprobe';
+for (const name of BYTE_BACKENDS[backend]) obj.program(name).setAutoload(true);
 obj.setGlobal('target_port', opts.port);
 
 let stopping = false;
@@ -216,7 +230,7 @@ function snapshot() {
     if (kind === 0) {
       row.sent += v.readBigUInt64LE(0);
       row.recv += v.readBigUInt64LE(8);
-    } else if (kind === 1) {
+    } else if (kind === stateKind) {
       row.established += v.readBigUInt64LE(32);
       row.closed += v.readBigUInt64LE(40);
       row.hasState = true;

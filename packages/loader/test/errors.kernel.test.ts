@@ -85,13 +85,13 @@ describe('attaching to what does not exist', () => {
 
   it('a tp_btf target that does not exist: ESRCH before load, naming it', async () => {
     using obj = BpfObject.open(objects.loaderTest);
-    const e = caught(() => obj.program('count_send').setAttachTarget('no_such_raw_tracepoint'));
+    const e = caught(() => obj.program('count_state_btf').setAttachTarget('no_such_raw_tracepoint'));
     expect(e.code).toBe('ESRCH');
     expect(e.message).toContain('set attach target no_such_raw_tracepoint: ESRCH');
     expect(e.message).toMatch(/kernel BTF has no function or tracepoint named no_such_raw_tracepoint/);
     // The object is still usable with its own target.
     await obj.load();
-    expect(obj.program('count_send').attach().target).toBe('sock_send_length');
+    expect(obj.program('count_state_btf').attach().target).toBe('inet_sock_set_state');
   });
 
   it('a kprobe: not supported where the kernel has no kprobes, ENOENT for a missing function where it has', async () => {
@@ -188,7 +188,7 @@ describe('use after close', () => {
   it('every handle says it is closed', async () => {
     const obj = BpfObject.open(objects.loaderTest);
     await obj.load();
-    const link = obj.program('count_send').attach();
+    const link = obj.program('count_state_btf').attach();
     const map = obj.map('flows');
     obj.close();
     obj.close(); // idempotent
@@ -196,7 +196,7 @@ describe('use after close', () => {
     for (const fn of [
       () => map.lookup(Buffer.alloc(48)),
       () => map.readAll(),
-      () => obj.program('count_recv').attach(),
+      () => obj.program('count_state').attach(),
       () => link.info(),
       () => obj.setGlobal('target_port', 1),
       () => obj.globals(),

@@ -38,7 +38,7 @@ describe('feature probes', () => {
     expect(f.kernelBtf.supported).toBe(true); // the project's machines have BTF (CO-RE in the test object needs it)
     using obj = BpfObject.open(objects.loaderTest);
     await obj.load();
-    expect(await works(() => obj.program('count_send').attach())).toBe(f.tpBtf.supported);
+    expect(await works(() => obj.program('count_state_btf').attach())).toBe(f.tpBtf.supported);
     expect(await works(() => obj.program('count_state').attach())).toBe(f.tracepoints.supported);
     expect(await works(() => obj.map('flows').readAll({ method: 'batch' }))).toBe(f.batchOps.supported);
     using buf = BpfObject.open(objects.buffersTest);

@@ -78,3 +78,11 @@ export function encodeValue(v: Partial<FlowValue>): Buffer {
   b.writeBigUInt64LE(v.closed ?? 0n, 40);
   return b;
 }
+
+/** The byte-counting programs of the loader test object, by backend (all write kind-0 keys). */
+export const BYTE_BACKENDS = {
+  tp_btf: ['count_send', 'count_recv'],
+  fentry: ['fexit_send', 'fentry_recv'],
+  kprobe: ['kprobe_send', 'kretprobe_send', 'kprobe_recv'],
+} as const;
+export type ByteBackend = keyof typeof BYTE_BACKENDS;

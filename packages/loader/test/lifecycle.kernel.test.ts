@@ -87,7 +87,7 @@ describe('worker threads', () => {
       import(workerData.dist).then(async ({ BpfObject }) => {
         const obj = BpfObject.open(workerData.elf);
         await obj.load();
-        obj.program('count_send').attach();
+        obj.program('count_state_btf').attach();
         parentPort.postMessage({ loaded: true, links: obj.links.length, flows: obj.map('flows').readAll().count >= 0 });
         // Stay alive until terminated, with a link attached.
         setInterval(() => {}, 1000);
@@ -101,7 +101,7 @@ describe('worker threads', () => {
     const mainLoad = main.load();
     const msgs = await Promise.all(workers.map((w) => new Promise((res, rej) => (w.once('message', res), w.once('error', rej)))));
     await mainLoad;
-    main.program('count_recv').attach();
+    main.program('count_state').attach();
     for (const m of msgs) expect(m).toEqual({ loaded: true, links: 1, flows: true });
     expect(linkIds().length).toBe(linksBefore.length + 4);
     await Promise.all(workers.map((w) => w.terminate()));
@@ -136,7 +136,7 @@ describe('links are file descriptors', () => {
     const before = linkIds();
     const obj = BpfObject.open(objects.loaderTest);
     await obj.load();
-    const links = [obj.program('count_send').attach(), obj.program('count_recv').attach()];
+    const links = [obj.program('count_state_btf').attach(), obj.program('count_state').attach()];
     const ids = links.map((l) => l.info().id as number);
     expect(linkIds()).toEqual(expect.arrayContaining(ids));
     obj.close();

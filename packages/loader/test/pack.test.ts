@@ -111,6 +111,7 @@ async function main() {
   const obj = BpfObject.open(objectPath);
   try {
     obj.setGlobal('target_port', port);
+    obj.program('count_send').setAutoload(true);
     await obj.load();
     const link = obj.program('count_send').attach();
     const clientPort = await exchange(server, port, Number(up), Number(down));

@@ -1,33 +1,52 @@
 // The user's story: attach the test object, open real loopback TCP
 // connections, send known byte counts, and find exactly those counts on
-// exactly that 4-tuple, read three ways (lookup, batch, iteration).
+// exactly that 4-tuple, read three ways (lookup, batch, iteration). Bytes are
+// counted by each backend the kernel has (tp_btf, fentry/fexit,
+// kprobe/kretprobe); state changes by a classic tracepoint and by tp_btf.
+import { existsSync } from 'node:fs';
 import { objects } from '@tracer-bpf/bpf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BpfObject } from '../src/index.js';
-import { AF_INET, AF_INET6, addrBytes, decodeKey, decodeValue, encodeKey } from './flow.js';
+import { BpfObject, findTracefs } from '../src/index.js';
+import { AF_INET, AF_INET6, addrBytes, BYTE_BACKENDS, type ByteBackend, decodeKey, decodeValue, encodeKey } from './flow.js';
 import { closeServer, ensureTracefs, exchange, listen, portOf } from './helpers.js';
+import { expectedFeatures } from './kernel-expect.js';
 
 const TCP = 6;
 
-async function tracedObject(port: number): Promise<BpfObject> {
+ensureTracefs();
+const expected = expectedFeatures();
+const BACKENDS: Array<[ByteBackend, boolean]> = [
+  // sock_send_length / sock_recv_length appeared in 6.3: a kernel fact, read from tracefs.
+  ['tp_btf', existsSync(`${findTracefs()}/events/sock/sock_send_length`)],
+  ['fentry', expected.fentry.expected],
+  ['kprobe', expected.kprobes.expected],
+];
+
+async function tracedObject(port: number, backend: ByteBackend): Promise<BpfObject> {
   const obj = BpfObject.open(objects.loaderTest);
   obj.setGlobal('target_port', port);
+  for (const name of BYTE_BACKENDS[backend]) obj.program(name).setAutoload(true);
   await obj.load();
   obj.attachAll();
   return obj;
 }
 
-describe.each([
-  ['IPv4', '127.0.0.1', AF_INET],
-  ['IPv6', '::1', AF_INET6],
-])('TCP traffic over %s loopback', (_label, host, family) => {
+const CASES = BACKENDS.filter(([, has]) => has).flatMap(([backend]) => [
+  [backend, 'IPv4', '127.0.0.1', AF_INET] as const,
+  [backend, 'IPv6', '::1', AF_INET6] as const,
+]);
+
+it('runs at least one byte backend on this kernel', () => {
+  expect(CASES.length).toBeGreaterThan(0);
+});
+
+describe.each(CASES)('bytes by %s, TCP over %s loopback', (backend, _label, host, family) => {
   let obj: BpfObject;
   let flows: { up: number; down: number; clientPort: number; serverPort: number }[] = [];
 
   beforeAll(async () => {
-    ensureTracefs();
     const server = await listen(host);
-    obj = await tracedObject(portOf(server));
+    obj = await tracedObject(portOf(server), backend);
     flows = [];
     for (const [up, down] of [
       [1000, 500],
@@ -58,16 +77,18 @@ describe.each([
     }
   });
 
-  it('sees each connection reach ESTABLISHED and CLOSE once on each end (classic tracepoint)', () => {
+  it('sees each connection reach ESTABLISHED and CLOSE once on each end (tracepoint and tp_btf)', () => {
     const m = obj.map('flows');
     const a = addrBytes(host);
     for (const f of flows) {
-      for (const [sport, dport] of [
-        [f.clientPort, f.serverPort],
-        [f.serverPort, f.clientPort],
+      for (const [sport, dport, kind] of [
+        [f.clientPort, f.serverPort, 1],
+        [f.serverPort, f.clientPort, 1],
+        [f.clientPort, f.serverPort, 2],
+        [f.serverPort, f.clientPort, 2],
       ] as const) {
-        const v = m.lookup(encodeKey({ saddr: a, daddr: a, sport, dport, family, protocol: TCP, kind: 1 }));
-        expect(v, `state key ${sport}->${dport}`).toBeDefined();
+        const v = m.lookup(encodeKey({ saddr: a, daddr: a, sport, dport, family, protocol: TCP, kind }));
+        expect(v, `state key ${sport}->${dport} kind ${kind}`).toBeDefined();
         const d = decodeValue(v as Buffer);
         expect(d.established).toBe(1n);
         expect(d.closed).toBe(1n);
@@ -81,8 +102,8 @@ describe.each([
     const iter = m.readAll({ method: 'iterate' });
     expect(batch.method).toBe('batch');
     expect(iter.method).toBe('iterate');
-    // 3 connections x (2 traffic + 2 state keys); the server's listening socket may add a CLOSE key.
-    expect(batch.count).toBeGreaterThanOrEqual(12);
+    // 3 connections x (2 byte keys + 2 x 2 state keys); the listening socket may add CLOSE keys.
+    expect(batch.count).toBeGreaterThanOrEqual(18);
     const asMap = (d: typeof batch) => {
       const out = new Map<string, string>();
       for (let i = 0; i < d.count; i++) {
@@ -128,9 +149,8 @@ describe.each([
 });
 
 it('counts nothing once the links are closed', async () => {
-  ensureTracefs();
   const server = await listen('127.0.0.1');
-  const obj = await tracedObject(portOf(server));
+  const obj = await tracedObject(portOf(server), (CASES[0]?.[0] ?? 'tp_btf') as ByteBackend);
   try {
     for (const l of obj.links) l.close();
     expect(obj.links).toHaveLength(0);
