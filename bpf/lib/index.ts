@@ -16,6 +16,8 @@ export const objects = {
   probesTest: objectPath('probes_test'),
   /** Loader test object: programs the verifier rejects (reject_null_deref, reject_ctx_oob) and one it accepts. */
   rejectedTest: objectPath('rejected_test'),
+  /** Never loaded: its BTF holds every struct and enum of include/tracer_bpf/abi.h (decode's layout table is generated from it). */
+  tracerAbi: objectPath('tracer_abi'),
 } as const;
 
 export type ObjectName = keyof typeof objects;

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * tracer-bpf ABI: every byte that crosses between the kernel programs and
+ * userspace is declared here, and nowhere else.
+ *
+ * Consumers:
+ *   - the eBPF programs (clang -target bpf, next to <linux/types.h>);
+ *   - host C programs (gcc) that write golden records and print offsetof/sizeof;
+ *   - @tracer-bpf/decode, through src/layout.gen.ts, generated from the BTF of
+ *     bpf/obj/tracer_abi.bpf.o (`pnpm --filter @tracer-bpf/decode codegen`).
+ *
+ * Rules (later issues extend this header and follow them; codegen enforces
+ * most of them again and refuses a struct that breaks one):
+ *   1. Fixed-width types only (__u8..__u64, __s8..__s64) and fixed arrays of
+ *      them or of ABI structs. No bool, no enum-typed fields, no pointers, no
+ *      long, no bitfields. Enums below only name values; fields that hold one
+ *      are the __uN the comment names.
+ *   2. No implicit padding: every hole is an explicit `_padN` field, u64
+ *      fields are 8-aligned, and every struct's size is a multiple of 8.
+ *   3. `_Static_assert` on every size and every offset (the decoder reads
+ *      every field).
+ *   4. Map keys are hashed as raw bytes: zero the whole key before filling it
+ *      (TRACER_ZERO), so that padding bytes, present or future, can never
+ *      split one connection into several entries.
+ *   5. Multi-byte fields are host-endian; only little-endian hosts are
+ *      supported (asserted below). Addresses are the exception: raw network
+ *      order bytes, see struct conn_tuple.
+ *   6. A layout change bumps TRACER_ABI_VERSION and regenerates the table.
+ */
+#ifndef TRACER_BPF_ABI_H
+#define TRACER_BPF_ABI_H
+
+#include <linux/types.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "tracer-bpf's ABI is little-endian only"
+#endif
+
+#define TRACER_ABI_SIZE(type, size) \
+	_Static_assert(sizeof(struct type) == (size), "sizeof(struct " #type ") != " #size)
+#define TRACER_ABI_OFFSET(type, field, off) \
+	_Static_assert(__builtin_offsetof(struct type, field) == (off), \
+		       "offsetof(struct " #type ", " #field ") != " #off)
+
+/* Zero a whole struct (a map key above all) before filling its fields. */
+#define TRACER_ZERO(ptr) __builtin_memset((ptr), 0, sizeof(*(ptr)))
+
+/* ------------------------------------------------------------------ constants */
+
+enum tracer_abi_const {
+	/* Bumped on any layout change of a struct below. */
+	TRACER_ABI_VERSION = 1,
+	/* Close records per `struct batch` (4 x 112 + 16 = 464 bytes: the flush
+	 * copies a batch onto the 512-byte BPF stack). */
+	CONN_CLOSED_BATCH_SIZE = 4,
+	/* TASK_COMM_LEN: a process name with its NUL. */
+	TRACER_COMM_LEN = 16,
+};
+
+/* ------------------------------------------------- enums (kernel encodings) */
+/*
+ * These are the kernel-side *bit* encodings. Userspace has its own enums
+ * with other values (ConnectionType TCP=0/UDP=1, ConnectionFamily
+ * AFINET=0/AFINET6=1 in @tracer-bpf/decode): never mix the two.
+ */
+
+/* conn_tuple.metadata bit 0. */
+enum conn_type_bit {
+	CONN_TYPE_UDP = 0,
+	CONN_TYPE_TCP = 1,
+	CONN_TYPE_MASK = 1,
+};
+
+/* conn_tuple.metadata bit 1. */
+enum conn_family_bit {
+	CONN_V4 = 0,
+	CONN_V6 = 2,
+	CONN_FAMILY_MASK = 2,
+};
+
+/* conn_stats.direction (a __u8). */
+enum conn_direction {
+	CONN_DIRECTION_UNKNOWN = 0,
+	CONN_DIRECTION_INCOMING = 1,
+	CONN_DIRECTION_OUTGOING = 2,
+	CONN_DIRECTION_MASK = 3,
+};
+
+/* conn_stats.flags bits (UDP "assured" state machine; 0 for TCP). */
+enum conn_flags {
+	CONN_L_INIT = 1,  /* local side sent first */
+	CONN_R_INIT = 2,  /* remote side sent first */
+	CONN_ASSURED = 4, /* traffic seen both ways */
+};
+
+/* Kernel TCP states (include/net/tcp_states.h). tcp_stats.state_transitions
+ * holds 1 << state for every state the connection entered. */
+enum tcp_state_num {
+	TCP_STATE_ESTABLISHED = 1,
+	TCP_STATE_SYN_SENT = 2,
+	TCP_STATE_SYN_RECV = 3,
+	TCP_STATE_FIN_WAIT1 = 4,
+	TCP_STATE_FIN_WAIT2 = 5,
+	TCP_STATE_TIME_WAIT = 6,
+	TCP_STATE_CLOSE = 7,
+	TCP_STATE_CLOSE_WAIT = 8,
+	TCP_STATE_LAST_ACK = 9,
+	TCP_STATE_LISTEN = 10,
+	TCP_STATE_CLOSING = 11,
+	TCP_STATE_NEW_SYN_RECV = 12,
+};
+
+/* The field the offset guesser is working on (a __u64 in its mailbox). */
+enum guess_what {
+	GUESS_SADDR = 0,
+	GUESS_DADDR = 1,
+	GUESS_FAMILY = 2,
+	GUESS_SPORT = 3,
+	GUESS_DPORT = 4,
+	GUESS_NETNS = 5,
+	GUESS_RTT = 6,
+	GUESS_DADDR_IPV6 = 7,
+	GUESS_SADDR_FL4 = 8,
+	GUESS_DADDR_FL4 = 9,
+	GUESS_SPORT_FL4 = 10,
+	GUESS_DPORT_FL4 = 11,
+	GUESS_SADDR_FL6 = 12,
+	GUESS_DADDR_FL6 = 13,
+	GUESS_SPORT_FL6 = 14,
+	GUESS_DPORT_FL6 = 15,
+	GUESS_SOCKET_SK = 16,
+	GUESS_NOT_APPLICABLE = 99999,
+};
+
+/* ------------------------------------------------------------------ structs */
+
+/*
+ * One connection, the key of the per-connection maps (48 bytes, no padding).
+ * Addresses are raw network-order bytes: bytes 0..15 of the struct are the
+ * 16 bytes of an IPv6 source address in wire order (saddr_h holds bytes 0..7
+ * read as a little-endian u64, saddr_l bytes 8..15). An IPv4 address is the 4
+ * wire-order bytes in the low 32 bits of saddr_l (struct bytes 8..11), with
+ * saddr_h = 0 and the upper half of saddr_l = 0. Same for daddr at 16..31.
+ * IPv4-mapped IPv6 (::ffff:a.b.c.d) is rewritten by the kernel side as IPv4.
+ * Ports are in host byte order. pid is 0 in tcp_stats keys.
+ */
+struct conn_tuple {
+	__u64 saddr_h;
+	__u64 saddr_l;
+	__u64 daddr_h;
+	__u64 daddr_l;
+	__u16 sport;    /* source (local) port, host order */
+	__u16 dport;    /* destination (remote) port, host order */
+	__u32 netns;    /* network namespace inode number */
+	__u32 pid;      /* tgid */
+	__u32 metadata; /* enum conn_type_bit | enum conn_family_bit */
+};
+TRACER_ABI_SIZE(conn_tuple, 48);
+TRACER_ABI_OFFSET(conn_tuple, saddr_h, 0);
+TRACER_ABI_OFFSET(conn_tuple, saddr_l, 8);
+TRACER_ABI_OFFSET(conn_tuple, daddr_h, 16);
+TRACER_ABI_OFFSET(conn_tuple, daddr_l, 24);
+TRACER_ABI_OFFSET(conn_tuple, sport, 32);
+TRACER_ABI_OFFSET(conn_tuple, dport, 34);
+TRACER_ABI_OFFSET(conn_tuple, netns, 36);
+TRACER_ABI_OFFSET(conn_tuple, pid, 40);
+TRACER_ABI_OFFSET(conn_tuple, metadata, 44);
+
+/*
+ * Per-connection counters, the value of the per-connection stats map (48
+ * bytes). Counters are monotonic. Packets are TCP segments / UDP datagrams.
+ */
+struct conn_stats {
+	__u64 sent_bytes;
+	__u64 recv_bytes;
+	__u64 timestamp;    /* bpf_ktime_get_ns() of the last update; at close, the close time */
+	__u32 flags;        /* enum conn_flags bits (UDP only) */
+	__u8 direction;     /* enum conn_direction */
+	__u8 _pad0[3];
+	__u64 sent_packets;
+	__u64 recv_packets;
+};
+TRACER_ABI_SIZE(conn_stats, 48);
+TRACER_ABI_OFFSET(conn_stats, sent_bytes, 0);
+TRACER_ABI_OFFSET(conn_stats, recv_bytes, 8);
+TRACER_ABI_OFFSET(conn_stats, timestamp, 16);
+TRACER_ABI_OFFSET(conn_stats, flags, 24);
+TRACER_ABI_OFFSET(conn_stats, direction, 28);
+TRACER_ABI_OFFSET(conn_stats, _pad0, 29);
+TRACER_ABI_OFFSET(conn_stats, sent_packets, 32);
+TRACER_ABI_OFFSET(conn_stats, recv_packets, 40);
+
+/*
+ * TCP-only counters, keyed by the tuple with pid = 0 (16 bytes). RTT values
+ * are in microseconds, already shifted like tcp_info (srtt_us >> 3,
+ * mdev_us >> 2).
+ */
+struct tcp_stats {
+	__u32 retransmits;
+	__u32 rtt;               /* smoothed RTT, us */
+	__u32 rtt_var;           /* RTT variance, us */
+	__u16 state_transitions; /* bitmask of 1 << enum tcp_state_num */
+	__u16 _pad0;
+};
+TRACER_ABI_SIZE(tcp_stats, 16);
+TRACER_ABI_OFFSET(tcp_stats, retransmits, 0);
+TRACER_ABI_OFFSET(tcp_stats, rtt, 4);
+TRACER_ABI_OFFSET(tcp_stats, rtt_var, 8);
+TRACER_ABI_OFFSET(tcp_stats, state_transitions, 12);
+TRACER_ABI_OFFSET(tcp_stats, _pad0, 14);
+
+/* A closed connection: the close record (112 bytes). */
+struct conn {
+	struct conn_tuple tup;
+	struct conn_stats conn_stats;
+	struct tcp_stats tcp_stats; /* zero for UDP */
+};
+TRACER_ABI_SIZE(conn, 112);
+TRACER_ABI_OFFSET(conn, tup, 0);
+TRACER_ABI_OFFSET(conn, conn_stats, 48);
+TRACER_ABI_OFFSET(conn, tcp_stats, 96);
+
+/*
+ * Per-CPU batch of close records, sent whole on the perf buffer when full
+ * (464 bytes). Slots are separate fields, not an array: older verifiers
+ * reject runtime-indexed writes into a map value.
+ */
+struct batch {
+	struct conn c0;
+	struct conn c1;
+	struct conn c2;
+	struct conn c3;
+	__u16 len;    /* filled slots, 0..CONN_CLOSED_BATCH_SIZE */
+	__u8 _pad0[6];
+	__u64 id;     /* per-CPU generation, incremented on every full flush */
+};
+TRACER_ABI_SIZE(batch, 464);
+TRACER_ABI_OFFSET(batch, c0, 0);
+TRACER_ABI_OFFSET(batch, c1, 112);
+TRACER_ABI_OFFSET(batch, c2, 224);
+TRACER_ABI_OFFSET(batch, c3, 336);
+TRACER_ABI_OFFSET(batch, len, 448);
+TRACER_ABI_OFFSET(batch, _pad0, 450);
+TRACER_ABI_OFFSET(batch, id, 456);
+_Static_assert(CONN_CLOSED_BATCH_SIZE * sizeof(struct conn) == __builtin_offsetof(struct batch, len),
+	       "struct batch must hold CONN_CLOSED_BATCH_SIZE slots back to back");
+
+/* Tracer health counters, one entry of a single-slot array map (48 bytes). */
+struct telemetry {
+	__u64 tcp_sent_miscounts;         /* tcp_sendmsg returned more than the socket counted */
+	__u64 missed_tcp_close;           /* TCP close records dropped: batch full */
+	__u64 missed_udp_close;           /* UDP close records dropped: batch full */
+	__u64 udp_sends_processed;
+	__u64 udp_sends_missed;
+	__u64 conn_stats_max_entries_hit; /* conn_stats map full: a connection was not counted */
+};
+TRACER_ABI_SIZE(telemetry, 48);
+TRACER_ABI_OFFSET(telemetry, tcp_sent_miscounts, 0);
+TRACER_ABI_OFFSET(telemetry, missed_tcp_close, 8);
+TRACER_ABI_OFFSET(telemetry, missed_udp_close, 16);
+TRACER_ABI_OFFSET(telemetry, udp_sends_processed, 24);
+TRACER_ABI_OFFSET(telemetry, udp_sends_missed, 32);
+TRACER_ABI_OFFSET(telemetry, conn_stats_max_entries_hit, 40);
+
+#endif /* TRACER_BPF_ABI_H */
