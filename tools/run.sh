@@ -3,7 +3,9 @@
 # then run the demo or the whole test suite. Idempotent: a second run only
 # re-checks what is there.
 #   bash tools/run.sh demo [demo args]   attach and print live TCP counts
-#   bash tools/run.sh test               the whole test suite, on this kernel
+#   bash tools/run.sh test               the whole test suite: on this kernel, then on
+#                                        Debian kernels booted under QEMU (tools/vmtest)
+#   bash tools/run.sh kernels [opts]     only the kernel matrix (e.g. -k 6.1-cloud)
 #   bash tools/run.sh setup              only set up and build
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,7 +15,7 @@ PNPM_VERSION=$(node -p 'require("./package.json").packageManager.split("@")[1]')
 # binutils and file build and check the native addon; bpftool and gcc serve the tests and
 # the benchmark; qemu, busybox and cpio boot the kernel matrix.
 APT_PACKAGES="clang llvm libbpf-dev linux-libc-dev libc6-dev make gcc g++ bpftool debootstrap binutils file
-  util-linux qemu-system-x86 busybox-static cpio"
+  util-linux qemu-system-x86 busybox-static cpio xz-utils iproute2"
 
 log() { printf '[run] %s\n' "$*" >&2; }
 
@@ -41,6 +43,7 @@ cmd=${1:-test}
 case $cmd in
   setup) setup ;;
   demo) setup; exec node tools/demo/tcp-counts.mjs "$@" ;;
-  test) setup; exec pnpm test ;;
-  *) log "usage: $0 demo|test|setup"; exit 2 ;;
+  test) setup; pnpm test; exec pnpm test:kernels ;;
+  kernels) setup; exec pnpm test:kernels "$@" ;;
+  *) log "usage: $0 demo|test|kernels|setup"; exit 2 ;;
 esac

@@ -109,32 +109,39 @@ static int Drain(Reader* r) {
   return err < 0 ? err : static_cast<int>(r->count);
 }
 
-// Hand the batch to JS: cb(batch: Buffer, count: number, lost: number[] | undefined).
-// `async` = entered from the loop (MakeCallback, so microtasks run after).
-static void Dispatch(Reader* r, bool async) {
-  if (r->count == 0 && r->lost.empty()) return;
-  Napi::Env env = r->env;
-  Napi::HandleScope scope(env);
-  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(env, r->staging.data(), r->staging.size());
-  Napi::Value lost = env.Undefined();
-  if (!r->lost.empty()) {
-    Napi::Array a = Napi::Array::New(env, r->lost.size() * 2);
+// The batch as JS arguments (batch: Buffer, count: number, lost: number[] |
+// undefined), built with raw Node-API so that every failure is a status, never
+// a C++ exception: on a worker thread being terminated, the loop can still
+// poll while the engine refuses to run anything. Clears the staging area.
+static bool BuildArgs(Reader* r, napi_env env, napi_value argv[3]) {
+  bool ok = napi_create_buffer_copy(env, r->staging.size(), r->staging.data(), nullptr, &argv[0]) == napi_ok &&
+            napi_create_uint32(env, r->count, &argv[1]) == napi_ok;
+  if (ok && r->lost.empty()) {
+    ok = napi_get_undefined(env, &argv[2]) == napi_ok;
+  } else if (ok) {
+    ok = napi_create_array_with_length(env, r->lost.size() * 2, &argv[2]) == napi_ok;
     uint32_t i = 0;
     for (auto& p : r->lost) {
-      a.Set(i++, p.first);
-      a.Set(i++, static_cast<double>(p.second));
+      napi_value cpu, n;
+      ok = ok && napi_create_int32(env, p.first, &cpu) == napi_ok && napi_set_element(env, argv[2], i++, cpu) == napi_ok &&
+           napi_create_double(env, static_cast<double>(p.second), &n) == napi_ok &&
+           napi_set_element(env, argv[2], i++, n) == napi_ok;
     }
-    lost = a;
   }
-  uint32_t count = r->count;
   r->staging.clear();
   r->count = 0;
   r->lost.clear();
-  if (async) {
-    r->cb.MakeCallback(env.Global(), {buf, Napi::Number::New(env, count), lost});
-  } else {
-    r->cb.Call({buf, Napi::Number::New(env, count), lost});
-  }
+  return ok;
+}
+
+// From consume(): JS is running, exceptions propagate to the caller.
+static void DispatchSync(Reader* r) {
+  if (r->count == 0 && r->lost.empty()) return;
+  Napi::Env env = r->env;
+  Napi::HandleScope scope(env);
+  napi_value argv[3];
+  if (!BuildArgs(r, env, argv)) throw Napi::Error::New(env);
+  r->cb.Call({argv[0], argv[1], argv[2]});
 }
 
 static void OnPoll(uv_poll_t* handle, int status, int events) {
@@ -143,18 +150,28 @@ static void OnPoll(uv_poll_t* handle, int status, int events) {
   Reader* r = keep.get();
   if (r->closed) return;
   int n = Drain(r);
-  Napi::Env env = r->env;
-  Napi::HandleScope scope(env);
-  try {
-    if (n < 0) {
-      ThrowErrno(env, -n, r->rb ? "ring_buffer__consume" : "perf_buffer__consume");
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value exc = nullptr;
+  if (n < 0) {
+    try {
+      exc = MakeErrnoError(r->env, -n, r->rb ? "ring_buffer__consume" : "perf_buffer__consume", ErrCtx{}, "");
+    } catch (...) {
+      exc = nullptr;  // the environment is going away
     }
-    Dispatch(r, true);
-  } catch (const Napi::Error& e) {
-    // An exception thrown by the user's callback (or a consume failure) is
-    // an uncaught exception of the process, as from any event callback.
-    napi_fatal_exception(env, e.Value());
+  } else if (r->count || !r->lost.empty()) {
+    napi_value argv[3], fn, global, result;
+    if (BuildArgs(r, env, argv) && napi_get_reference_value(env, r->cb, &fn) == napi_ok && fn &&
+        napi_get_global(env, &global) == napi_ok &&
+        napi_make_callback(env, nullptr, global, fn, 3, argv, &result) == napi_pending_exception) {
+      napi_get_and_clear_last_exception(env, &exc);
+    }
   }
+  // An exception thrown by the user's callback (or a consume failure) is an
+  // uncaught exception of the process, as from any event callback.
+  if (exc) napi_fatal_exception(env, exc);
+  napi_close_handle_scope(env, scope);
 }
 
 static Napi::Value Start(Napi::Env env, std::shared_ptr<Reader> r, int epoll_fd, Handle& mh) {
@@ -232,7 +249,7 @@ static Napi::Value Consume(const Napi::CallbackInfo& info) {
   std::shared_ptr<void> keep = ReaderHandle(info[0]).reader;
   int n = Drain(r);
   if (n < 0) ThrowErrno(env, -n, r->rb ? "ring_buffer__consume" : "perf_buffer__consume");
-  Dispatch(r, false);
+  DispatchSync(r);
   return Napi::Number::New(env, n);
 }
 
