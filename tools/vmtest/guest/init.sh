@@ -24,7 +24,9 @@ mount -t devtmpfs devtmpfs /dev || finish "guest: mount devtmpfs failed"
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp || finish "guest: mount /tmp failed"
+# /tmp stays on the initramfs root (already RAM-backed): a tmpfs mounted over
+# it would hide the workspace when the checkout itself lives under /tmp.
+chmod 1777 /tmp
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tracefs tracefs /sys/kernel/tracing || finish "guest: mount tracefs failed"
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
