@@ -28,56 +28,30 @@
 // wrong values (checksums differ).
 //
 //   node decode.mjs [--rounds 15] [--records 100000] [--out <file.json>]
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { abi, compileStruct, decodeConn, decodeStruct, decodeTuple, toBatch } from '@tracer-bpf/decode';
+import { environment, parseOptions, reporter, stats } from './lib/common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..', '..');
 const GOAL_MS_PER_100K = 3;
 
 // ---------------------------------------------------------------- options
+const { log, die } = reporter('bench:decode');
+
 function parseArgs(argv) {
-  const o = { rounds: 15, records: 100_000, out: join(REPO, 'bench-results', 'decode.json') };
-  const int = (name, v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) die(`--${name} needs a positive integer, got ${v}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    switch (a) {
-      case '--rounds': o.rounds = int('rounds', argv[++i]); break;
-      case '--records': o.records = int('records', argv[++i]); break;
-      case '--out': o.out = argv[++i]; break;
-      case '-h':
-      case '--help':
-        console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0]);
-        process.exit(0);
-      // falls through
-      default: die(`unknown argument ${a} (try --help)`);
-    }
-  }
+  const o = parseOptions(argv, {
+    script: fileURLToPath(import.meta.url),
+    defaults: { rounds: 15, records: 100_000, out: join(REPO, 'bench-results', 'decode.json') },
+    ints: { rounds: 'rounds', records: 'records' },
+    strings: { out: 'out' },
+    die,
+  });
   if (o.records % 4 !== 0) die('--records must be a multiple of 4 (whole batches)');
   return o;
-}
-
-function die(msg) {
-  console.error(`[bench:decode] ERROR: ${msg}`);
-  process.exit(1);
-}
-const log = (msg) => console.error(`[bench:decode] ${msg}`);
-
-// ---------------------------------------------------------------- stats
-function stats(samples) {
-  const s = [...samples].sort((a, b) => a - b);
-  const n = s.length;
-  const median = n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-  const p90 = s[Math.min(n - 1, Math.ceil(0.9 * n) - 1)]; // nearest rank
-  const mean = s.reduce((a, b) => a + b, 0) / n;
-  return { n, median, min: s[0], p90, max: s[n - 1], mean };
 }
 const r3 = (x) => Math.round(x * 1000) / 1000;
 const rotate = (arr, k) => arr.map((_, i) => arr[(i + k) % arr.length]);
@@ -327,17 +301,6 @@ function makeMethods(data, n) {
 }
 
 // ---------------------------------------------------------------- run
-function environment() {
-  return {
-    date: new Date().toISOString(),
-    kernel: os.release(),
-    node: process.version,
-    v8: process.versions.v8,
-    cpuModel: os.cpus()[0]?.model ?? null,
-    cpus: os.cpus().length,
-    loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
-  };
-}
 
 function main() {
   const o = parseArgs(process.argv.slice(2));

@@ -17,69 +17,34 @@
 //   node --expose-gc map-read.mjs [--rounds 9] [--entries 100000] [--batch 4096]
 //        [--sweep-rounds 3] [--no-sweep] [--out <file.json>]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BpfObject, libbpfVersion } from '@tracer-bpf/loader';
 import { objects } from '@tracer-bpf/bpf';
+import { environment, parseOptions, reporter, stats } from './lib/common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..', '..');
 const C_BIN = join(HERE, 'build', 'batch_read');
 
 // ---------------------------------------------------------------- options
-function parseArgs(argv) {
-  const o = {
-    rounds: 9,
-    entries: 100_000,
-    batch: 4096,
-    sweepRounds: 3,
-    sweep: true,
-    out: join(REPO, 'bench-results', 'map-read.json'),
-  };
-  const int = (name, v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) die(`--${name} needs a positive integer, got ${v}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    switch (a) {
-      case '--rounds': o.rounds = int('rounds', argv[++i]); break;
-      case '--entries': o.entries = int('entries', argv[++i]); break;
-      case '--batch': o.batch = int('batch', argv[++i]); break;
-      case '--sweep-rounds': o.sweepRounds = int('sweep-rounds', argv[++i]); break;
-      case '--no-sweep': o.sweep = false; break;
-      case '--out': o.out = argv[++i]; break;
-      case '-h':
-      case '--help':
-        console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0]);
-        process.exit(0);
-      // falls through
-      default: die(`unknown argument ${a} (try --help)`);
-    }
-  }
-  return o;
-}
+const { log, die } = reporter('bench');
 
-function die(msg) {
-  console.error(`[bench] ERROR: ${msg}`);
-  process.exit(1);
+function parseArgs(argv) {
+  return parseOptions(argv, {
+    script: fileURLToPath(import.meta.url),
+    defaults: { rounds: 9, entries: 100_000, batch: 4096, sweepRounds: 3, sweep: true, out: join(REPO, 'bench-results', 'map-read.json') },
+    ints: { rounds: 'rounds', entries: 'entries', batch: 'batch', 'sweep-rounds': 'sweepRounds' },
+    strings: { out: 'out' },
+    flags: { 'no-sweep': ['sweep', false] },
+    die,
+  });
 }
-const log = (msg) => console.error(`[bench] ${msg}`);
 
 // ---------------------------------------------------------------- stats
 const ns2ms = (ns) => Number(ns) / 1e6;
-function stats(samples) {
-  const s = [...samples].sort((a, b) => a - b);
-  const n = s.length;
-  const median = n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-  const p90 = s[Math.min(n - 1, Math.ceil(0.9 * n) - 1)]; // nearest rank
-  const mean = s.reduce((a, b) => a + b, 0) / n;
-  return { n, median, min: s[0], p90, max: s[n - 1], mean };
-}
 const r3 = (x) => (x == null ? null : Math.round(x * 1000) / 1000);
 const rotate = (arr, k) => arr.map((_, i) => arr[(i + k) % arr.length]);
 
@@ -91,19 +56,12 @@ function sh(cmd, args) {
     return null;
   }
 }
-function environment() {
+function loaderEnvironment() {
   return {
-    date: new Date().toISOString(),
-    kernel: os.release(),
-    node: process.version,
+    ...environment(),
     libbpfLoader: libbpfVersion,
     bpftool: sh('bpftool', ['version'])?.split('\n')[0] ?? null,
     gcc: sh('gcc', ['-dumpfullversion']),
-    cpuModel: os.cpus()[0]?.model ?? null,
-    cpus: os.cpus().length,
-    memTotalMiB: Math.round(os.totalmem() / 2 ** 20),
-    loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
-    hostname: os.hostname(),
     uid: process.getuid?.(),
   };
 }
@@ -285,7 +243,7 @@ const MiB = (b) => `${b >= 0 ? '+' : ''}${(b / 2 ** 20).toFixed(2)} MiB`;
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const tStart = process.hrtime.bigint();
-  const env = environment();
+  const env = loaderEnvironment();
   if (env.uid !== 0) log('not running as root: loading the BPF object needs CAP_BPF (and CAP_SYS_ADMIN for map ids)');
   if (!env.bpftool) die('bpftool not found (apt-get install bpftool)');
   if (!existsSync(C_BIN)) {
