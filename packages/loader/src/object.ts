@@ -6,9 +6,9 @@ import { native, type NativeHandle } from './binding.js';
 import { BpfArgumentError, BpfClosedError, BpfError, BpfNotSupportedError, BpfStateError } from './errors.js';
 import { encodeGlobal, type GlobalSpec, type GlobalValue } from './globals.js';
 import type { Link } from './link.js';
-import { BpfMap } from './map.js';
-import { BpfProgram } from './program.js';
-import { PerfBufferReader, type PerfBufferOptions, RingBufferReader, type RingBufferOptions } from './readers.js';
+import { BpfMap, type MapOwner } from './map.js';
+import { BpfProgram, type ProgramOwner } from './program.js';
+import { PerfBufferReader, type PerfBufferOptions, type ReaderOwner, RingBufferReader, type RingBufferOptions } from './readers.js';
 
 export interface OpenOptions {
   /** Object name (defaults to the file name; required meaning for Buffers: "bpf_object"). */
@@ -26,6 +26,7 @@ export class BpfObject implements Disposable {
   readonly #readers = new Set<{ close(): void }>();
   #globals: Map<string, GlobalSpec> | undefined;
   #state: 'opened' | 'loading' | 'loaded' | 'closed' = 'opened';
+  readonly #ownerView: ProgramOwner & MapOwner & ReaderOwner;
 
   /** Open an ELF object from a path or from its bytes (nothing is loaded into the kernel yet). */
   static open(source: string | Uint8Array, opts: OpenOptions = {}): BpfObject {
@@ -37,9 +38,9 @@ export class BpfObject implements Disposable {
   private constructor(handle: NativeHandle) {
     this.#handle = handle;
     this.name = native.object_info(handle).name;
-    const owner = this.#owner();
-    this.programs = new Map(native.object_programs(handle).map((d) => [d.name, new BpfProgram(d, owner)]));
-    this.maps = new Map(native.object_maps(handle).map((d) => [d.name, new BpfMap(d, owner)]));
+    this.#ownerView = this.#makeOwner();
+    this.programs = new Map(native.object_programs(handle).map((d) => [d.name, new BpfProgram(d, this.#ownerView)]));
+    this.maps = new Map(native.object_maps(handle).map((d) => [d.name, new BpfMap(d, this.#ownerView)]));
   }
 
   get loaded(): boolean {
@@ -108,11 +109,11 @@ export class BpfObject implements Disposable {
   }
 
   openRingBuffer(map: string, onRecords: (records: Buffer[]) => void, opts?: RingBufferOptions): RingBufferReader {
-    return new RingBufferReader(this.map(map), this.#owner(), onRecords, opts);
+    return new RingBufferReader(this.map(map), this.#ownerView, onRecords, opts);
   }
 
   openPerfBuffer(map: string, onRecords: (records: Buffer[], cpus: number[]) => void, opts?: PerfBufferOptions): PerfBufferReader {
-    return new PerfBufferReader(this.map(map), this.#owner(), onRecords, opts);
+    return new PerfBufferReader(this.map(map), this.#ownerView, onRecords, opts);
   }
 
   /** Links attached through this object and still open. */
@@ -134,7 +135,8 @@ export class BpfObject implements Disposable {
     this.close();
   }
 
-  #owner() {
+  /** What programs, maps, links and readers see of this object (one view, made once). */
+  #makeOwner(): ProgramOwner & MapOwner & ReaderOwner {
     const self = this;
     return {
       get name() {
