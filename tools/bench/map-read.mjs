@@ -22,7 +22,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BpfObject, libbpfVersion } from '@tracer-bpf/loader';
-import { objects } from '@tracer-bpf/bpf';
+import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { environment, parseOptions, reporter, stats } from './lib/common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // tcp-counts: live TCP byte counts per connection, from the loader's test
-// object (bpf/src/loader_test.bpf.c) until the real nettop exists.
+// object (bpf/test/loader_test.bpf.c) until the real nettop exists.
 //
 //   sudo node tools/demo/tcp-counts.mjs [--interval 2] [--count N] [--port P] [--top 10]
 //
@@ -77,7 +77,7 @@ let loader;
 let bpf;
 try {
   loader = await import('@tracer-bpf/loader');
-  bpf = await import('@tracer-bpf/bpf');
+  bpf = await import('@tracer-bpf/bpf/test');
 } catch (err) {
   fail(`cannot load the workspace packages (${err.message}): build them first with \`pnpm build\` (or run \`pnpm demo\`)`, 1);
 }
@@ -96,10 +96,17 @@ if (!tracefs) {
   }
 }
 
-const obj = BpfObject.open(bpf.objectFile('loaderTest'));
+const obj = BpfObject.open(bpf.testObjectFile('loaderTest'));
 // Connection states: the classic tracepoint when tracefs is there, else its tp_btf twin.
 const stateKind = tracefs ? 1 : 2;
 obj.program(tracefs ? 'count_state_btf' : 'count_state').setAutoload(false);
+if (tracefs) {
+  // The classic record's field offsets come from tracefs: its layout is no ABI.
+  const fmt = loader.readTracepointFormat('sock', 'inet_sock_set_state');
+  for (const f of ['newstate', 'sport', 'dport', 'family', 'protocol', 'saddr', 'daddr', 'saddr_v6', 'daddr_v6']) {
+    obj.setGlobal(`tp_off_${f}`, fmt.field(f).offset);
+  }
+}
 if (!tracefs) process.stderr.write('tcp-counts: without tracefs, connection states come from tp_btf (count_state_btf)\n');
 // Bytes: the cheapest backend this kernel has (tp_btf needs the 6.3+ sock_send_length tracepoint).
 const BYTE_BACKENDS = {
@@ -142,7 +149,7 @@ process.stdout.write(
     `${opts.count === Infinity ? ' (Ctrl-C to stop)' : `, ${opts.count} time${opts.count === 1 ? '' : 's'}`}\n`,
 );
 
-// ---- decoding (bpf/src/loader_test.h: 48-byte key, 48-byte value) ----
+// ---- decoding (bpf/test/loader_test.h: 48-byte key, 48-byte value) ----
 
 const KEY = 48;
 const VAL = 48;

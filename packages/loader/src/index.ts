@@ -17,6 +17,7 @@ export { parseSection, type AttachSpec } from './section.js';
 export { encodeGlobal, type GlobalSpec, type GlobalValue } from './globals.js';
 export { readCapabilities, type Capabilities } from './capabilities.js';
 export { findTracefs } from './tracefs.js';
+export { parseTracepointFormat, readTracepointFormat, type TracepointField, type TracepointFormat } from './tracepoint-format.js';
 export { setLibbpfLogLevel, libbpfVersion, type LibbpfLogLevel } from './logging.js';
 export {
   BpfError,

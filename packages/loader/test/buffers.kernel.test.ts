@@ -3,7 +3,7 @@
 // that write ctx[0] records tagged with a global sequence number), so the
 // exact number, order and losses are known.
 import { spawn } from 'node:child_process';
-import { objects } from '@tracer-bpf/bpf';
+import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BpfClosedError, BpfObject, chooseTransport, PerfBufferReader, RingBufferReader } from '../src/index.js';
 import { waitFor } from './helpers.js';

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { objects } from '@tracer-bpf/bpf';
+import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   BpfClosedError,

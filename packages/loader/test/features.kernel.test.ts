@@ -1,6 +1,6 @@
 // Feature probes try the real thing; what they say must match what actually
 // happens when the same feature is used through the loader on this kernel.
-import { objects } from '@tracer-bpf/bpf';
+import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { describe, expect, it } from 'vitest';
 import { BpfObject, probeFeature, probeFeatures, resetFeatureCache } from '../src/index.js';
 import { ensureTracefs } from './helpers.js';

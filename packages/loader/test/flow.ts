@@ -1,4 +1,5 @@
-// Encoding of the test objects' 48-byte flow key and value (bpf/src/loader_test.h).
+// Encoding of the test objects' 48-byte flow key and value (bpf/test/loader_test.h).
+import type { TracepointFormat } from '../src/index.js';
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 
@@ -86,3 +87,17 @@ export const BYTE_BACKENDS = {
   kprobe: ['kprobe_send', 'kretprobe_send', 'kprobe_recv'],
 } as const;
 export type ByteBackend = keyof typeof BYTE_BACKENDS;
+
+/**
+ * Globals of the classic `count_state` program: the field offsets of the
+ * sock:inet_sock_set_state record on this kernel, from tracefs `format`.
+ */
+export function stateRecordGlobals(format: TracepointFormat): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of ['newstate', 'sport', 'dport', 'family', 'protocol', 'saddr', 'daddr', 'saddr_v6', 'daddr_v6']) {
+    const field = format.field(f);
+    if (!field) throw new Error(`sock/inet_sock_set_state has no field ${f} on this kernel`);
+    out[`tp_off_${f}`] = field.offset;
+  }
+  return out;
+}

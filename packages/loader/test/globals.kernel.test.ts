@@ -1,6 +1,6 @@
 // Globals set by name before load are type- and size-checked against BTF,
 // and their values reach the kernel (the traffic test relies on target_port).
-import { objects } from '@tracer-bpf/bpf';
+import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { describe, expect, it } from 'vitest';
 import { BpfArgumentError, BpfObject } from '../src/index.js';
 

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { objects } from '@tracer-bpf/bpf';
+import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { describe, expect, it } from 'vitest';
 import { BpfClosedError, BpfObject, systemLinkIds } from '../src/index.js';
 import { ensureTracefs } from './helpers.js';

@@ -1,6 +1,6 @@
 // Map operations on a real kernel hash map: element ops and flags, whole-map
 // reads by batch and by iteration (forced), lookup-and-delete, wrong sizes.
-import { objects } from '@tracer-bpf/bpf';
+import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfArgumentError, BpfError, BpfObject, BpfStateError, probeFeature } from '../src/index.js';
 

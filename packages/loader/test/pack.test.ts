@@ -9,7 +9,7 @@ import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { objects } from '@tracer-bpf/bpf';
+import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const PKG = '@tracer-bpf/loader';

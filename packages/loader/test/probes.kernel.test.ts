@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { objects } from '@tracer-bpf/bpf';
+import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObject, findTracefs, type Link, probeFeature } from '../src/index.js';
 import { ensureTracefs } from './helpers.js';

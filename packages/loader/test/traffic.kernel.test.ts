@@ -4,10 +4,10 @@
 // counted by each backend the kernel has (tp_btf, fentry/fexit,
 // kprobe/kretprobe); state changes by a classic tracepoint and by tp_btf.
 import { existsSync } from 'node:fs';
-import { objects } from '@tracer-bpf/bpf';
+import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BpfObject, findTracefs } from '../src/index.js';
-import { AF_INET, AF_INET6, addrBytes, BYTE_BACKENDS, type ByteBackend, decodeKey, decodeValue, encodeKey } from './flow.js';
+import { BpfObject, findTracefs, readTracepointFormat } from '../src/index.js';
+import { AF_INET, AF_INET6, addrBytes, BYTE_BACKENDS, type ByteBackend, decodeKey, decodeValue, encodeKey, stateRecordGlobals } from './flow.js';
 import { closeServer, ensureTracefs, exchange, listen, portOf } from './helpers.js';
 import { expectedFeatures } from './kernel-expect.js';
 
@@ -25,6 +25,7 @@ const BACKENDS: Array<[ByteBackend, boolean]> = [
 async function tracedObject(port: number, backend: ByteBackend): Promise<BpfObject> {
   const obj = BpfObject.open(objects.loaderTest);
   obj.setGlobal('target_port', port);
+  obj.setGlobals(stateRecordGlobals(readTracepointFormat('sock', 'inet_sock_set_state')));
   for (const name of BYTE_BACKENDS[backend]) obj.program(name).setAutoload(true);
   await obj.load();
   obj.attachAll();

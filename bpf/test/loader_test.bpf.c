@@ -201,48 +201,55 @@ int BPF_PROG(count_state_btf, struct sock *sk, int oldstate, int newstate)
 	return 0;
 }
 
-/* Layout of the classic tracepoint record sock:inet_sock_set_state
- * (identical from 4.16 to 6.18); the first 8 bytes are the common fields. */
-struct inet_sock_set_state_record {
-	__u64 common;
-	const void *skaddr;
-	int oldstate;
-	int newstate;
-	__u16 sport;
-	__u16 dport;
-	__u16 family;
-	__u16 protocol;
-	__u8 saddr[4];
-	__u8 daddr[4];
-	__u8 saddr_v6[16];
-	__u8 daddr_v6[16];
-};
+/* The classic tracepoint record sock:inet_sock_set_state is read at field
+ * offsets taken from tracefs `format` at load time (set by name before load):
+ * its layout is no ABI (a PREEMPT_RT build has another common header). */
+const volatile __u32 tp_off_newstate = 0;
+const volatile __u32 tp_off_sport = 0;
+const volatile __u32 tp_off_dport = 0;
+const volatile __u32 tp_off_family = 0;
+const volatile __u32 tp_off_protocol = 0;
+const volatile __u32 tp_off_saddr = 0;
+const volatile __u32 tp_off_daddr = 0;
+const volatile __u32 tp_off_saddr_v6 = 0;
+const volatile __u32 tp_off_daddr_v6 = 0;
+
+#define TP_FIELD(ctx, off, dst) bpf_probe_read_kernel(&(dst), sizeof(dst), (void *)(ctx) + (off))
 
 SEC("tracepoint/sock/inet_sock_set_state")
-int count_state(struct inet_sock_set_state_record *ctx)
+int count_state(void *ctx)
 {
-	if (!enabled || ctx->protocol != 6 /* IPPROTO_TCP */)
+	__u16 protocol = 0, family = 0, sport = 0, dport = 0;
+	int newstate = 0;
+	if (!enabled || !tp_off_newstate)
 		return 0;
-	if (target_port && ctx->sport != target_port && ctx->dport != target_port)
+	TP_FIELD(ctx, tp_off_protocol, protocol);
+	TP_FIELD(ctx, tp_off_family, family);
+	TP_FIELD(ctx, tp_off_sport, sport);
+	TP_FIELD(ctx, tp_off_dport, dport);
+	TP_FIELD(ctx, tp_off_newstate, newstate);
+	if (protocol != 6 /* IPPROTO_TCP */)
 		return 0;
-	if (target_family && ctx->family != target_family)
+	if (target_port && sport != target_port && dport != target_port)
 		return 0;
-	if (ctx->newstate != TCP_ESTABLISHED && ctx->newstate != TCP_CLOSE)
+	if (target_family && family != target_family)
+		return 0;
+	if (newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE)
 		return 0;
 	struct lt_flow_key key = {};
 	key.kind = 1;
-	key.family = ctx->family;
-	key.protocol = ctx->protocol;
-	key.sport = ctx->sport;
-	key.dport = ctx->dport;
-	if (ctx->family == AF_INET) {
-		__builtin_memcpy(key.saddr, ctx->saddr, 4);
-		__builtin_memcpy(key.daddr, ctx->daddr, 4);
+	key.family = family;
+	key.protocol = protocol;
+	key.sport = sport;
+	key.dport = dport;
+	if (family == AF_INET) {
+		bpf_probe_read_kernel(key.saddr, 4, (void *)ctx + tp_off_saddr);
+		bpf_probe_read_kernel(key.daddr, 4, (void *)ctx + tp_off_daddr);
 	} else {
-		__builtin_memcpy(key.saddr, ctx->saddr_v6, 16);
-		__builtin_memcpy(key.daddr, ctx->daddr_v6, 16);
+		bpf_probe_read_kernel(key.saddr, 16, (void *)ctx + tp_off_saddr_v6);
+		bpf_probe_read_kernel(key.daddr, 16, (void *)ctx + tp_off_daddr_v6);
 	}
-	count_transition(&key, ctx->newstate);
+	count_transition(&key, newstate);
 	return 0;
 }
 
