@@ -11,11 +11,13 @@ struct tcp_stats abi_tcp_stats;
 struct conn abi_conn;
 struct batch abi_batch;
 struct telemetry abi_telemetry;
+struct port_binding abi_port_binding;
 
 enum tracer_abi_const abi_tracer_abi_const;
 enum conn_type_bit abi_conn_type_bit;
 enum conn_family_bit abi_conn_family_bit;
 enum conn_direction abi_conn_direction;
 enum conn_flags abi_conn_flags;
+enum conn_close_reason abi_conn_close_reason;
 enum tcp_state_num abi_tcp_state_num;
 enum guess_what abi_guess_what;

@@ -49,9 +49,10 @@
 
 enum tracer_abi_const {
 	/* Bumped on any layout change of a struct below. */
-	TRACER_ABI_VERSION = 1,
-	/* Close records per `struct batch` (4 x 112 + 16 = 464 bytes: the flush
-	 * copies a batch onto the 512-byte BPF stack). */
+	TRACER_ABI_VERSION = 2,
+	/* Close records per `struct batch` (4 x 144 + 16 = 592 bytes: more than
+	 * the 512-byte BPF stack, so a full batch is sent from its per-CPU map
+	 * value, never copied onto the stack). */
 	CONN_CLOSED_BATCH_SIZE = 4,
 	/* TASK_COMM_LEN: a process name with its NUL. */
 	TRACER_COMM_LEN = 16,
@@ -86,11 +87,21 @@ enum conn_direction {
 	CONN_DIRECTION_MASK = 3,
 };
 
-/* conn_stats.flags bits (UDP "assured" state machine; 0 for TCP). */
+/* conn_stats.flags bits. */
 enum conn_flags {
-	CONN_L_INIT = 1,  /* local side sent first */
-	CONN_R_INIT = 2,  /* remote side sent first */
-	CONN_ASSURED = 4, /* traffic seen both ways */
+	CONN_L_INIT = 1,      /* UDP: the local side sent first */
+	CONN_R_INIT = 2,      /* UDP: the remote side sent first */
+	CONN_ASSURED = 4,     /* UDP: traffic seen both ways */
+	CONN_ID_COOKIE = 8,   /* conn_stats.id is the kernel's socket cookie (else an id the tracer assigned) */
+	CONN_SEEN_LATE = 16,  /* first seen after it was opened (it existed before the tracer): counters start then */
+	CONN_NO_PID = 32,     /* no I/O in process context seen yet: pid is 0 */
+};
+
+/* conn.reason: why a close record was made. */
+enum conn_close_reason {
+	CONN_CLOSE_DESTROYED = 1, /* the socket was destroyed (TCP: after both the user and the protocol close) */
+	CONN_CLOSE_FAILED = 2,    /* TCP: destroyed without ever reaching ESTABLISHED (refused, timed out, aborted) */
+	CONN_CLOSE_EXPIRED = 3,   /* idle past its timeout (UDP flows; made in userspace) */
 };
 
 /* Kernel TCP states (include/net/tcp_states.h). tcp_stats.state_transitions
@@ -152,7 +163,7 @@ struct conn_tuple {
 	__u16 sport;    /* source (local) port, host order */
 	__u16 dport;    /* destination (remote) port, host order */
 	__u32 netns;    /* network namespace inode number */
-	__u32 pid;      /* tgid */
+	__u32 pid;      /* tgid, in the tracer's pid namespace */
 	__u32 metadata; /* enum conn_type_bit | enum conn_family_bit */
 };
 TRACER_ABI_SIZE(conn_tuple, 48);
@@ -167,63 +178,80 @@ TRACER_ABI_OFFSET(conn_tuple, pid, 40);
 TRACER_ABI_OFFSET(conn_tuple, metadata, 44);
 
 /*
- * Per-connection counters, the value of the per-connection stats map (48
+ * Per-connection counters, the value of the per-connection stats map (64
  * bytes). Counters are monotonic. Packets are TCP segments / UDP datagrams.
+ * `id` tells connections on a reused tuple apart: a new id is a new
+ * connection, never a counter going backwards.
  */
 struct conn_stats {
 	__u64 sent_bytes;
 	__u64 recv_bytes;
-	__u64 timestamp;    /* bpf_ktime_get_ns() of the last update; at close, the close time */
-	__u32 flags;        /* enum conn_flags bits (UDP only) */
-	__u8 direction;     /* enum conn_direction */
-	__u8 _pad0[3];
 	__u64 sent_packets;
 	__u64 recv_packets;
+	__u64 timestamp;    /* bpf_ktime_get_ns() of the last update; at close, the close time */
+	__u64 id;           /* socket cookie (CONN_ID_COOKIE) or an id assigned at first sight */
+	__u64 start;        /* bpf_ktime_get_ns() when first seen */
+	__u32 flags;        /* enum conn_flags bits */
+	__u8 direction;     /* enum conn_direction */
+	__u8 _pad0[3];
 };
-TRACER_ABI_SIZE(conn_stats, 48);
+TRACER_ABI_SIZE(conn_stats, 64);
 TRACER_ABI_OFFSET(conn_stats, sent_bytes, 0);
 TRACER_ABI_OFFSET(conn_stats, recv_bytes, 8);
-TRACER_ABI_OFFSET(conn_stats, timestamp, 16);
-TRACER_ABI_OFFSET(conn_stats, flags, 24);
-TRACER_ABI_OFFSET(conn_stats, direction, 28);
-TRACER_ABI_OFFSET(conn_stats, _pad0, 29);
-TRACER_ABI_OFFSET(conn_stats, sent_packets, 32);
-TRACER_ABI_OFFSET(conn_stats, recv_packets, 40);
+TRACER_ABI_OFFSET(conn_stats, sent_packets, 16);
+TRACER_ABI_OFFSET(conn_stats, recv_packets, 24);
+TRACER_ABI_OFFSET(conn_stats, timestamp, 32);
+TRACER_ABI_OFFSET(conn_stats, id, 40);
+TRACER_ABI_OFFSET(conn_stats, start, 48);
+TRACER_ABI_OFFSET(conn_stats, flags, 56);
+TRACER_ABI_OFFSET(conn_stats, direction, 60);
+TRACER_ABI_OFFSET(conn_stats, _pad0, 61);
 
 /*
- * TCP-only counters, keyed by the tuple with pid = 0 (16 bytes). RTT values
- * are in microseconds, already shifted like tcp_info (srtt_us >> 3,
- * mdev_us >> 2).
+ * TCP-only counters read from the kernel's tcp_sock, keyed by the tuple with
+ * pid = 0 (24 bytes). RTT values are in microseconds, shifted like tcp_info
+ * (srtt_us >> 3, mdev_us >> 2); retransmits is tcp_sock.total_retrans;
+ * segments are segs_out / segs_in (what TCP_INFO reports).
  */
 struct tcp_stats {
 	__u32 retransmits;
 	__u32 rtt;               /* smoothed RTT, us */
 	__u32 rtt_var;           /* RTT variance, us */
+	__u32 segs_out;
+	__u32 segs_in;
 	__u16 state_transitions; /* bitmask of 1 << enum tcp_state_num */
-	__u16 _pad0;
+	__u8 state;              /* the last state seen (enum tcp_state_num) */
+	__u8 _pad0;
 };
-TRACER_ABI_SIZE(tcp_stats, 16);
+TRACER_ABI_SIZE(tcp_stats, 24);
 TRACER_ABI_OFFSET(tcp_stats, retransmits, 0);
 TRACER_ABI_OFFSET(tcp_stats, rtt, 4);
 TRACER_ABI_OFFSET(tcp_stats, rtt_var, 8);
-TRACER_ABI_OFFSET(tcp_stats, state_transitions, 12);
-TRACER_ABI_OFFSET(tcp_stats, _pad0, 14);
+TRACER_ABI_OFFSET(tcp_stats, segs_out, 12);
+TRACER_ABI_OFFSET(tcp_stats, segs_in, 16);
+TRACER_ABI_OFFSET(tcp_stats, state_transitions, 20);
+TRACER_ABI_OFFSET(tcp_stats, state, 22);
+TRACER_ABI_OFFSET(tcp_stats, _pad0, 23);
 
-/* A closed connection: the close record (112 bytes). */
+/* A closed connection: the close record (144 bytes). */
 struct conn {
 	struct conn_tuple tup;
 	struct conn_stats conn_stats;
 	struct tcp_stats tcp_stats; /* zero for UDP */
+	__u8 reason;                /* enum conn_close_reason */
+	__u8 _pad0[7];
 };
-TRACER_ABI_SIZE(conn, 112);
+TRACER_ABI_SIZE(conn, 144);
 TRACER_ABI_OFFSET(conn, tup, 0);
 TRACER_ABI_OFFSET(conn, conn_stats, 48);
-TRACER_ABI_OFFSET(conn, tcp_stats, 96);
+TRACER_ABI_OFFSET(conn, tcp_stats, 112);
+TRACER_ABI_OFFSET(conn, reason, 136);
+TRACER_ABI_OFFSET(conn, _pad0, 137);
 
 /*
- * Per-CPU batch of close records, sent whole on the perf buffer when full
- * (464 bytes). Slots are separate fields, not an array: older verifiers
- * reject runtime-indexed writes into a map value.
+ * Per-CPU batch of close records (perf buffer transport), sent whole from
+ * its per-CPU map value when full (592 bytes). Slots are separate fields,
+ * not an array: older verifiers reject runtime-indexed writes into a map value.
  */
 struct batch {
 	struct conn c0;
@@ -234,32 +262,60 @@ struct batch {
 	__u8 _pad0[6];
 	__u64 id;     /* per-CPU generation, incremented on every full flush */
 };
-TRACER_ABI_SIZE(batch, 464);
+TRACER_ABI_SIZE(batch, 592);
 TRACER_ABI_OFFSET(batch, c0, 0);
-TRACER_ABI_OFFSET(batch, c1, 112);
-TRACER_ABI_OFFSET(batch, c2, 224);
-TRACER_ABI_OFFSET(batch, c3, 336);
-TRACER_ABI_OFFSET(batch, len, 448);
-TRACER_ABI_OFFSET(batch, _pad0, 450);
-TRACER_ABI_OFFSET(batch, id, 456);
+TRACER_ABI_OFFSET(batch, c1, 144);
+TRACER_ABI_OFFSET(batch, c2, 288);
+TRACER_ABI_OFFSET(batch, c3, 432);
+TRACER_ABI_OFFSET(batch, len, 576);
+TRACER_ABI_OFFSET(batch, _pad0, 578);
+TRACER_ABI_OFFSET(batch, id, 584);
 _Static_assert(CONN_CLOSED_BATCH_SIZE * sizeof(struct conn) == __builtin_offsetof(struct batch, len),
 	       "struct batch must hold CONN_CLOSED_BATCH_SIZE slots back to back");
 
-/* Tracer health counters, one entry of a single-slot array map (48 bytes). */
-struct telemetry {
-	__u64 tcp_sent_miscounts;         /* tcp_sendmsg returned more than the socket counted */
-	__u64 missed_tcp_close;           /* TCP close records dropped: batch full */
-	__u64 missed_udp_close;           /* UDP close records dropped: batch full */
-	__u64 udp_sends_processed;
-	__u64 udp_sends_missed;
-	__u64 conn_stats_max_entries_hit; /* conn_stats map full: a connection was not counted */
+/* A listening TCP port or bound UDP port in one network namespace: the key
+ * of the port bindings map (8 bytes; value: a __u8, 1). Seeded from
+ * /proc/<pid>/net/{tcp,tcp6,udp,udp6} at start, then kept by the kernel side. */
+struct port_binding {
+	__u32 netns;
+	__u16 port;     /* host order */
+	__u8 protocol;  /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
+	__u8 _pad0;
 };
-TRACER_ABI_SIZE(telemetry, 48);
-TRACER_ABI_OFFSET(telemetry, tcp_sent_miscounts, 0);
-TRACER_ABI_OFFSET(telemetry, missed_tcp_close, 8);
-TRACER_ABI_OFFSET(telemetry, missed_udp_close, 16);
-TRACER_ABI_OFFSET(telemetry, udp_sends_processed, 24);
-TRACER_ABI_OFFSET(telemetry, udp_sends_missed, 32);
-TRACER_ABI_OFFSET(telemetry, conn_stats_max_entries_hit, 40);
+TRACER_ABI_SIZE(port_binding, 8);
+TRACER_ABI_OFFSET(port_binding, netns, 0);
+TRACER_ABI_OFFSET(port_binding, port, 4);
+TRACER_ABI_OFFSET(port_binding, protocol, 6);
+TRACER_ABI_OFFSET(port_binding, _pad0, 7);
+
+/* Tracer health counters, one entry of a per-CPU array map (summed by
+ * userspace). Nothing is dropped without one of these moving. */
+struct telemetry {
+	__u64 conn_stats_full;    /* conn_stats map full: a connection was not counted */
+	__u64 tcp_stats_full;     /* tcp_stats map full */
+	__u64 sock_state_full;    /* per-socket state map full: a TCP socket was not followed */
+	__u64 read_failed;        /* a kernel or user memory read failed */
+	__u64 closed_lost;        /* a close record could not be sent (ring buffer full / perf output failed) */
+	__u64 closed_sent;        /* close records sent */
+	__u64 batch_flushes;      /* full batches sent (perf transport) */
+	__u64 pids_overflow;      /* a socket used by more processes than tracked: bytes went to the last one */
+	__u64 udp_sends;          /* UDP datagrams counted on send */
+	__u64 udp_recvs;          /* UDP datagrams counted on receive */
+	__u64 udp_addr_missing;   /* unconnected UDP datagram whose peer address could not be seen */
+	__u64 tcp_seen_late;      /* TCP connections first seen after they were opened */
+};
+TRACER_ABI_SIZE(telemetry, 96);
+TRACER_ABI_OFFSET(telemetry, conn_stats_full, 0);
+TRACER_ABI_OFFSET(telemetry, tcp_stats_full, 8);
+TRACER_ABI_OFFSET(telemetry, sock_state_full, 16);
+TRACER_ABI_OFFSET(telemetry, read_failed, 24);
+TRACER_ABI_OFFSET(telemetry, closed_lost, 32);
+TRACER_ABI_OFFSET(telemetry, closed_sent, 40);
+TRACER_ABI_OFFSET(telemetry, batch_flushes, 48);
+TRACER_ABI_OFFSET(telemetry, pids_overflow, 56);
+TRACER_ABI_OFFSET(telemetry, udp_sends, 64);
+TRACER_ABI_OFFSET(telemetry, udp_recvs, 72);
+TRACER_ABI_OFFSET(telemetry, udp_addr_missing, 80);
+TRACER_ABI_OFFSET(telemetry, tcp_seen_late, 88);
 
 #endif /* TRACER_BPF_ABI_H */
