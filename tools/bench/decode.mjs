@@ -2,7 +2,7 @@
 // Decode benchmark: close records and tuples through @tracer-bpf/decode,
 // side by side in one run, in interleaved rounds:
 //
-//   close records (struct conn, 112 bytes)
+//   close records (struct conn, 144 bytes)
 //     toBatch            the perf path: 25 000 batch samples of 4 records each, framed
 //                        and padded as the loader delivers them (subarrays of one Buffer)
 //     toBatch in place   the same samples decoded at their offsets in the delivery
@@ -92,7 +92,10 @@ function writeConn(dv, o, k) {
   dv.setBigUint64(s + St.sent_bytes.offset, BigInt(k) * 1460n + (k % 97 === 0 ? 1n << 60n : 0n), true);
   dv.setBigUint64(s + St.recv_bytes.offset, BigInt(k) * 7n, true);
   dv.setBigUint64(s + St.timestamp.offset, 9_500_000_000_000_000n + BigInt(k) * 1000n, true); // past 2^53 ns (~110 days up)
-  dv.setUint32(s + St.flags.offset, k % 3 === 0 ? abi.enums.conn_flags.CONN_ASSURED : 0, true);
+  dv.setBigUint64(s + St.start.offset, 9_400_000_000_000_000n + BigInt(k) * 1000n, true);
+  dv.setBigUint64(s + St.id.offset, 0x8000000000000000n + BigInt(k), true); // a socket cookie
+  const CF = abi.enums.conn_flags;
+  dv.setUint32(s + St.flags.offset, CF.CONN_ID_COOKIE | (k % 3 === 0 ? CF.CONN_ASSURED : 0) | (k % 50 === 0 ? CF.CONN_SEEN_LATE : 0), true);
   dv.setUint8(s + St.direction.offset, 1 + (k % 2));
   dv.setBigUint64(s + St.sent_packets.offset, BigInt(k % 1000), true);
   dv.setBigUint64(s + St.recv_packets.offset, BigInt(k % 900), true);
@@ -101,7 +104,11 @@ function writeConn(dv, o, k) {
   dv.setUint32(t + Tc.retransmits.offset, k % 5, true);
   dv.setUint32(t + Tc.rtt.offset, 200 + (k % 5000), true);
   dv.setUint32(t + Tc.rtt_var.offset, 50 + (k % 100), true);
+  dv.setUint32(t + Tc.segs_out.offset, 10 + (k % 1000), true);
+  dv.setUint32(t + Tc.segs_in.offset, 12 + (k % 900), true);
   dv.setUint16(t + Tc.state_transitions.offset, 0x82, true);
+  dv.setUint8(t + Tc.state.offset, abi.enums.tcp_state_num.TCP_STATE_CLOSE);
+  dv.setUint8(o + C.reason.offset, 1 + (k % 3));
 }
 
 function makeData(n) {
@@ -117,8 +124,8 @@ function makeData(n) {
   const tdv = new DataView(tuples.buffer, tuples.byteOffset, tuples.byteLength);
   for (let k = 0; k < n; k++) writeTuple(tdv, k * TUPLE, k);
   // Perf samples as the loader delivers them: one Buffer, each record framed by
-  // (u32 len, u32 cpu) and padded to 8; the raw sample is the 464-byte batch
-  // plus 4 bytes of perf padding.
+  // (u32 len, u32 cpu) and padded to 8; the raw sample is the batch (592
+  // bytes) plus 4 bytes of perf padding.
   const nb = n / BATCH_SLOTS;
   const sampleLen = BATCH + 4;
   const frame = 8 + ((sampleLen + 7) & ~7);
@@ -238,7 +245,8 @@ function makeMethods(data, n) {
           const s = c.stats;
           const p = c.tcp;
           const v = [t.source, t.dest, t.sport, t.dport, t.netns, t.pid, t.metadata, s.sentBytes, s.recvBytes, s.sentPackets,
-            s.recvPackets, s.timestamp, s.flags, s.direction, p.retransmits, p.rtt, p.rttVar, p.stateTransitions];
+            s.recvPackets, s.timestamp, s.id, s.start, s.flags, s.direction, p.retransmits, p.rtt, p.rttVar, p.segsOut, p.segsIn,
+            p.stateTransitions, p.state, c.reason, c.closeReason];
           ring[i & (RING - 1)] = v;
           if ((i & 0xfff) === 0) sum += s.sentBytes + BigInt(t.sport);
         }

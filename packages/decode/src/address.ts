@@ -95,3 +95,71 @@ export function formatAddress(h: bigint, l: bigint, v6: boolean): string {
   if (!v6) return ipv4FromWord(lw(l, 0n));
   return ipv6FromWords(lw(h, 0n), lw(h, 32n), lw(l, 0n), lw(l, 32n));
 }
+
+function badAddress(what: string, text: unknown): RangeError {
+  return new RangeError(`${what}: ${JSON.stringify(text)} is not an ${what === 'parseIPv4' ? 'IPv4' : 'IPv6'} address`);
+}
+
+function ipv4Bytes(text: string): Uint8Array | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i] as string;
+    // Dotted decimal only, as inet_pton: 1 to 3 digits, no leading zero, at most 255.
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) return undefined;
+    out[i] = Number(p);
+  }
+  return out;
+}
+
+/** Dotted decimal IPv4 text (as inet_pton accepts it) as its 4 wire-order bytes; RangeError otherwise. */
+export function parseIPv4(text: string): Uint8Array {
+  const b = typeof text === 'string' ? ipv4Bytes(text) : undefined;
+  if (!b) throw badAddress('parseIPv4', text);
+  return b;
+}
+
+/** 16-bit groups of one side of '::' (the last one may be dotted IPv4, two groups), or undefined. */
+function ipv6Groups(s: string, v4Last: boolean): number[] | undefined {
+  if (s === '') return [];
+  const items = s.split(':');
+  const groups: number[] = [];
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k] as string;
+    if (v4Last && k === items.length - 1 && it.includes('.')) {
+      const b = ipv4Bytes(it);
+      if (!b) return undefined;
+      groups.push(((b[0] as number) << 8) | (b[1] as number), ((b[2] as number) << 8) | (b[3] as number));
+    } else if (/^[0-9a-fA-F]{1,4}$/.test(it)) groups.push(parseInt(it, 16));
+    else return undefined;
+  }
+  return groups;
+}
+
+/**
+ * IPv6 text (RFC 4291: hex groups, one '::', a trailing dotted IPv4 part; as
+ * inet_pton accepts it, no zone) as its 16 wire-order bytes; RangeError
+ * otherwise.
+ */
+export function parseIPv6(text: string): Uint8Array {
+  if (typeof text !== 'string') throw badAddress('parseIPv6', text);
+  const dbl = text.indexOf('::');
+  let groups: number[] | undefined;
+  if (dbl < 0) {
+    groups = ipv6Groups(text, true);
+    if (groups && groups.length !== 8) groups = undefined;
+  } else if (text.indexOf('::', dbl + 1) < 0) {
+    const head = ipv6Groups(text.slice(0, dbl), false);
+    const tail = ipv6Groups(text.slice(dbl + 2), true);
+    // '::' stands for at least one zero group.
+    if (head && tail && head.length + tail.length <= 7) groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+  }
+  if (!groups) throw badAddress('parseIPv6', text);
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    out[2 * i] = g >>> 8;
+    out[2 * i + 1] = g & 0xff;
+  });
+  return out;
+}

@@ -70,7 +70,7 @@ recordClass(Batch);
 
 /**
  * Decode a struct batch (the seed's ToBatch) at `offset` of `buf`: a perf
- * sample of at least 464 bytes; trailing bytes (the perf buffer's alignment
+ * sample of at least 592 bytes (BATCH_SIZE); trailing bytes (the perf buffer's alignment
  * padding) are ignored. `conns` holds the `len` filled slots; to resume a
  * partly consumed batch (the seed's ExtractBatchInto from an offset), slice
  * it. Throws DecodeError when the buffer is short or len is more than the

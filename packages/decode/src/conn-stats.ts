@@ -12,6 +12,8 @@ export const CONN_STATS_SIZE = L.size;
 const SENT_BYTES = slot('conn_stats.sent_bytes', F.sent_bytes).word;
 const RECV_BYTES = slot('conn_stats.recv_bytes', F.recv_bytes).word;
 const TIMESTAMP = slot('conn_stats.timestamp', F.timestamp).word;
+const ID = slot('conn_stats.id', F.id).word;
+const START = slot('conn_stats.start', F.start).word;
 const FLAGS = slot('conn_stats.flags', F.flags).word;
 const DIRECTION = slot('conn_stats.direction', F.direction);
 const SENT_PACKETS = slot('conn_stats.sent_packets', F.sent_packets).word;
@@ -59,7 +61,15 @@ export class ConnStats {
   get timestamp(): bigint {
     return this.#u64(TIMESTAMP);
   }
-  /** ConnFlags bits (UDP only). */
+  /** Connection id: the kernel's socket cookie (idIsCookie) or an id the tracer assigned at first sight. A new id on the same tuple is a new connection. */
+  get id(): bigint {
+    return this.#u64(ID);
+  }
+  /** bpf_ktime_get_ns() when the connection was first seen (CLOCK_MONOTONIC ns; its open time unless seenLate). */
+  get start(): bigint {
+    return this.#u64(START);
+  }
+  /** ConnFlags bits. */
   get flags(): number {
     return this.word(FLAGS) >>> 0;
   }
@@ -67,9 +77,21 @@ export class ConnStats {
   get direction(): ConnDirection {
     return ((this.word(DIRECTION.word) >>> DIRECTION.shift) & 0xff) as ConnDirection;
   }
-  /** UDP: traffic was seen both ways. */
+  /** UDP: traffic was seen both ways (ConnFlags.ASSURED). */
   get isAssured(): boolean {
     return (this.word(FLAGS) & ConnFlags.ASSURED) !== 0;
+  }
+  /** `id` is the kernel's socket cookie, not an id the tracer assigned (ConnFlags.ID_COOKIE). */
+  get idIsCookie(): boolean {
+    return (this.word(FLAGS) & ConnFlags.ID_COOKIE) !== 0;
+  }
+  /** First seen after it was opened (it existed before the tracer): counters and `start` begin then (ConnFlags.SEEN_LATE). */
+  get seenLate(): boolean {
+    return (this.word(FLAGS) & ConnFlags.SEEN_LATE) !== 0;
+  }
+  /** No I/O in process context seen yet: the tuple's pid is 0 (ConnFlags.NO_PID). */
+  get noPid(): boolean {
+    return (this.word(FLAGS) & ConnFlags.NO_PID) !== 0;
   }
 
   toObject(): ConnStatsObject {
@@ -79,6 +101,8 @@ export class ConnStats {
       sentPackets: this.sentPackets,
       recvPackets: this.recvPackets,
       timestamp: this.timestamp,
+      id: this.id,
+      start: this.start,
       flags: this.flags,
       direction: this.direction,
     };
@@ -99,11 +123,13 @@ export interface ConnStatsObject {
   sentPackets: bigint;
   recvPackets: bigint;
   timestamp: bigint;
+  id: bigint;
+  start: bigint;
   flags: number;
   direction: ConnDirection;
 }
 
-/** Decode a struct conn_stats at `offset` of `buf` (48 bytes). */
+/** Decode a struct conn_stats at `offset` of `buf` (64 bytes). */
 export function decodeConnStats(buf: Uint8Array, offset = 0): ConnStats {
   const i = locate('conn_stats', buf, offset, CONN_STATS_SIZE);
   return i >= 0 ? new ConnStats(words(), i) : new ConnStats(alignedCopy(buf, offset, CONN_STATS_SIZE), 0);

@@ -1,10 +1,11 @@
-// struct conn: the close record (tuple + stats + TCP stats).
+// struct conn: the close record (tuple + stats + TCP stats + why it closed).
 import { ConnStats, type ConnStatsObject } from './conn-stats.js';
+import { closeReason, type CloseReason, type ConnCloseReason } from './enums.js';
 import { structs } from './layout.gen.js';
 import { recordClass, type RecordMethods } from './record.js';
 import { TcpStats, type TcpStatsObject } from './tcp-stats.js';
 import { ConnTuple, type ConnTupleObject } from './tuple.js';
-import { alignedCopy, locate, wordIndex, words } from './view.js';
+import { alignedCopy, locate, slot, wordIndex, words } from './view.js';
 
 const L = structs.conn;
 /** sizeof(struct conn). */
@@ -12,8 +13,9 @@ export const CONN_SIZE = L.size;
 const TUP = wordIndex('conn.tup', L.fields.tup.offset);
 const CONN_STATS = wordIndex('conn.conn_stats', L.fields.conn_stats.offset);
 const TCP_STATS = wordIndex('conn.tcp_stats', L.fields.tcp_stats.offset);
+const REASON = slot('conn.reason', L.fields.reason);
 
-/** A decoded close record (a view: see AbiRecord): its tuple, its counters and its TCP counters (zero for UDP). */
+/** A decoded close record (a view: see AbiRecord): its tuple, its counters, its TCP counters (zero for UDP) and why it was made. */
 export class Conn {
   private declare readonly w: Int32Array;
   private declare readonly i: number;
@@ -47,12 +49,22 @@ export class Conn {
     return (this._tcp ??= new TcpStats(this.w, this.i + TCP_STATS));
   }
 
-  toObject(): ConnObject {
-    return { tuple: this.tuple.toObject(), stats: this.stats.toObject(), tcp: this.tcp.toObject() };
+  /** Kernel reason byte (ConnCloseReason.DESTROYED / FAILED / EXPIRED; 0 when none was set). */
+  get reason(): ConnCloseReason | 0 {
+    return (((this.w[this.i + REASON.word] as number) >>> REASON.shift) & 0xff) as ConnCloseReason | 0;
   }
 
-  toJSON(): { tuple: ConnTupleObject; stats: ReturnType<ConnStats['toJSON']>; tcp: TcpStatsObject } {
-    return { tuple: this.tuple.toJSON(), stats: this.stats.toJSON(), tcp: this.tcp.toJSON() };
+  /** Userspace close reason: 'destroyed', 'failed', 'expired' ('unknown' for a reason byte this version does not know). */
+  get closeReason(): CloseReason {
+    return closeReason(this.reason);
+  }
+
+  toObject(): ConnObject {
+    return { tuple: this.tuple.toObject(), stats: this.stats.toObject(), tcp: this.tcp.toObject(), reason: this.reason, closeReason: this.closeReason };
+  }
+
+  toJSON(): { tuple: ConnTupleObject; stats: ReturnType<ConnStats['toJSON']>; tcp: TcpStatsObject; reason: ConnCloseReason | 0; closeReason: CloseReason } {
+    return { tuple: this.tuple.toJSON(), stats: this.stats.toJSON(), tcp: this.tcp.toJSON(), reason: this.reason, closeReason: this.closeReason };
   }
 }
 
@@ -63,9 +75,12 @@ export interface ConnObject {
   tuple: ConnTupleObject;
   stats: ConnStatsObject;
   tcp: TcpStatsObject;
+  /** Kernel reason byte (ConnCloseReason). */
+  reason: ConnCloseReason | 0;
+  closeReason: CloseReason;
 }
 
-/** Decode a struct conn (close record) at `offset` of `buf` (112 bytes). */
+/** Decode a struct conn (close record) at `offset` of `buf` (144 bytes). */
 export function decodeConn(buf: Uint8Array, offset = 0): Conn {
   const i = locate('conn', buf, offset, CONN_SIZE);
   return i >= 0 ? new Conn(words(), i) : new Conn(alignedCopy(buf, offset, CONN_SIZE), 0);

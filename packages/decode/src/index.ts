@@ -4,14 +4,17 @@ export { decodeConnStats, ConnStats, CONN_STATS_SIZE, type ConnStatsObject } fro
 export { decodeTcpStats, TcpStats, TCP_STATS_SIZE, type TcpStatsObject } from './tcp-stats.js';
 export { decodeConn, Conn, CONN_SIZE, type ConnObject } from './conn.js';
 export { toBatch, Batch, BATCH_SIZE, BATCH_SLOT_OFFSETS } from './batch.js';
-export { decodeTelemetry, TELEMETRY_SIZE, type Telemetry } from './telemetry.js';
+export { decodePortBinding, PortBinding, PORT_BINDING_SIZE, type PortBindingObject } from './port-binding.js';
+export { decodeTelemetry, sumTelemetry, TELEMETRY_SIZE, type Telemetry } from './telemetry.js';
+export { encodeTuple, encodePortBinding, type ConnTupleInput, type PortBindingInput } from './encode.js';
 export { decodeStruct, compileStruct, type RawStruct, type RawDecoder, type StructName } from './raw.js';
-export { formatIPv4, formatIPv6, formatAddress } from './address.js';
+export { formatIPv4, formatIPv6, formatAddress, parseIPv4, parseIPv6 } from './address.js';
 export {
   ConnTypeBit,
   ConnFamilyBit,
   ConnDirection,
   ConnFlags,
+  ConnCloseReason,
   TcpState,
   GuessWhat,
   TRACER_ABI_VERSION,
@@ -19,6 +22,9 @@ export {
   ConnectionType,
   ConnectionFamily,
   ConnectionDirection,
+  CloseReason,
+  closeReason,
+  IpProtocol,
   connectionType,
   connectionFamily,
   connectionTypeName,

@@ -11,7 +11,10 @@ export const TCP_STATS_SIZE = L.size;
 const RETRANSMITS = slot('tcp_stats.retransmits', F.retransmits).word;
 const RTT = slot('tcp_stats.rtt', F.rtt).word;
 const RTT_VAR = slot('tcp_stats.rtt_var', F.rtt_var).word;
+const SEGS_OUT = slot('tcp_stats.segs_out', F.segs_out).word;
+const SEGS_IN = slot('tcp_stats.segs_in', F.segs_in).word;
 const STATE_TRANSITIONS = slot('tcp_stats.state_transitions', F.state_transitions);
+const STATE = slot('tcp_stats.state', F.state);
 
 /** A decoded struct tcp_stats (a view: see AbiRecord). */
 export class TcpStats {
@@ -33,6 +36,7 @@ export class TcpStats {
     return TCP_STATS_SIZE;
   }
 
+  /** Retransmitted segments (tcp_sock.total_retrans). */
   get retransmits(): number {
     return this.word(RETRANSMITS) >>> 0;
   }
@@ -43,6 +47,18 @@ export class TcpStats {
   /** RTT variance in microseconds. */
   get rttVar(): number {
     return this.word(RTT_VAR) >>> 0;
+  }
+  /** Segments sent (tcp_sock.segs_out, TCP_INFO's tcpi_segs_out). */
+  get segsOut(): number {
+    return this.word(SEGS_OUT) >>> 0;
+  }
+  /** Segments received (tcp_sock.segs_in, TCP_INFO's tcpi_segs_in). */
+  get segsIn(): number {
+    return this.word(SEGS_IN) >>> 0;
+  }
+  /** The last TcpState seen (0: none yet, and for UDP). */
+  get state(): TcpStateValue | 0 {
+    return ((this.word(STATE.word) >>> STATE.shift) & 0xff) as TcpStateValue | 0;
   }
   /** Bit 1 << state for every TcpState the connection entered. */
   get stateTransitions(): number {
@@ -65,7 +81,15 @@ export class TcpStats {
   }
 
   toObject(): TcpStatsObject {
-    return { retransmits: this.retransmits, rtt: this.rtt, rttVar: this.rttVar, stateTransitions: this.stateTransitions };
+    return {
+      retransmits: this.retransmits,
+      rtt: this.rtt,
+      rttVar: this.rttVar,
+      segsOut: this.segsOut,
+      segsIn: this.segsIn,
+      stateTransitions: this.stateTransitions,
+      state: this.state,
+    };
   }
 
   toJSON(): TcpStatsObject {
@@ -80,10 +104,13 @@ export interface TcpStatsObject {
   retransmits: number;
   rtt: number;
   rttVar: number;
+  segsOut: number;
+  segsIn: number;
   stateTransitions: number;
+  state: TcpStateValue | 0;
 }
 
-/** Decode a struct tcp_stats at `offset` of `buf` (16 bytes). */
+/** Decode a struct tcp_stats at `offset` of `buf` (24 bytes). */
 export function decodeTcpStats(buf: Uint8Array, offset = 0): TcpStats {
   const i = locate('tcp_stats', buf, offset, TCP_STATS_SIZE);
   return i >= 0 ? new TcpStats(words(), i) : new TcpStats(alignedCopy(buf, offset, TCP_STATS_SIZE), 0);

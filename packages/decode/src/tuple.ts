@@ -63,7 +63,7 @@ export class ConnTuple {
     return this.word(NETNS) >>> 0;
   }
 
-  /** Process id (tgid); 0 in tcp_stats keys. */
+  /** Process id (tgid, in the tracer's pid namespace); 0 in tcp_stats keys and while ConnFlags.NO_PID is set. */
   get pid(): number {
     return this.word(PID) >>> 0;
   }

@@ -6,10 +6,12 @@ import {
   DecodeError,
   decodeConn,
   decodeConnStats,
+  decodePortBinding,
   decodeStruct,
   decodeTcpStats,
   decodeTelemetry,
   decodeTuple,
+  sumTelemetry,
   toBatch,
 } from '../src/index.js';
 
@@ -19,6 +21,8 @@ const decoders: [string, number, (b: Uint8Array, o?: number) => unknown][] = [
   ['tcp_stats', abi.structs.tcp_stats.size, decodeTcpStats],
   ['conn', abi.structs.conn.size, decodeConn],
   ['telemetry', abi.structs.telemetry.size, decodeTelemetry],
+  ['telemetry (sum)', abi.structs.telemetry.size, (b, o) => sumTelemetry(b, o, 1)],
+  ['port_binding', abi.structs.port_binding.size, decodePortBinding],
   ['batch', abi.structs.batch.size, toBatch],
   ['conn (generic)', abi.structs.conn.size, (b, o) => decodeStruct('conn', b, o)],
   ['conn (compiled)', abi.structs.conn.size, compileStruct('conn')],
@@ -65,14 +69,17 @@ describe('DecodeError', () => {
   });
 
   it('a batch whose len is more than its slots is malformed', () => {
-    const buf = new Uint8Array(abi.structs.batch.size);
+    const size = abi.structs.batch.size;
+    const conn = abi.structs.conn.size;
+    expect([size, conn]).toEqual([592, 144]);
+    const buf = new Uint8Array(size);
     new DataView(buf.buffer).setUint16(abi.structs.batch.fields.len.offset, 9, true);
     const e = caught(() => toBatch(buf));
-    expect(e).toMatchObject({ reason: 'malformed', struct: 'batch', needed: 9 * 112, available: 4 * 112 });
-    expect(e.message).toMatch(/len 9 is more than its 4 slots/);
+    expect(e).toMatchObject({ reason: 'malformed', struct: 'batch', needed: 9 * conn, available: 4 * conn });
+    expect(e.message).toBe('decode batch: len 9 is more than its 4 slots (needs 1296 bytes of records, the batch holds 576)');
     new DataView(buf.buffer).setUint16(abi.structs.batch.fields.len.offset, 4, true);
     expect(toBatch(buf).conns).toHaveLength(4);
-    expect(caught(() => toBatch(buf, 8))).toMatchObject({ reason: 'short', needed: 472, available: 464 });
+    expect(caught(() => toBatch(buf, 8))).toMatchObject({ reason: 'short', needed: size + 8, available: size });
   });
 
   it('not a byte array', () => {

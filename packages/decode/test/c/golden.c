@@ -1,7 +1,11 @@
 // Golden records for @tracer-bpf/decode, written from the ABI header by the
 // host compiler. Every field of every record holds a different value: 64-bit
-// values above 2^53 and with the top bit set, IPv6 addresses with non-zero
-// high halves, an IPv4-mapped IPv6 tuple. Prints one JSON document:
+// values above 2^53 and with the top bit set, 32-bit values with the top bit
+// set, IPv6 addresses with non-zero high halves, an IPv4-mapped IPv6 tuple,
+// and non-zero padding next to every byte field of the records that are not
+// map keys (so a decoder that reads a neighbour's bits is caught). Map keys
+// (conn_tuple, port_binding) are zeroed first, as the tracer writes them.
+// Prints one JSON document:
 //   { "records": [ { name, struct, hex, fields, text? } ],
 //     "ipv6": [ { hex, text } ] }   (inet_ntop's text of many IPv6 addresses)
 // where `fields` is every field (nested structs nested, arrays as arrays) as
@@ -51,12 +55,14 @@ static void print_stats(const struct conn_stats *s)
 	printf("{");
 	U64("sent_bytes", s->sent_bytes); printf(",");
 	U64("recv_bytes", s->recv_bytes); printf(",");
+	U64("sent_packets", s->sent_packets); printf(",");
+	U64("recv_packets", s->recv_packets); printf(",");
 	U64("timestamp", s->timestamp); printf(",");
+	U64("id", s->id); printf(",");
+	U64("start", s->start); printf(",");
 	UN("flags", s->flags); printf(",");
 	UN("direction", s->direction); printf(",");
-	printf("\"_pad0\":"); u8s(s->_pad0, sizeof s->_pad0); printf(",");
-	U64("sent_packets", s->sent_packets); printf(",");
-	U64("recv_packets", s->recv_packets);
+	printf("\"_pad0\":"); u8s(s->_pad0, sizeof s->_pad0);
 	printf("}");
 }
 
@@ -66,7 +72,10 @@ static void print_tcp(const struct tcp_stats *s)
 	UN("retransmits", s->retransmits); printf(",");
 	UN("rtt", s->rtt); printf(",");
 	UN("rtt_var", s->rtt_var); printf(",");
+	UN("segs_out", s->segs_out); printf(",");
+	UN("segs_in", s->segs_in); printf(",");
 	UN("state_transitions", s->state_transitions); printf(",");
+	UN("state", s->state); printf(",");
 	UN("_pad0", s->_pad0);
 	printf("}");
 }
@@ -76,6 +85,8 @@ static void print_conn(const struct conn *c)
 	printf("{\"tup\":"); print_tuple(&c->tup);
 	printf(",\"conn_stats\":"); print_stats(&c->conn_stats);
 	printf(",\"tcp_stats\":"); print_tcp(&c->tcp_stats);
+	printf(","); UN("reason", c->reason);
+	printf(",\"_pad0\":"); u8s(c->_pad0, sizeof c->_pad0);
 	printf("}");
 }
 
@@ -94,13 +105,39 @@ static void print_batch(const struct batch *b)
 static void print_telemetry(const struct telemetry *t)
 {
 	printf("{");
-	U64("tcp_sent_miscounts", t->tcp_sent_miscounts); printf(",");
-	U64("missed_tcp_close", t->missed_tcp_close); printf(",");
-	U64("missed_udp_close", t->missed_udp_close); printf(",");
-	U64("udp_sends_processed", t->udp_sends_processed); printf(",");
-	U64("udp_sends_missed", t->udp_sends_missed); printf(",");
-	U64("conn_stats_max_entries_hit", t->conn_stats_max_entries_hit);
+	U64("conn_stats_full", t->conn_stats_full); printf(",");
+	U64("tcp_stats_full", t->tcp_stats_full); printf(",");
+	U64("sock_state_full", t->sock_state_full); printf(",");
+	U64("read_failed", t->read_failed); printf(",");
+	U64("closed_lost", t->closed_lost); printf(",");
+	U64("closed_sent", t->closed_sent); printf(",");
+	U64("batch_flushes", t->batch_flushes); printf(",");
+	U64("pids_overflow", t->pids_overflow); printf(",");
+	U64("udp_sends", t->udp_sends); printf(",");
+	U64("udp_recvs", t->udp_recvs); printf(",");
+	U64("udp_addr_missing", t->udp_addr_missing); printf(",");
+	U64("tcp_seen_late", t->tcp_seen_late);
 	printf("}");
+}
+
+static void print_port_binding(const struct port_binding *p)
+{
+	printf("{");
+	UN("netns", p->netns); printf(",");
+	UN("port", p->port); printf(",");
+	UN("protocol", p->protocol); printf(",");
+	UN("_pad0", p->_pad0);
+	printf("}");
+}
+
+static struct port_binding make_port_binding(__u32 netns, __u16 port, __u8 protocol)
+{
+	struct port_binding p;
+	TRACER_ZERO(&p);
+	p.netns = netns;
+	p.port = port;
+	p.protocol = protocol;
+	return p;
 }
 
 static int first = 1;
@@ -178,15 +215,26 @@ static struct conn make_conn(unsigned k)
 	c.tup = make_tuple(1, src, dst, 0xfedc - k, 443 + k, 0xf0000123u + k, 0x80000001u + k, CONN_TYPE_TCP | CONN_V6);
 	c.conn_stats.sent_bytes = 0xfedcba9876543210ULL + k;
 	c.conn_stats.recv_bytes = (1ULL << 53) + 1 + k;
-	c.conn_stats.timestamp = 0x0123456789abcdefULL + k;
-	c.conn_stats.flags = 0x80000005u + (k << 8);
-	c.conn_stats.direction = CONN_DIRECTION_OUTGOING;
 	c.conn_stats.sent_packets = 0x8000000000000001ULL + k;
 	c.conn_stats.recv_packets = 0xffffffffffffffffULL - k;
+	c.conn_stats.timestamp = 0x0123456789abcdefULL + k;
+	c.conn_stats.id = 0x8badf00ddeadbeefULL + k;  /* a cookie: top bit set */
+	c.conn_stats.start = (1ULL << 53) + 0x1234567 + k;
+	c.conn_stats.flags = 0x80000000u | CONN_ASSURED | CONN_ID_COOKIE | CONN_SEEN_LATE | CONN_NO_PID | (k << 8);
+	c.conn_stats.direction = CONN_DIRECTION_OUTGOING;
+	c.conn_stats._pad0[0] = 0xa1;  /* not a key: padding is whatever the kernel left, and must not show */
+	c.conn_stats._pad0[1] = 0xa2;
+	c.conn_stats._pad0[2] = 0xa3 + k;
 	c.tcp_stats.retransmits = 0x80000003u + k;
 	c.tcp_stats.rtt = 0xfffffffeu - k;
 	c.tcp_stats.rtt_var = 123456 + k;
+	c.tcp_stats.segs_out = 0xfffffff0u - k;
+	c.tcp_stats.segs_in = 0x80000007u + k;
 	c.tcp_stats.state_transitions = (1u << TCP_STATE_ESTABLISHED) | (1u << TCP_STATE_CLOSE) | 0x8000u | (k << 9);
+	c.tcp_stats.state = k == 0 ? TCP_STATE_CLOSE : TCP_STATE_ESTABLISHED + k;
+	c.tcp_stats._pad0 = 0xee;
+	c.reason = k == 0 ? CONN_CLOSE_FAILED : (k % 3) + 1;
+	for (unsigned i = 0; i < sizeof c._pad0; i++) c._pad0[i] = 0xf1 + i + k;
 	return c;
 }
 
@@ -228,14 +276,25 @@ int main(void)
 	begin("batch", "batch", &b, sizeof b); print_batch(&b); printf("}");
 
 	struct telemetry t = {
-		.tcp_sent_miscounts = 0x8000000000000001ULL,
-		.missed_tcp_close = (1ULL << 53) + 3,
-		.missed_udp_close = 0xfffffffffffffffdULL,
-		.udp_sends_processed = 0x0020000000000005ULL,
-		.udp_sends_missed = 0x00000000ffffffffULL,
-		.conn_stats_max_entries_hit = 0xc000000000000007ULL,
+		.conn_stats_full = 0x8000000000000001ULL,
+		.tcp_stats_full = (1ULL << 53) + 3,
+		.sock_state_full = 0xfffffffffffffffdULL,
+		.read_failed = 0x0020000000000005ULL,
+		.closed_lost = 0x00000000ffffffffULL,
+		.closed_sent = 0xc000000000000007ULL,
+		.batch_flushes = 0x0000000100000000ULL,
+		.pids_overflow = 0x7fffffffffffffffULL,
+		.udp_sends = 0x8000000080000000ULL,
+		.udp_recvs = 0x0123456789abcdefULL,
+		.udp_addr_missing = 0xfedcba9876543211ULL,
+		.tcp_seen_late = (1ULL << 53) - 1,
 	};
 	begin("telemetry", "telemetry", &t, sizeof t); print_telemetry(&t); printf("}");
+
+	struct port_binding tcp_port = make_port_binding(0xf0000123u, 0xfedc, IPPROTO_TCP);
+	begin("port_binding_tcp", "port_binding", &tcp_port, sizeof tcp_port); print_port_binding(&tcp_port); printf("}");
+	struct port_binding udp_port = make_port_binding(4026531840u, 53, IPPROTO_UDP);
+	begin("port_binding_udp", "port_binding", &udp_port, sizeof udp_port); print_port_binding(&udp_port); printf("}");
 
 	printf("\n],\"ipv6\":[");
 	static const char *fixed[] = {
