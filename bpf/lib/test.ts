@@ -11,6 +11,8 @@ export const testObjects = {
   probesTest: objectPath('test/probes_test'),
   /** Programs the verifier rejects (reject_null_deref, reject_ctx_oob) and one it accepts. */
   rejectedTest: objectPath('test/rejected_test'),
+  /** Maps sized at run time (a stack trace map, a hash map), a cheap classic tracepoint program and one on a tracepoint no kernel has. */
+  sizedTest: objectPath('test/sized_test'),
 } as const;
 
 export type TestObjectName = keyof typeof testObjects;

@@ -59,7 +59,7 @@ function sh(cmd, args) {
 function loaderEnvironment() {
   return {
     ...environment(),
-    libbpfLoader: libbpfVersion,
+    libbpfLoader: libbpfVersion(),
     bpftool: sh('bpftool', ['version'])?.split('\n')[0] ?? null,
     gcc: sh('gcc', ['-dumpfullversion']),
     uid: process.getuid?.(),

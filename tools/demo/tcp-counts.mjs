@@ -136,7 +136,8 @@ process.on('SIGTERM', () => stop(0));
 
 try {
   await obj.load();
-  obj.attachAll();
+  const report = obj.attachAll();
+  if (!report.ok) throw report.failed[0].error;
 } catch (err) {
   obj.close();
   fail(`${err.message}${err.hint ? `\n  hint: ${err.hint}` : ''}`, 1);

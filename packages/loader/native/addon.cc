@@ -5,6 +5,7 @@
 namespace tb {
 
 static Napi::Value SetFactory(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) ThrowCode(info.Env(), "ERR_BPF_ARG", Op::Handle, "the error factory must be a function");
   SetErrorFactory(info.Env(), info[0].As<Napi::Function>());
   return info.Env().Undefined();
 }
@@ -12,6 +13,7 @@ static Napi::Value SetFactory(const Napi::CallbackInfo& info) {
 // set_log_level(level): libbpf messages at or below `level` (0 warn, 1 info,
 // 2 debug) also go to stderr; -1 (the default) sends nothing there.
 static Napi::Value SetLogLevel(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) ThrowCode(info.Env(), "ERR_BPF_ARG", Op::Handle, "the level must be a number");
   SetStderrLevel(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
 }
@@ -26,6 +28,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMap(env, exports);
   InitReaders(env, exports);
   InitFeatures(env, exports);
+  InitStats(env, exports);
   return exports;
 }
 

@@ -11,7 +11,9 @@
         "map.cc",
         "object.cc",
         "program.cc",
-        "readers.cc"
+        "readers.cc",
+        "stats.cc",
+        "syscalls.cc"
       ],
       "variables": {
         "prefix": "<!(node -p \"process.env.TRACER_BPF_NATIVE_PREFIX || require('path').resolve('../../../.cache/native/prefix')\")"
@@ -30,7 +32,7 @@
         "<(prefix)/lib/libelf.a",
         "<(prefix)/lib/libz.a"
       ],
-      "ldflags": ["-Wl,--exclude-libs,ALL", "-Wl,--as-needed"]
+      "ldflags": ["-Wl,--exclude-libs,ALL", "-Wl,--as-needed", "-Wl,--wrap=syscall"]
     }
   ]
 }

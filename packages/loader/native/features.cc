@@ -16,16 +16,15 @@
 
 namespace tb {
 
-static Napi::Object Result(Napi::Env env, int err, const std::string& op, const std::string& detail = "") {
+// { ok, errno?, opId, syscall?, detail? }: TS names the errno.
+static Napi::Object Result(Napi::Env env, int err, Op op, const std::string& detail = "",
+                           const char* syscall = nullptr) {
   Napi::Object o = Napi::Object::New(env);
   if (err < 0) err = -err;
   o.Set("ok", err == 0);
-  if (err) {
-    const char* name = ErrnoName(err);
-    o.Set("code", name ? name : ("ERRNO_" + std::to_string(err)));
-    o.Set("errno", err);
-  }
-  o.Set("op", op);
+  if (err) o.Set("errno", err);
+  o.Set("opId", OpId(op));
+  if (err && syscall) o.Set("syscall", syscall);
   if (!detail.empty()) o.Set("detail", detail);
   return o;
 }
@@ -76,28 +75,26 @@ static btf* VmlinuxBtf(int* err) {
 static Napi::Value KernelBtf(const Napi::CallbackInfo& info) {
   int err = 0;
   VmlinuxBtf(&err);
-  return Result(info.Env(), err, "load kernel BTF", err ? "no readable /sys/kernel/btf/vmlinux" : "");
+  return Result(info.Env(), err, Op::ProbeKernelBtf, err ? "no readable /sys/kernel/btf/vmlinux" : "");
 }
 
-// feature_map_type(type)
-static Napi::Value MapType(const Napi::CallbackInfo& info) {
-  auto type = static_cast<bpf_map_type>(info[0].As<Napi::Number>().Uint32Value());
-  LogCapture cap;
-  int r = libbpf_probe_bpf_map_type(type, nullptr);
-  int err = r == 1 ? 0 : r == 0 ? EOPNOTSUPP : -r;
-  return Result(info.Env(), err, "BPF_MAP_CREATE");
+// feature_ringbuf(): create a one-page ring buffer map; the kernel's own errno
+// (EPERM without privilege, EINVAL for an unknown map type) is the answer.
+static Napi::Value Ringbuf(const Napi::CallbackInfo& info) {
+  Fd fd(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tb_probe", 0, 0, static_cast<uint32_t>(sysconf(_SC_PAGESIZE)), nullptr));
+  return Result(info.Env(), fd.get() < 0 ? errno : 0, Op::ProbeMapCreate, "", "BPF_MAP_CREATE");
 }
 
 static Napi::Value BatchOps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Fd fd(bpf_map_create(BPF_MAP_TYPE_HASH, "tb_probe", 4, 4, 1, nullptr));
-  if (fd.get() < 0) return Result(env, errno, "BPF_MAP_CREATE");
+  if (fd.get() < 0) return Result(env, errno, Op::ProbeMapCreate, "", "BPF_MAP_CREATE");
   uint32_t key = 0, value = 0, out = 0, count = 1;
   uint64_t cursor = 0;
   (void)out;
   int err = bpf_map_lookup_batch(fd.get(), nullptr, &cursor, &key, &value, &count, nullptr);
   // An empty map answers ENOENT when the command exists.
-  return Result(env, err == 0 || errno == ENOENT ? 0 : errno, "BPF_MAP_LOOKUP_BATCH");
+  return Result(env, err == 0 || errno == ENOENT ? 0 : errno, Op::ProbeBatchOps, "", "BPF_MAP_LOOKUP_BATCH");
 }
 
 static int PerfOpen(perf_event_attr* attr) {
@@ -115,85 +112,84 @@ static int ReadInt(const std::string& path, int* out) {
 // feature_kprobe(func): the perf kprobe PMU (what libbpf uses first).
 static Napi::Value Kprobe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string func = info[0].As<Napi::String>();
+  std::string func = GetString(info[0], "the function", Op::ProbeKprobePmu);
   int type = 0;
   if (ReadInt("/sys/bus/event_source/devices/kprobe/type", &type) < 0)
-    return Result(env, ENOENT, "perf_event_open kprobe",
-                  "no kprobe PMU (/sys/bus/event_source/devices/kprobe)");
+    return Result(env, ENOENT, Op::ProbeKprobePmu, "no kprobe PMU (/sys/bus/event_source/devices/kprobe)");
   Fd prog(LoadTrivial(BPF_PROG_TYPE_KPROBE, static_cast<bpf_attach_type>(0), 0));
-  if (prog.get() < 0) return Result(env, prog.get(), "BPF_PROG_LOAD kprobe");
+  if (prog.get() < 0) return Result(env, prog.get(), Op::ProbeProgLoad, "kprobe", "BPF_PROG_LOAD");
   perf_event_attr attr{};
   attr.size = sizeof(attr);
   attr.type = type;
   attr.config1 = reinterpret_cast<uint64_t>(func.c_str());
   Fd pfd(PerfOpen(&attr));
-  if (pfd.get() < 0) return Result(env, pfd.get(), "perf_event_open kprobe", func);
+  if (pfd.get() < 0) return Result(env, pfd.get(), Op::ProbeKprobePmu, func, "perf_event_open");
   if (ioctl(pfd.get(), PERF_EVENT_IOC_SET_BPF, prog.get()) < 0)
-    return Result(env, errno, "PERF_EVENT_IOC_SET_BPF", func);
-  return Result(env, 0, "perf_event_open kprobe", func);
+    return Result(env, errno, Op::ProbeAttach, func, "PERF_EVENT_IOC_SET_BPF");
+  return Result(env, 0, Op::ProbeKprobePmu, func);
 }
 
 // feature_kprobe_tracefs(tracefs): is the legacy kprobe_events interface there?
 static Napi::Value KprobeTracefs(const Napi::CallbackInfo& info) {
-  std::string tracefs = info[0].As<Napi::String>();
+  std::string tracefs = GetString(info[0], "the tracefs path", Op::ProbeKprobeEvents);
   std::string path = tracefs + "/kprobe_events";
   int err = access(path.c_str(), W_OK) == 0 ? 0 : errno;
-  return Result(info.Env(), err, "open kprobe_events", path);
+  return Result(info.Env(), err, Op::ProbeKprobeEvents, path, "access");
 }
 
 // feature_trace(kind, target): fentry / fexit (target: kernel function) or
 // tp_btf (target: raw tracepoint name): load and attach a trivial program.
 static Napi::Value Trace(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string kind = info[0].As<Napi::String>();
-  std::string target = info[1].As<Napi::String>();
+  std::string kind = GetString(info[0], "the kind", Op::ProbeAttach);
+  std::string target = GetString(info[1], "the target", Op::ProbeAttach);
   int err = 0;
   btf* vm = VmlinuxBtf(&err);
-  if (!vm) return Result(env, err, "load kernel BTF", "needs /sys/kernel/btf/vmlinux");
+  if (!vm) return Result(env, err, Op::ProbeKernelBtf, "needs /sys/kernel/btf/vmlinux");
   bpf_attach_type eat = kind == "fentry" ? BPF_TRACE_FENTRY : kind == "fexit" ? BPF_TRACE_FEXIT : BPF_TRACE_RAW_TP;
   int id = kind == "tp_btf" ? btf__find_by_name_kind(vm, ("btf_trace_" + target).c_str(), BTF_KIND_TYPEDEF)
                             : btf__find_by_name_kind(vm, target.c_str(), BTF_KIND_FUNC);
-  if (id < 0) return Result(env, ENOENT, "find BTF id", target);
+  if (id < 0) return Result(env, ENOENT, Op::ProbeFindBtfId, target);
   Fd prog(LoadTrivial(BPF_PROG_TYPE_TRACING, eat, id));
-  if (prog.get() < 0) return Result(env, prog.get(), "BPF_PROG_LOAD " + kind, target);
+  if (prog.get() < 0) return Result(env, prog.get(), Op::ProbeProgLoad, kind + " " + target, "BPF_PROG_LOAD");
   Fd link(bpf_raw_tracepoint_open(nullptr, prog.get()));
-  if (link.get() < 0) return Result(env, errno, "BPF_RAW_TRACEPOINT_OPEN " + kind, target);
-  return Result(env, 0, "attach " + kind, target);
+  if (link.get() < 0) return Result(env, errno, Op::ProbeAttach, kind + " " + target, "BPF_RAW_TRACEPOINT_OPEN");
+  return Result(env, 0, Op::ProbeAttach, kind + " " + target);
 }
 
 // feature_tracepoint(tracefs, category, name)
 static Napi::Value Tracepoint(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string tracefs = info[0].As<Napi::String>();
-  std::string cat = info[1].As<Napi::String>();
-  std::string name = info[2].As<Napi::String>();
+  std::string tracefs = GetString(info[0], "the tracefs path", Op::ProbeTracepointId);
+  std::string cat = GetString(info[1], "the category", Op::ProbeTracepointId);
+  std::string name = GetString(info[2], "the name", Op::ProbeTracepointId);
   int id = 0;
   std::string idpath = tracefs + "/events/" + cat + "/" + name + "/id";
   int err = ReadInt(idpath, &id);
-  if (err) return Result(env, err, "read tracepoint id", idpath);
+  if (err) return Result(env, err, Op::ProbeTracepointId, idpath, "open");
   Fd prog(LoadTrivial(BPF_PROG_TYPE_TRACEPOINT, static_cast<bpf_attach_type>(0), 0));
-  if (prog.get() < 0) return Result(env, prog.get(), "BPF_PROG_LOAD tracepoint");
+  if (prog.get() < 0) return Result(env, prog.get(), Op::ProbeProgLoad, "tracepoint", "BPF_PROG_LOAD");
   perf_event_attr attr{};
   attr.size = sizeof(attr);
   attr.type = PERF_TYPE_TRACEPOINT;
   attr.config = id;
   attr.sample_period = 1;
   Fd pfd(PerfOpen(&attr));
-  if (pfd.get() < 0) return Result(env, pfd.get(), "perf_event_open tracepoint", cat + "/" + name);
+  if (pfd.get() < 0) return Result(env, pfd.get(), Op::ProbeAttach, "tracepoint " + cat + "/" + name, "perf_event_open");
   if (ioctl(pfd.get(), PERF_EVENT_IOC_SET_BPF, prog.get()) < 0)
-    return Result(env, errno, "PERF_EVENT_IOC_SET_BPF", cat + "/" + name);
-  return Result(env, 0, "attach tracepoint", cat + "/" + name);
+    return Result(env, errno, Op::ProbeAttach, "tracepoint " + cat + "/" + name, "PERF_EVENT_IOC_SET_BPF");
+  return Result(env, 0, Op::ProbeAttach, "tracepoint " + cat + "/" + name);
 }
 
 // feature_raw_tracepoint(name)
 static Napi::Value RawTracepoint(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string name = info[0].As<Napi::String>();
+  std::string name = GetString(info[0], "the name", Op::ProbeAttach);
   Fd prog(LoadTrivial(BPF_PROG_TYPE_RAW_TRACEPOINT, static_cast<bpf_attach_type>(0), 0));
-  if (prog.get() < 0) return Result(env, prog.get(), "BPF_PROG_LOAD raw_tracepoint");
+  if (prog.get() < 0) return Result(env, prog.get(), Op::ProbeProgLoad, "raw_tracepoint", "BPF_PROG_LOAD");
   Fd link(bpf_raw_tracepoint_open(name.c_str(), prog.get()));
-  if (link.get() < 0) return Result(env, errno, "BPF_RAW_TRACEPOINT_OPEN", name);
-  return Result(env, 0, "attach raw_tracepoint", name);
+  if (link.get() < 0) return Result(env, errno, Op::ProbeAttach, "raw_tracepoint " + name, "BPF_RAW_TRACEPOINT_OPEN");
+  return Result(env, 0, Op::ProbeAttach, "raw_tracepoint " + name);
 }
 
 // memlock_limit() -> current RLIMIT_MEMLOCK (bytes) or -1 when unlimited
@@ -211,17 +207,29 @@ static Napi::Value LinkIds(const Napi::CallbackInfo& info) {
   for (;;) {
     if (bpf_link_get_next_id(id, &id)) {
       if (errno == ENOENT) break;
-      ThrowErrno(env, errno, "BPF_LINK_GET_NEXT_ID");
+      ThrowErrno(env, errno, Op::LinkIds);
     }
     out.Set(i++, id);
   }
   return out;
 }
 
+// operations() -> the ids of every operation the addon reports (for the TS
+// side's table of what each means; a test checks that both agree).
+static Napi::Value Operations(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env());
+  uint32_t i = 0;
+#define TB_OP_PUSH(name, id) out.Set(i++, id);
+  TB_OPS(TB_OP_PUSH)
+#undef TB_OP_PUSH
+  return out;
+}
+
 void InitFeatures(Napi::Env env, Napi::Object exports) {
+  exports.Set("operations", Napi::Function::New(env, Operations));
   exports.Set("link_ids", Napi::Function::New(env, LinkIds));
   exports.Set("feature_kernel_btf", Napi::Function::New(env, KernelBtf));
-  exports.Set("feature_map_type", Napi::Function::New(env, MapType));
+  exports.Set("feature_ringbuf", Napi::Function::New(env, Ringbuf));
   exports.Set("feature_batch_ops", Napi::Function::New(env, BatchOps));
   exports.Set("feature_kprobe", Napi::Function::New(env, Kprobe));
   exports.Set("feature_kprobe_tracefs", Napi::Function::New(env, KprobeTracefs));

@@ -44,8 +44,10 @@ Napi::External<Handle> Wrap(Napi::Env env, Handle h) {
   if (h.map && h.map_name.empty()) h.map_name = bpf_map__name(h.map);
   auto ext = Napi::External<Handle>::New(env, new Handle(std::move(h)), [](Napi::Env, Handle* p) {
     // Garbage collected without close(): an object handle releases its fds
-    // when the last handle pointing at it goes (shared_ptr); links and
-    // readers are owned by their object, so nothing is freed twice.
+    // when the last handle pointing at it goes (shared_ptr); links are owned
+    // by their object, so nothing is freed twice. A reader handle is only
+    // collectable once unref()'d (see readers.cc): then it closes the reader.
+    if (p->kind == Kind::Ring || p->kind == Kind::Perf) FinalizeReader(*p);
     delete p;
   });
   ext.TypeTag(&kHandleTag);
@@ -65,18 +67,17 @@ static const char* KindName(Kind k) {
 }
 
 Handle* TryUnwrap(const Napi::Value& v) {
+  ResetFailedSyscall();  // a new operation starts
   if (!v.IsExternal() || !v.As<Napi::External<Handle>>().CheckTypeTag(&kHandleTag)) return nullptr;
   return v.As<Napi::External<Handle>>().Data();
 }
 
 Handle& Unwrap(const Napi::Value& v, Kind kind) {
   Napi::Env env = v.Env();
-  if (!v.IsExternal() || !v.As<Napi::External<Handle>>().CheckTypeTag(&kHandleTag)) {
-    ThrowCode(env, "ERR_BPF_HANDLE", std::string("expected a native ") + KindName(kind) + " handle");
-  }
-  Handle* h = v.As<Napi::External<Handle>>().Data();
+  Handle* h = TryUnwrap(v);
+  if (!h) ThrowCode(env, "ERR_BPF_HANDLE", Op::Handle, std::string("expected a native ") + KindName(kind) + " handle");
   if (h->kind != kind) {
-    ThrowCode(env, "ERR_BPF_HANDLE",
+    ThrowCode(env, "ERR_BPF_HANDLE", Op::Handle,
               std::string("expected a native ") + KindName(kind) + " handle, got a " + KindName(h->kind));
   }
   return *h;
@@ -90,17 +91,17 @@ ErrCtx CtxOf(const Handle& h) {
   return c;
 }
 
-Handle& Open(const Napi::Value& v, Kind kind, bool need_loaded) {
+Handle& Open(const Napi::Value& v, Kind kind, bool need_loaded, Op op) {
   Handle& h = Unwrap(v, kind);
   Napi::Env env = v.Env();
-  if (!h.obj || h.obj->closed) ThrowCode(env, "ERR_BPF_CLOSED", "the object is closed", CtxOf(h));
-  if (h.obj->busy) ThrowCode(env, "ERR_BPF_BUSY", "the object is being loaded", CtxOf(h));
+  if (!h.obj || h.obj->closed) ThrowCode(env, "ERR_BPF_CLOSED", op, "the object is closed", CtxOf(h));
+  if (h.obj->busy) ThrowCode(env, "ERR_BPF_BUSY", op, "the object is being loaded", CtxOf(h));
   if (need_loaded && !h.obj->loaded)
-    ThrowCode(env, "ERR_BPF_NOT_LOADED", "the object is not loaded yet: call load() first", CtxOf(h));
+    ThrowCode(env, "ERR_BPF_NOT_LOADED", op, "the object is not loaded yet: call load() first", CtxOf(h));
   return h;
 }
 
-Bytes GetBytes(const Napi::Value& v, const char* what, bool optional) {
+Bytes GetBytes(const Napi::Value& v, const char* what, Op op, bool optional) {
   Bytes b;
   if (optional && (v.IsNull() || v.IsUndefined())) return b;
   if (v.IsBuffer()) {
@@ -116,7 +117,27 @@ Bytes GetBytes(const Napi::Value& v, const char* what, bool optional) {
     b.len = ta.ByteLength();
     return b;
   }
-  ThrowCode(v.Env(), "ERR_BPF_ARG", std::string(what) + " must be a Buffer or TypedArray");
+  ThrowCode(v.Env(), "ERR_BPF_ARG", op, std::string(what) + " must be a Buffer or TypedArray");
+}
+
+uint32_t GetU32(const Napi::Value& v, const char* what, Op op) {
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (d >= 0 && d <= 4294967295.0 && d == static_cast<double>(static_cast<uint32_t>(d))) return static_cast<uint32_t>(d);
+  }
+  ThrowCode(v.Env(), "ERR_BPF_ARG", op, std::string(what) + " must be an integer in 0..4294967295");
+}
+
+bool GetBool(const Napi::Value& v, const char* what, Op op) {
+  if (!v.IsBoolean()) ThrowCode(v.Env(), "ERR_BPF_ARG", op, std::string(what) + " must be a boolean");
+  return v.As<Napi::Boolean>();
+}
+
+std::string GetString(const Napi::Value& v, const char* what, Op op) {
+  if (!v.IsString()) ThrowCode(v.Env(), "ERR_BPF_ARG", op, std::string(what) + " must be a string");
+  std::string s = v.As<Napi::String>();
+  if (s.find('\0') != std::string::npos) ThrowCode(v.Env(), "ERR_BPF_ARG", op, std::string(what) + " must not contain a NUL byte");
+  return s;
 }
 
 }  // namespace tb

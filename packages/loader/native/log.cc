@@ -10,12 +10,22 @@ namespace tb {
 static thread_local std::string* tl_log = nullptr;
 static std::atomic<int> g_stderr_level{-1};
 
-LogCapture::LogCapture() : prev_(tl_log) { tl_log = &buf_; }
+LogCapture::LogCapture() : prev_(tl_log) {
+  tl_log = &buf_;
+  ResetFailedSyscall();
+}
 LogCapture::~LogCapture() { tl_log = prev_; }
 std::string LogCapture::Take() {
   std::string out;
   out.swap(buf_);
   return out;
+}
+
+FailedSyscall LogCapture::Failed(int err) const {
+  if (err < 0) err = -err;
+  FailedSyscall f = LastFailedSyscall();
+  if (f.err != err) return {};
+  return f;
 }
 
 static int Print(enum libbpf_print_level level, const char* fmt, va_list args) {

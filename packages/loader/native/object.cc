@@ -7,7 +7,7 @@ namespace tb {
 
 static Napi::Value OpenCommon(Napi::Env env, bpf_object* obj, int err, const std::string& name,
                               const std::string& log) {
-  if (!obj) ThrowErrno(env, err, "open object", ErrCtx{name, "", "", ""}, log);
+  if (!obj) ThrowErrno(env, err, Op::OpenObject, ErrCtx{name}, log);
   auto st = std::make_shared<ObjectState>();
   st->obj = obj;
   st->name = bpf_object__name(obj);
@@ -18,31 +18,29 @@ static Napi::Value OpenCommon(Napi::Env env, bpf_object* obj, int err, const std
 // object_open_file(path: string, name?: string)
 static Napi::Value OpenFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string path = info[0].As<Napi::String>();
-  std::string name = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  std::string path = GetString(info[0], "the path", Op::OpenObject);
+  std::string name = info[1].IsUndefined() ? "" : GetString(info[1], "the name", Op::OpenObject);
   LIBBPF_OPTS(bpf_object_open_opts, opts);
   if (!name.empty()) opts.object_name = name.c_str();
   LogCapture cap;
   errno = 0;
   bpf_object* obj = bpf_object__open_file(path.c_str(), &opts);
-  int err = obj ? 0 : -libbpf_get_error(obj);
-  if (!obj && err == 0) err = errno ? errno : EINVAL;
+  int err = obj ? 0 : LibbpfErr(libbpf_get_error(obj));
   return OpenCommon(env, obj, err, name.empty() ? path : name, cap.Take());
 }
 
 // object_open_buffer(bytes: Buffer, name: string)
 static Napi::Value OpenBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Bytes b = GetBytes(info[0], "ELF image");
-  std::string name = info[1].As<Napi::String>();
+  Bytes b = GetBytes(info[0], "ELF image", Op::OpenObject);
+  std::string name = GetString(info[1], "the name", Op::OpenObject);
   LIBBPF_OPTS(bpf_object_open_opts, opts);
   opts.object_name = name.c_str();
   LogCapture cap;
   errno = 0;
   // libbpf copies the image, so the Buffer may be reused after this returns.
   bpf_object* obj = bpf_object__open_mem(b.data, b.len, &opts);
-  int err = obj ? 0 : -libbpf_get_error(obj);
-  if (!obj && err == 0) err = errno ? errno : EINVAL;
+  int err = obj ? 0 : LibbpfErr(libbpf_get_error(obj));
   return OpenCommon(env, obj, err, name, cap.Take());
 }
 
@@ -58,7 +56,7 @@ static Napi::Value Close(const Napi::CallbackInfo& info) {
 
 static Napi::Value Programs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Object, false);
+  Handle& h = Open(info[0], Kind::Object, false, Op::ObjectInfo);
   Napi::Array out = Napi::Array::New(env);
   uint32_t i = 0;
   bpf_program* p;
@@ -88,6 +86,9 @@ static Napi::Object MapDesc(Napi::Env env, const std::shared_ptr<ObjectState>& s
   o.Set("maxEntries", bpf_map__max_entries(m));
   o.Set("flags", bpf_map__map_flags(m));
   o.Set("internal", bpf_map__is_internal(m));
+  o.Set("perCpu", IsPerCpu(m));
+  o.Set("valueBytes", static_cast<double>(ValueBytes(m)));
+  o.Set("batchOps", HasBatchOps(m));
   Handle mh{Kind::Map, st, nullptr, m};
   o.Set("handle", Wrap(env, std::move(mh)));
   return o;
@@ -95,7 +96,7 @@ static Napi::Object MapDesc(Napi::Env env, const std::shared_ptr<ObjectState>& s
 
 static Napi::Value Maps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Object, false);
+  Handle& h = Open(info[0], Kind::Object, false, Op::ObjectInfo);
   Napi::Array out = Napi::Array::New(env);
   uint32_t i = 0;
   bpf_map* m;
@@ -107,7 +108,7 @@ static Napi::Value Maps(const Napi::CallbackInfo& info) {
 // with their BTF kind, so that TS can type- and size-check values set by name.
 static Napi::Value Globals(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Object, false);
+  Handle& h = Open(info[0], Kind::Object, false, Op::ObjectInfo);
   Napi::Array out = Napi::Array::New(env);
   btf* b = bpf_object__btf(h.obj->obj);
   if (!b) return out;
@@ -179,83 +180,118 @@ static Napi::Value Globals(const Napi::CallbackInfo& info) {
 // initial value (before load).
 static Napi::Value SetGlobal(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Object, false);
+  Handle& h = Open(info[0], Kind::Object, false, Op::SetGlobal);
   if (h.obj->loaded)
-    ThrowCode(env, "ERR_BPF_LOADED", "globals can only be set before load()", CtxOf(h));
-  std::string section = info[1].As<Napi::String>();
-  uint32_t offset = info[2].As<Napi::Number>().Uint32Value();
-  Bytes b = GetBytes(info[3], "value");
+    ThrowCode(env, "ERR_BPF_LOADED", Op::SetGlobal, "globals can only be set before load()", CtxOf(h));
+  std::string section = GetString(info[1], "the section", Op::SetGlobal);
+  uint32_t offset = GetU32(info[2], "the offset", Op::SetGlobal);
+  Bytes b = GetBytes(info[3], "value", Op::SetGlobal);
   bpf_map* m = bpf_object__find_map_by_name(h.obj->obj, section.c_str());
-  if (!m) ThrowCode(env, "ERR_BPF_ARG", "no data section " + section, CtxOf(h));
+  if (!m) ThrowCode(env, "ERR_BPF_ARG", Op::SetGlobal, "no data section " + section, CtxOf(h));
   size_t size = 0;
   void* data = const_cast<void*>(bpf_map__initial_value(m, &size));
   if (!data || static_cast<size_t>(offset) + b.len > size)
-    ThrowCode(env, "ERR_BPF_ARG", "value does not fit in section " + section, CtxOf(h));
+    ThrowCode(env, "ERR_BPF_ARG", Op::SetGlobal, "value does not fit in section " + section, CtxOf(h));
   memcpy(static_cast<uint8_t*>(data) + offset, b.data, b.len);
   return env.Undefined();
 }
 
-class LoadWorker : public Napi::AsyncWorker {
- public:
-  LoadWorker(Napi::Env env, std::shared_ptr<ObjectState> st, Napi::Value handle)
-      : Napi::AsyncWorker(env, "tracer-bpf:load"), st_(std::move(st)), deferred_(env) {
-    handle_ = Napi::Persistent(handle);  // no GC of the handle while loading
-  }
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    LogCapture cap;
-    err_ = bpf_object__load(st_->obj);
-    log_ = cap.Take();
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    st_->busy = false;
-    if (st_->close_pending) {
-      st_->Close();
-      deferred_.Reject(MakeCodeError(env));
-      return;
-    }
-    if (err_) {
-      deferred_.Reject(MakeErrnoError(env, err_, "load object", ErrCtx{st_->name, "", "", ""}, log_));
-      return;
-    }
-    st_->loaded = true;
-    deferred_.Resolve(env.Undefined());
-  }
-  void OnError(const Napi::Error& e) override {
-    st_->busy = false;
-    deferred_.Reject(e.Value());
-  }
-
- private:
-  Napi::Value MakeCodeError(Napi::Env env) {
-    try {
-      ThrowCode(env, "ERR_BPF_CLOSED", "the object was closed while it was loading",
-                ErrCtx{st_->name, "", "", ""});
-    } catch (const Napi::Error& e) {
-      return e.Value();
-    }
-    return env.Undefined();
-  }
-  std::shared_ptr<ObjectState> st_;
-  Napi::Promise::Deferred deferred_;
-  Napi::Reference<Napi::Value> handle_;
-  int err_ = 0;
-  std::string log_;
+// The load runs on the thread pool through raw Node-API async work: its
+// completion may run while the environment is being torn down (a worker
+// thread terminated during load()), when no JS can run. Every step there is a
+// status, never an exception, so nothing can abort the process.
+struct LoadWork {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  napi_ref handle = nullptr;  // no GC of the object's handle while loading
+  std::shared_ptr<ObjectState> st;
+  int err = 0;
+  std::string log;
+  FailedSyscall failed;
+  std::string program;  // the program or map the failed syscall was for
+  std::string map;
 };
+
+static void LoadExecute(napi_env, void* data) {
+  auto* w = static_cast<LoadWork*>(data);
+  LogCapture cap;
+  w->err = bpf_object__load(w->st->obj);
+  w->failed = cap.Failed(w->err);
+  w->log = cap.Take();
+  if (!w->err) return;
+  // What the failed system call was for: libbpf creates every map, then loads
+  // the programs in order and stops at the first failure.
+  if (w->failed.name == "BPF_PROG_LOAD") {
+    bpf_program* p;
+    bpf_object__for_each_program(p, w->st->obj) {
+      if (bpf_program__autoload(p) && bpf_program__fd(p) < 0) {
+        w->program = bpf_program__name(p);
+        break;
+      }
+    }
+  } else if (w->failed.name == "BPF_MAP_CREATE") {
+    bpf_map* m;
+    bpf_object__for_each_map(m, w->st->obj) {
+      if (bpf_map__autocreate(m) && bpf_map__fd(m) < 0) {
+        w->map = bpf_map__name(m);
+        break;
+      }
+    }
+  }
+}
+
+static void LoadComplete(napi_env env, napi_status status, void* data) {
+  std::unique_ptr<LoadWork> w(static_cast<LoadWork*>(data));
+  ObjectState& st = *w->st;
+  st.busy = false;
+  bool closed = st.close_pending;
+  if (closed) st.Close();
+  else if (w->err == 0) st.loaded = true;
+  if (status == napi_ok) {
+    try {
+      Napi::Env e(env);
+      Napi::HandleScope scope(e);
+      if (closed) {
+        napi_reject_deferred(env, w->deferred,
+                             MakeCodeError(e, "ERR_BPF_CLOSED", Op::LoadObject,
+                                           "the object was closed while it was loading", ErrCtx{st.name}));
+      } else if (w->err) {
+        ErrCtx c{st.name, w->program, w->map, "", w->failed.name};
+        ResetFailedSyscall();  // what failed on this thread meanwhile is not this load's
+        napi_reject_deferred(env, w->deferred, MakeErrnoError(e, w->err, Op::LoadObject, c, w->log));
+      } else {
+        napi_resolve_deferred(env, w->deferred, e.Undefined());
+      }
+    } catch (...) {
+      // The environment is going away: nobody is left to settle the promise for.
+    }
+  }
+  if (w->handle) napi_delete_reference(env, w->handle);
+  napi_delete_async_work(env, w->work);
+}
 
 static Napi::Value Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Object, false);
-  if (h.obj->loaded) ThrowCode(env, "ERR_BPF_LOADED", "the object is already loaded", CtxOf(h));
+  Handle& h = Open(info[0], Kind::Object, false, Op::LoadObject);
+  if (h.obj->loaded) ThrowCode(env, "ERR_BPF_LOADED", Op::LoadObject, "the object is already loaded", CtxOf(h));
+  auto w = std::make_unique<LoadWork>();
+  w->st = h.obj;
+  napi_value promise, name;
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_reference(env, info[0], 1, &w->handle) != napi_ok ||
+      napi_create_string_utf8(env, "tracer-bpf:load", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, nullptr, name, LoadExecute, LoadComplete, w.get(), &w->work) != napi_ok) {
+    if (w->handle) napi_delete_reference(env, w->handle);
+    throw Napi::Error::New(env);
+  }
+  if (napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_delete_reference(env, w->handle);
+    napi_delete_async_work(env, w->work);
+    throw Napi::Error::New(env);
+  }
   h.obj->busy = true;
-  auto* w = new LoadWorker(env, h.obj, info[0]);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  w.release();  // owned by the async work until LoadComplete
+  return Napi::Value(env, promise);
 }
 
 static Napi::Value Info(const Napi::CallbackInfo& info) {

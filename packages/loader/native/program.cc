@@ -16,30 +16,30 @@ namespace tb {
 
 static Napi::Value SetAutoload(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Program, false);
-  if (h.obj->loaded) ThrowCode(env, "ERR_BPF_LOADED", "autoload can only change before load()", CtxOf(h));
-  int err = bpf_program__set_autoload(h.prog, info[1].As<Napi::Boolean>());
-  if (err) ThrowErrno(env, err, "set autoload", CtxOf(h));
+  Handle& h = Open(info[0], Kind::Program, false, Op::SetAutoload);
+  if (h.obj->loaded) ThrowCode(env, "ERR_BPF_LOADED", Op::SetAutoload, "autoload can only change before load()", CtxOf(h));
+  int err = bpf_program__set_autoload(h.prog, GetBool(info[1], "autoload", Op::SetAutoload));
+  if (err) ThrowErrno(env, LibbpfErr(err), Op::SetAutoload, CtxOf(h));
   return env.Undefined();
 }
 
 // program_set_attach_target(prog, name): fentry/fexit/tp_btf target, before load.
 static Napi::Value SetAttachTarget(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Program, false);
+  Handle& h = Open(info[0], Kind::Program, false, Op::SetAttachTarget);
   if (h.obj->loaded)
-    ThrowCode(env, "ERR_BPF_LOADED", "the attach target can only change before load()", CtxOf(h));
-  std::string target = info[1].As<Napi::String>();
+    ThrowCode(env, "ERR_BPF_LOADED", Op::SetAttachTarget, "the attach target can only change before load()", CtxOf(h));
+  std::string target = GetString(info[1], "the target", Op::SetAttachTarget);
   LogCapture cap;
   int err = bpf_program__set_attach_target(h.prog, 0, target.c_str());
   ErrCtx c = CtxOf(h);
   c.target = target;
-  if (err) ThrowErrno(env, err, "set attach target", c, cap.Take());
+  if (err) ThrowErrno(env, LibbpfErr(err), Op::SetAttachTarget, c, cap.Take());
   return env.Undefined();
 }
 
 static Napi::Value Fd(const Napi::CallbackInfo& info) {
-  Handle& h = Open(info[0], Kind::Program, true);
+  Handle& h = Open(info[0], Kind::Program, true, Op::ProgramFd);
   return Napi::Number::New(info.Env(), bpf_program__fd(h.prog));
 }
 
@@ -57,12 +57,13 @@ static Napi::Value NewLink(Napi::Env env, Handle& h, bpf_link* link, const std::
   return Wrap(env, std::move(lh));
 }
 
-static Napi::Value Finish(Napi::Env env, Handle& h, bpf_link* link, const std::string& op,
-                          const std::string& kind, const std::string& target, LogCapture& cap) {
+static Napi::Value Finish(Napi::Env env, Handle& h, bpf_link* link, Op op, const std::string& kind,
+                          const std::string& target, LogCapture& cap) {
   if (!link) {
-    int err = errno ? errno : EINVAL;
+    int err = LibbpfErr(libbpf_get_error(link));
     ErrCtx c = CtxOf(h);
     c.target = target;
+    c.syscall = cap.Failed(err).name;
     ThrowErrno(env, err, op, c, cap.Take());
   }
   return NewLink(env, h, link, kind, target);
@@ -71,29 +72,27 @@ static Napi::Value Finish(Napi::Env env, Handle& h, bpf_link* link, const std::s
 // program_attach(prog): as the section says (libbpf's own section rules).
 static Napi::Value Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Program, true);
+  Handle& h = Open(info[0], Kind::Program, true, Op::Attach);
   LogCapture cap;
   errno = 0;
   bpf_link* l = bpf_program__attach(h.prog);
-  return Finish(env, h, l, std::string("attach ") + bpf_program__section_name(h.prog), "auto",
-                bpf_program__section_name(h.prog), cap);
+  return Finish(env, h, l, Op::Attach, "auto", bpf_program__section_name(h.prog), cap);
 }
 
 // program_attach_kprobe(prog, func, retprobe, offset): libbpf's kprobe attach
 // (perf kprobe PMU, or tracefs when the kernel has no PMU).
 static Napi::Value AttachKprobe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Program, true);
-  std::string func = info[1].As<Napi::String>();
-  bool ret = info[2].As<Napi::Boolean>();
+  Handle& h = Open(info[0], Kind::Program, true, Op::AttachKprobe);
+  std::string func = GetString(info[1], "the function", Op::AttachKprobe);
+  bool ret = GetBool(info[2], "retprobe", Op::AttachKprobe);
   LIBBPF_OPTS(bpf_kprobe_opts, opts);
   opts.retprobe = ret;
-  opts.offset = info[3].As<Napi::Number>().Uint32Value();
+  opts.offset = GetU32(info[3], "the offset", Op::AttachKprobe);
   LogCapture cap;
   errno = 0;
   bpf_link* l = bpf_program__attach_kprobe_opts(h.prog, func.c_str(), &opts);
-  const char* kind = ret ? "kretprobe" : "kprobe";
-  return Finish(env, h, l, std::string("attach ") + kind, kind, func, cap);
+  return Finish(env, h, l, ret ? Op::AttachKretprobe : Op::AttachKprobe, ret ? "kretprobe" : "kprobe", func, cap);
 }
 
 static int WriteFile(const std::string& path, const std::string& s) {
@@ -112,31 +111,38 @@ static int ReadId(const std::string& path) {
   return id;
 }
 
-// program_attach_kprobe_tracefs(prog, func, retprobe, offset, tracefs, eventName):
+// program_attach_kprobe_tracefs(prog, func, retprobe, offset, tracefs, eventName, maxActive):
 // the legacy route forced by the caller: a kprobe event written into
-// tracefs kprobe_events, opened as a tracepoint perf event. Its hits and
-// misses are visible in kprobe_profile on every kernel.
+// tracefs kprobe_events (`r<maxActive>:` for a kretprobe when maxActive > 0),
+// opened as a tracepoint perf event. Its hits and misses are visible in
+// kprobe_profile on every kernel.
 static Napi::Value AttachKprobeTracefs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Program, true);
-  std::string func = info[1].As<Napi::String>();
-  bool ret = info[2].As<Napi::Boolean>();
-  uint32_t offset = info[3].As<Napi::Number>().Uint32Value();
-  std::string tracefs = info[4].As<Napi::String>();
-  std::string event = info[5].As<Napi::String>();
+  Op op = Op::AttachKprobeTracefs;
+  Handle& h = Open(info[0], Kind::Program, true, op);
+  std::string func = GetString(info[1], "the function", op);
+  bool ret = GetBool(info[2], "retprobe", op);
+  uint32_t offset = GetU32(info[3], "the offset", op);
+  std::string tracefs = GetString(info[4], "the tracefs path", op);
+  std::string event = GetString(info[5], "the event name", op);
+  uint32_t maxactive = GetU32(info[6], "maxActive", op);
+  if (ret) op = Op::AttachKretprobeTracefs;
   const char* kind = ret ? "kretprobe" : "kprobe";
   ErrCtx c = CtxOf(h);
   c.target = func;
-  std::string op = std::string("attach ") + kind + " (tracefs)";
-  std::string def = std::string(ret ? "r" : "p") + ":kprobes/" + event + " " + func;
+  std::string def = std::string(ret ? "r" : "p") + (ret && maxactive ? std::to_string(maxactive) : "") +
+                    ":kprobes/" + event + " " + func;
   if (offset) def += "+" + std::to_string(offset);
   def += "\n";
   int err = WriteFile(tracefs + "/kprobe_events", def);
+  c.syscall = "write kprobe_events";
   if (err) ThrowErrno(env, err, op, c);
+  c.syscall = "";
   std::string full = "kprobes/" + event;
   int id = ReadId(tracefs + "/events/kprobes/" + event + "/id");
   if (id < 0) {
     WriteFile(tracefs + "/kprobe_events", "-:" + full + "\n");
+    c.syscall = "read event id";
     ThrowErrno(env, -id, op, c);
   }
   perf_event_attr attr{};
@@ -149,13 +155,15 @@ static Napi::Value AttachKprobeTracefs(const Napi::CallbackInfo& info) {
   if (pfd < 0) {
     err = errno;
     WriteFile(tracefs + "/kprobe_events", "-:" + full + "\n");
+    c.syscall = "perf_event_open";
     ThrowErrno(env, err, op, c);
   }
   LogCapture cap;
   errno = 0;
   bpf_link* l = bpf_program__attach_perf_event(h.prog, pfd);
   if (!l) {
-    err = errno ? errno : EINVAL;
+    err = LibbpfErr(libbpf_get_error(l));
+    c.syscall = cap.Failed(err).name;
     close(pfd);
     WriteFile(tracefs + "/kprobe_events", "-:" + full + "\n");
     ThrowErrno(env, err, op, c, cap.Take());
@@ -166,45 +174,45 @@ static Napi::Value AttachKprobeTracefs(const Napi::CallbackInfo& info) {
 // program_attach_tracepoint(prog, category, name)
 static Napi::Value AttachTracepoint(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Program, true);
-  std::string cat = info[1].As<Napi::String>();
-  std::string name = info[2].As<Napi::String>();
+  Handle& h = Open(info[0], Kind::Program, true, Op::AttachTracepoint);
+  std::string cat = GetString(info[1], "the category", Op::AttachTracepoint);
+  std::string name = GetString(info[2], "the name", Op::AttachTracepoint);
   LogCapture cap;
   errno = 0;
   bpf_link* l = bpf_program__attach_tracepoint(h.prog, cat.c_str(), name.c_str());
-  return Finish(env, h, l, "attach tracepoint", "tracepoint", cat + "/" + name, cap);
+  return Finish(env, h, l, Op::AttachTracepoint, "tracepoint", cat + "/" + name, cap);
 }
 
 // program_attach_raw_tracepoint(prog, name)
 static Napi::Value AttachRawTracepoint(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Program, true);
-  std::string name = info[1].As<Napi::String>();
+  Handle& h = Open(info[0], Kind::Program, true, Op::AttachRawTracepoint);
+  std::string name = GetString(info[1], "the name", Op::AttachRawTracepoint);
   LogCapture cap;
   errno = 0;
   bpf_link* l = bpf_program__attach_raw_tracepoint(h.prog, name.c_str());
-  return Finish(env, h, l, "attach raw tracepoint", "raw_tracepoint", name, cap);
+  return Finish(env, h, l, Op::AttachRawTracepoint, "raw_tracepoint", name, cap);
 }
 
 // program_attach_trace(prog, kind, target): fentry, fexit, fmod_ret, tp_btf;
 // the target was fixed at load time (section or set_attach_target).
 static Napi::Value AttachTrace(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Program, true);
-  std::string kind = info[1].As<Napi::String>();
-  std::string target = info[2].As<Napi::String>();
+  Handle& h = Open(info[0], Kind::Program, true, Op::AttachTrace);
+  std::string kind = GetString(info[1], "the kind", Op::AttachTrace);
+  std::string target = GetString(info[2], "the target", Op::AttachTrace);
   LogCapture cap;
   errno = 0;
   bpf_link* l = bpf_program__attach_trace(h.prog);
-  return Finish(env, h, l, "attach " + kind, kind, target, cap);
+  return Finish(env, h, l, Op::AttachTrace, kind, target, cap);
 }
 
 // program_test_run(prog, ctx|null, data|null, repeat, cpu): BPF_PROG_TEST_RUN.
 static Napi::Value TestRun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& h = Open(info[0], Kind::Program, true);
-  Bytes ctx = GetBytes(info[1], "ctx", true);
-  Bytes data = GetBytes(info[2], "data", true);
+  Handle& h = Open(info[0], Kind::Program, true, Op::TestRun);
+  Bytes ctx = GetBytes(info[1], "ctx", Op::TestRun, true);
+  Bytes data = GetBytes(info[2], "data", Op::TestRun, true);
   LIBBPF_OPTS(bpf_test_run_opts, opts);
   if (ctx.data) {
     opts.ctx_in = ctx.data;
@@ -214,14 +222,14 @@ static Napi::Value TestRun(const Napi::CallbackInfo& info) {
     opts.data_in = data.data;
     opts.data_size_in = data.len;
   }
-  opts.repeat = info[3].As<Napi::Number>().Int32Value();
-  int cpu = info[4].As<Napi::Number>().Int32Value();
+  opts.repeat = GetU32(info[3], "repeat", Op::TestRun);
+  int cpu = info[4].IsNumber() && info[4].As<Napi::Number>().Int32Value() < 0 ? -1 : static_cast<int>(GetU32(info[4], "cpu", Op::TestRun));
   if (cpu >= 0) {
     opts.flags = BPF_F_TEST_RUN_ON_CPU;
     opts.cpu = cpu;
   }
   int err = bpf_prog_test_run_opts(bpf_program__fd(h.prog), &opts);
-  if (err) ThrowErrno(env, errno ? errno : -err, "BPF_PROG_TEST_RUN", CtxOf(h));
+  if (err) ThrowErrno(env, LibbpfErr(err), Op::TestRun, CtxOf(h));
   Napi::Object o = Napi::Object::New(env);
   o.Set("retval", opts.retval);
   o.Set("duration", opts.duration);
@@ -261,7 +269,7 @@ struct LinkInfoRaw {
 static Napi::Value LinkInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Handle& h = Unwrap(info[0], Kind::Link);
-  if (h.link->closed) ThrowCode(env, "ERR_BPF_CLOSED", "the link is closed", CtxOf(h));
+  if (h.link->closed) ThrowCode(env, "ERR_BPF_CLOSED", Op::LinkInfo, "the link is closed", CtxOf(h));
   Napi::Object o = Napi::Object::New(env);
   int fd = bpf_link__fd(h.link->link);
   o.Set("fd", fd);
@@ -279,7 +287,6 @@ static Napi::Value LinkInfo(const Napi::CallbackInfo& info) {
     if (li.type == 7 && (li.perf_kprobe.type == 3 || li.perf_kprobe.type == 4) &&
         len >= offsetof(LinkInfoRaw, perf_kprobe.missed) + sizeof(uint64_t)) {
       o.Set("kprobeMissed", Napi::BigInt::New(env, li.perf_kprobe.missed));
-      o.Set("infoLength", len);
     }
   }
   return o;

@@ -5,6 +5,12 @@
 //
 // Batch framing, 8-byte aligned:  u32 length | u32 cpu (perf) or 0 (ring) |
 // data | zero padding to 8.
+//
+// Lifetime: a referenced reader (the default) holds its JS callback strongly,
+// like any active libuv handle, so it (and through it, its object) stays alive
+// until close(). unref() makes the reference weak: once nothing else reaches
+// the reader it is garbage-collected, and the handle's finalizer closes it,
+// which releases the object's last reference and so its links and maps.
 #include <uv.h>
 
 #include <cstring>
@@ -19,8 +25,8 @@ struct Reader {
   ring_buffer* rb = nullptr;
   perf_buffer* pb = nullptr;
   uv_poll_t* poll = nullptr;
-  Napi::FunctionReference cb;
-  Napi::Reference<Napi::External<Handle>> self;  // alive while open
+  napi_ref cb = nullptr;  // strong (refcount 1) while referenced, weak (0) after unref()
+  bool cb_strong = true;
   std::shared_ptr<ObjectState> obj;
   std::vector<uint8_t> staging;
   uint32_t count = 0;
@@ -86,8 +92,10 @@ static void CloseReader(Reader* r) {
   r->pb = nullptr;
   r->staging.clear();
   r->staging.shrink_to_fit();
-  if (!r->cb.IsEmpty()) r->cb.Reset();
-  if (!r->self.IsEmpty()) r->self.Reset();
+  if (r->cb) {
+    napi_delete_reference(r->env, r->cb);
+    r->cb = nullptr;
+  }
   r->obj.reset();
 }
 
@@ -139,9 +147,12 @@ static void DispatchSync(Reader* r) {
   if (r->count == 0 && r->lost.empty()) return;
   Napi::Env env = r->env;
   Napi::HandleScope scope(env);
-  napi_value argv[3];
+  napi_value argv[3], fn = nullptr, global, result;
   if (!BuildArgs(r, env, argv)) throw Napi::Error::New(env);
-  r->cb.Call({argv[0], argv[1], argv[2]});
+  if (!r->cb || napi_get_reference_value(env, r->cb, &fn) != napi_ok || !fn) return;
+  if (napi_get_global(env, &global) != napi_ok) throw Napi::Error::New(env);
+  // A throwing callback: the exception is pending and propagates to consume()'s caller.
+  napi_call_function(env, global, fn, 3, argv, &result);
 }
 
 static void OnPoll(uv_poll_t* handle, int status, int events) {
@@ -156,13 +167,13 @@ static void OnPoll(uv_poll_t* handle, int status, int events) {
   napi_value exc = nullptr;
   if (n < 0) {
     try {
-      exc = MakeErrnoError(r->env, -n, r->rb ? "ring_buffer__consume" : "perf_buffer__consume", ErrCtx{}, "");
+      exc = MakeErrnoError(r->env, -n, Op::ReaderPoll, ErrCtx{});
     } catch (...) {
       exc = nullptr;  // the environment is going away
     }
   } else if (r->count || !r->lost.empty()) {
-    napi_value argv[3], fn, global, result;
-    if (BuildArgs(r, env, argv) && napi_get_reference_value(env, r->cb, &fn) == napi_ok && fn &&
+    napi_value argv[3], fn = nullptr, global, result;
+    if (BuildArgs(r, env, argv) && r->cb && napi_get_reference_value(env, r->cb, &fn) == napi_ok && fn &&
         napi_get_global(env, &global) == napi_ok &&
         napi_make_callback(env, nullptr, global, fn, 3, argv, &result) == napi_pending_exception) {
       napi_get_and_clear_last_exception(env, &exc);
@@ -183,7 +194,9 @@ static Napi::Value Start(Napi::Env env, std::shared_ptr<Reader> r, int epoll_fd,
     delete r->poll;
     r->poll = nullptr;
     CloseReader(r.get());
-    ThrowErrno(env, -err, "uv_poll_init", CtxOf(mh));
+    ErrCtx c = CtxOf(mh);
+    c.syscall = "uv_poll_init";
+    ThrowErrno(env, -err, mh.kind == Kind::Map && r->rb ? Op::RingOpen : Op::PerfOpen, c);
   }
   r->poll->data = new std::shared_ptr<Reader>(r);
   uv_poll_start(r->poll, UV_READABLE, OnPoll);
@@ -191,49 +204,64 @@ static Napi::Value Start(Napi::Env env, std::shared_ptr<Reader> r, int epoll_fd,
   r->hook_added = true;
   Handle h{r->kind, mh.obj, nullptr, mh.map};
   h.reader = r;
-  Napi::External<Handle> ext = Wrap(env, std::move(h));
-  r->self = Napi::Reference<Napi::External<Handle>>::New(ext, 1);
-  return ext;
+  return Wrap(env, std::move(h));
 }
 
 // ring_open(map, callback, maxBatchBytes)
+// The callback, held strongly until unref(). Not a function: an argument error
+// now, never a failure later in the poll path.
+static void SetCallback(Reader* r, const Napi::Value& cb, Op op, const Handle& mh) {
+  if (!cb.IsFunction()) ThrowCode(cb.Env(), "ERR_BPF_ARG", op, "the records callback must be a function", CtxOf(mh));
+  if (napi_create_reference(cb.Env(), cb, 1, &r->cb) != napi_ok) throw Napi::Error::New(cb.Env());
+}
+
 static Napi::Value RingOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& mh = Open(info[0], Kind::Map, true);
+  const Op op = Op::RingOpen;
+  Handle& mh = Open(info[0], Kind::Map, true, op);
   if (bpf_map__type(mh.map) != BPF_MAP_TYPE_RINGBUF)
-    ThrowCode(env, "ERR_BPF_ARG", "not a ring buffer map", CtxOf(mh));
+    ThrowCode(env, "ERR_BPF_ARG", op, "not a ring buffer map", CtxOf(mh));
   auto r = std::make_shared<Reader>(env, Kind::Ring);
-  r->cb = Napi::Persistent(info[1].As<Napi::Function>());
+  if (!info[2].IsUndefined()) r->max_batch_bytes = GetU32(info[2], "maxBatchBytes", op);
+  SetCallback(r.get(), info[1], op, mh);
   r->obj = mh.obj;
-  if (info[2].IsNumber()) r->max_batch_bytes = info[2].As<Napi::Number>().Uint32Value();
   LogCapture cap;
   errno = 0;
   r->rb = ring_buffer__new(bpf_map__fd(mh.map), OnRing, r.get(), nullptr);
-  if (!r->rb) ThrowErrno(env, errno ? errno : EINVAL, "ring_buffer__new", CtxOf(mh), cap.Take());
+  if (!r->rb) {
+    int err = LibbpfErr(libbpf_get_error(r->rb));
+    CloseReader(r.get());
+    ThrowErrno(env, err, op, CtxOf(mh), cap.Take());
+  }
   return Start(env, r, ring_buffer__epoll_fd(r->rb), mh);
 }
 
 // perf_open(map, callback, pageCount)
 static Napi::Value PerfOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle& mh = Open(info[0], Kind::Map, true);
+  const Op op = Op::PerfOpen;
+  Handle& mh = Open(info[0], Kind::Map, true, op);
   if (bpf_map__type(mh.map) != BPF_MAP_TYPE_PERF_EVENT_ARRAY)
-    ThrowCode(env, "ERR_BPF_ARG", "not a perf event array map", CtxOf(mh));
+    ThrowCode(env, "ERR_BPF_ARG", op, "not a perf event array map", CtxOf(mh));
   auto r = std::make_shared<Reader>(env, Kind::Perf);
-  r->cb = Napi::Persistent(info[1].As<Napi::Function>());
+  size_t pages = GetU32(info[2], "pageCount", op);
+  SetCallback(r.get(), info[1], op, mh);
   r->obj = mh.obj;
-  size_t pages = info[2].As<Napi::Number>().Uint32Value();
   LogCapture cap;
   errno = 0;
   r->pb = perf_buffer__new(bpf_map__fd(mh.map), pages, OnPerf, OnPerfLost, r.get(), nullptr);
-  if (!r->pb) ThrowErrno(env, errno ? errno : EINVAL, "perf_buffer__new", CtxOf(mh), cap.Take());
+  if (!r->pb) {
+    int err = LibbpfErr(libbpf_get_error(r->pb));
+    CloseReader(r.get());
+    ThrowErrno(env, err, op, CtxOf(mh), cap.Take());
+  }
   return Start(env, r, perf_buffer__epoll_fd(r->pb), mh);
 }
 
 static Handle& ReaderHandle(const Napi::Value& v) {
   Handle* h = TryUnwrap(v);
   if (!h || (h->kind != Kind::Ring && h->kind != Kind::Perf))
-    ThrowCode(v.Env(), "ERR_BPF_HANDLE", "expected a native ring or perf buffer reader handle");
+    ThrowCode(v.Env(), "ERR_BPF_HANDLE", Op::Handle, "expected a native ring or perf buffer reader handle");
   return *h;
 }
 
@@ -245,10 +273,10 @@ static Reader* GetReader(const Napi::CallbackInfo& info) {
 static Napi::Value Consume(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Reader* r = GetReader(info);
-  if (r->closed) ThrowCode(env, "ERR_BPF_CLOSED", "the reader is closed");
+  if (r->closed) ThrowCode(env, "ERR_BPF_CLOSED", Op::ReaderConsume, "the reader is closed");
   std::shared_ptr<void> keep = ReaderHandle(info[0]).reader;
   int n = Drain(r);
-  if (n < 0) ThrowErrno(env, -n, r->rb ? "ring_buffer__consume" : "perf_buffer__consume");
+  if (n < 0) ThrowErrno(env, -n, Op::ReaderConsume);
   DispatchSync(r);
   return Napi::Number::New(env, n);
 }
@@ -258,15 +286,30 @@ static Napi::Value Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// reader_ref(reader, ref): ref keeps the loop and the callback (so the reader
+// and its object) alive; unref lets both go.
 static Napi::Value Ref(const Napi::CallbackInfo& info) {
   Reader* r = GetReader(info);
+  bool ref = GetBool(info[1], "ref", Op::Handle);
   if (r->poll) {
-    if (info[1].As<Napi::Boolean>())
+    if (ref)
       uv_ref(reinterpret_cast<uv_handle_t*>(r->poll));
     else
       uv_unref(reinterpret_cast<uv_handle_t*>(r->poll));
   }
+  if (r->cb && ref != r->cb_strong) {
+    uint32_t n;
+    if (ref)
+      napi_reference_ref(r->env, r->cb, &n);
+    else
+      napi_reference_unref(r->env, r->cb, &n);
+    r->cb_strong = ref;
+  }
   return info.Env().Undefined();
+}
+
+void FinalizeReader(Handle& h) {
+  if (h.reader) CloseReader(static_cast<Reader*>(h.reader.get()));
 }
 
 static Napi::Value Stats(const Napi::CallbackInfo& info) {

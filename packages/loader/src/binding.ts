@@ -1,8 +1,12 @@
 // The only place the native addon is loaded, and the typed contract of its
-// flat, handle-based surface. Everything else talks to `native`.
+// flat, handle-based surface. Everything else talks to `native`, which loads
+// the addon on first use: importing the package (or its pure modules) needs
+// no addon, no root and no kernel. Nothing here is public API.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { BpfNotSupportedError } from './errors.js';
+import type { BpfErrorCode } from './errno.js';
+import type { GlobalSpec } from './globals.js';
 import { errorFromNative } from './error-factory.js';
 
 /** An opaque native handle (a type-tagged External). */
@@ -26,23 +30,15 @@ export interface NativeMapDesc {
   maxEntries: number;
   flags: number;
   internal: boolean;
+  /** The kernel's rules, from the addon (native/map.cc): per-CPU values, value bytes in a syscall, batch ops. */
+  perCpu: boolean;
+  valueBytes: number;
+  batchOps: boolean;
   handle: NativeHandle;
 }
 
-export interface NativeGlobalDesc {
-  name: string;
-  section: string;
-  offset: number;
-  size: number;
-  readonly: boolean;
-  kind: 'int' | 'bool' | 'char' | 'array' | 'pointer' | 'struct' | 'other';
-  signed?: boolean;
-  typeName?: string;
-  length?: number;
-  elemKind?: 'int' | 'char' | 'other';
-  elemSize?: number;
-  elemTypeName?: string;
-}
+/** What object_globals() reports per variable: the public GlobalSpec. */
+export type NativeGlobalDesc = GlobalSpec;
 
 export interface NativeMapInfo {
   fd: number;
@@ -68,10 +64,17 @@ export interface NativeLinkInfo {
 
 export interface NativeProbeResult {
   ok: boolean;
-  code?: string;
   errno?: number;
-  op: string;
+  opId: string;
+  syscall?: string;
   detail?: string;
+}
+
+export interface NativeProgramInfo {
+  id: number;
+  runCount: bigint;
+  runTimeNs: bigint;
+  recursionMisses?: bigint;
 }
 
 export type ReaderCallback = (batch: Buffer, count: number, lost: number[] | undefined) => void;
@@ -103,6 +106,7 @@ export interface NativeBinding {
     offset: number,
     tracefs: string,
     event: string,
+    maxActive: number,
   ): NativeHandle;
   program_attach_tracepoint(prog: NativeHandle, category: string, name: string): NativeHandle;
   program_attach_raw_tracepoint(prog: NativeHandle, name: string): NativeHandle;
@@ -114,10 +118,15 @@ export interface NativeBinding {
     repeat: number,
     cpu: number,
   ): { retval: number; duration: number };
+  program_info(prog: NativeHandle): NativeProgramInfo;
+  enable_stats(): number;
   link_close(link: NativeHandle): void;
   link_info(link: NativeHandle): NativeLinkInfo;
 
-  map_set_max_entries(map: NativeHandle, n: number): void;
+  /** The three return the map's value bytes after the change. */
+  map_set_max_entries(map: NativeHandle, n: number): number;
+  map_set_key_size(map: NativeHandle, n: number): number;
+  map_set_value_size(map: NativeHandle, n: number): number;
   map_set_autocreate(map: NativeHandle, create: boolean): void;
   map_info(map: NativeHandle): NativeMapInfo;
   map_lookup(map: NativeHandle, key: Uint8Array, value: Uint8Array, flags: number): boolean;
@@ -145,7 +154,7 @@ export interface NativeBinding {
   reader_stats(reader: NativeHandle): { closed: boolean; lost: number; buffers?: number };
 
   feature_kernel_btf(): NativeProbeResult;
-  feature_map_type(type: number): NativeProbeResult;
+  feature_ringbuf(): NativeProbeResult;
   feature_batch_ops(): NativeProbeResult;
   feature_kprobe(func: string): NativeProbeResult;
   feature_kprobe_tracefs(tracefs: string): NativeProbeResult;
@@ -154,18 +163,22 @@ export interface NativeBinding {
   feature_raw_tracepoint(name: string): NativeProbeResult;
   memlock_limit(): number;
   link_ids(): number[];
+  operations(): string[];
 }
 
 /** What the addon passes to the error factory; see error-factory.ts. */
 export interface NativeErrorInfo {
-  code: string;
+  /** Usage errors only (ERR_BPF_*); syscall failures carry `errno` and TS names it. */
+  code?: BpfErrorCode;
   errno?: number;
-  op: string;
+  opId: string;
+  syscall?: string;
   object?: string;
   program?: string;
   map?: string;
   target?: string;
   log?: string;
+  /** libbpf_strerror() of the errno, or the usage error's words. */
   message?: string;
 }
 
@@ -182,10 +195,10 @@ function load(): NativeBinding {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const require = createRequire(import.meta.url);
   const override = process.env.TRACER_BPF_NATIVE_PATH;
+  let binding: NativeBinding;
   try {
-    if (override) return require(override) as NativeBinding;
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-    return nodeGypBuild(root) as NativeBinding;
+    if (override) binding = require(override) as NativeBinding;
+    else binding = (require('node-gyp-build') as (dir: string) => unknown)(root) as NativeBinding;
   } catch (err) {
     const libc = glibcOrMusl();
     throw new BpfNotSupportedError({
@@ -198,6 +211,8 @@ function load(): NativeBinding {
       cause: err,
     });
   }
+  binding.set_error_factory(errorFromNative);
+  return binding;
 }
 
 function glibcOrMusl(): string {
@@ -205,5 +220,12 @@ function glibcOrMusl(): string {
   return header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : 'musl or another libc';
 }
 
-export const native: NativeBinding = load();
-native.set_error_factory(errorFromNative);
+let loaded: NativeBinding | undefined;
+
+/** The addon, loaded on first use. */
+export const native: NativeBinding = new Proxy({} as NativeBinding, {
+  get(_target, key) {
+    loaded ??= load();
+    return loaded[key as keyof NativeBinding];
+  },
+});

@@ -1,8 +1,10 @@
 // Turns what the addon reports into the right error class. The addon calls
 // this for every failure (set once with set_error_factory), so errors are
-// typed at the point they are thrown.
+// typed at the point they are thrown. Classification uses the operation id,
+// the errno and the failed system call the addon reports, never message text.
 import type { NativeErrorInfo } from './binding.js';
 import { describeMissing, readCapabilities } from './capabilities.js';
+import { type BpfErrorCode, errnoName } from './errno.js';
 import {
   BpfArgumentError,
   BpfClosedError,
@@ -13,8 +15,10 @@ import {
   BpfStateError,
   BpfVerifierError,
 } from './errors.js';
+import { describeOperation } from './operations.js';
 
-const FORMAT_CODES = new Set([
+/** errno codes with which opening an ELF means "not a BPF object". */
+const FORMAT_CODES = new Set<BpfErrorCode>([
   'LIBBPF_ERRNO__LIBELF',
   'LIBBPF_ERRNO__FORMAT',
   'LIBBPF_ERRNO__ENDIAN',
@@ -24,60 +28,52 @@ const FORMAT_CODES = new Set([
   'EBADMSG',
 ]);
 
-/** Facts libbpf 1.1 (linked statically, so its messages are fixed) logs about a failed load. */
-export function parseLoadLog(log: string): { program?: string; map?: string; syscall?: string } {
-  const out: { program?: string; map?: string; syscall?: string } = {};
-  const prog = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(log);
-  if (prog?.[1]) {
-    out.program = prog[1];
-    out.syscall = 'BPF_PROG_LOAD';
+const USAGE_CLASSES: Partial<Record<BpfErrorCode, new (f: BpfErrorFields) => BpfError>> = {
+  ERR_BPF_CLOSED: BpfClosedError,
+  ERR_BPF_ARG: BpfArgumentError,
+  ERR_BPF_HANDLE: BpfArgumentError,
+  ERR_BPF_LOADED: BpfStateError,
+  ERR_BPF_NOT_LOADED: BpfStateError,
+  ERR_BPF_BUSY: BpfStateError,
+};
+
+/** The fields of an addon report, with the errno named and the operation in words. */
+export function fieldsFromNative(info: NativeErrorInfo): BpfErrorFields {
+  const code: BpfErrorCode = info.code ?? (info.errno ? errnoName(info.errno) : 'ERR_BPF_ERRNO');
+  const f: BpfErrorFields = { code, op: describeOperation(info.opId) };
+  for (const k of ['errno', 'syscall', 'object', 'program', 'map', 'target', 'log', 'message'] as const) {
+    const v = info[k];
+    if (v !== undefined) (f as unknown as Record<string, unknown>)[k] = v;
   }
-  const map = /map '([^']+)': failed to create/.exec(log);
-  if (map?.[1]) {
-    out.map = map[1];
-    out.syscall = 'BPF_MAP_CREATE';
-  }
-  if (!out.syscall && /Couldn't load trivial BPF program/.test(log)) out.syscall = 'BPF_PROG_LOAD';
-  return out;
+  return f;
 }
 
 export function errorFromNative(info: NativeErrorInfo): Error {
-  const f: BpfErrorFields = { ...stripUndefined(info) };
-  switch (info.code) {
-    case 'ERR_BPF_CLOSED':
-      return new BpfClosedError(f);
-    case 'ERR_BPF_ARG':
-    case 'ERR_BPF_HANDLE':
-      return new BpfArgumentError(f);
-    case 'ERR_BPF_LOADED':
-    case 'ERR_BPF_NOT_LOADED':
-    case 'ERR_BPF_BUSY':
-      return new BpfStateError(f);
+  const f = fieldsFromNative(info);
+  const usage = USAGE_CLASSES[f.code];
+  if (usage) return new usage(f);
+  switch (info.opId) {
+    case 'open_object':
+      if (f.code === 'ENOENT') return new BpfError({ ...f, hint: `no such file: ${info.object ?? ''}` });
+      if (FORMAT_CODES.has(f.code)) {
+        return new BpfObjectFormatError({
+          ...f,
+          hint: 'not a valid eBPF ELF object (random bytes, truncated or built for another target?): rebuild it with clang -target bpf',
+        });
+      }
+      break;
+    case 'set_attach_target':
+      if (f.code === 'ESRCH') return new BpfError({ ...f, hint: `the kernel BTF has no function or tracepoint named ${info.target ?? ''}` });
+      break;
+    case 'load_object':
+      // The verifier refuses a program with EACCES (or EINVAL for a bad
+      // program) from BPF_PROG_LOAD; EPERM is a privilege matter.
+      if (f.syscall === 'BPF_PROG_LOAD' && (f.code === 'EACCES' || f.code === 'EINVAL') && readCapabilities().tracing) {
+        return new BpfVerifierError({ ...f, hint: 'the verifier rejected the program: see verifierLog' });
+      }
+      break;
   }
-  if (info.op === 'open object') {
-    if (info.code === 'ENOENT') return new BpfError({ ...f, hint: `no such file: ${info.object ?? ''}` });
-    if (FORMAT_CODES.has(info.code)) {
-      return new BpfObjectFormatError({
-        ...f,
-        hint: 'not a valid eBPF ELF object (random bytes, truncated or built for another target?): rebuild it with clang -target bpf',
-      });
-    }
-  }
-  if (info.op === 'set attach target' && info.code === 'ESRCH') {
-    return new BpfError({ ...f, hint: `the kernel BTF has no function or tracepoint named ${info.target ?? ''}` });
-  }
-  if (info.op === 'load object' && info.log) {
-    const facts = parseLoadLog(info.log);
-    Object.assign(f, {
-      ...(facts.program && { program: facts.program }),
-      ...(facts.map && { map: facts.map }),
-      ...(facts.syscall && { syscall: facts.syscall }),
-    });
-    if (info.log.includes('-- BEGIN PROG LOAD LOG --') && info.code !== 'EPERM') {
-      return new BpfVerifierError({ ...f, hint: 'the verifier rejected the program: see verifierLog' });
-    }
-  }
-  if (info.code === 'EPERM' || info.code === 'EACCES') {
+  if (f.code === 'EPERM' || f.code === 'EACCES') {
     const caps = readCapabilities();
     if (!caps.tracing) {
       return new BpfPermissionError({
@@ -87,10 +83,4 @@ export function errorFromNative(info: NativeErrorInfo): Error {
     }
   }
   return new BpfError(f);
-}
-
-function stripUndefined(info: NativeErrorInfo): BpfErrorFields {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(info)) if (v !== undefined) out[k] = v;
-  return out as unknown as BpfErrorFields;
 }

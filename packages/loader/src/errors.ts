@@ -1,14 +1,18 @@
 // Typed errors. Every error carries a stable `code` (an errno name such as
-// EPERM, or an ERR_BPF_* code for misuse), the operation that failed and the
-// object / program / map it concerned; syscall failures also carry `errno`
-// and libbpf's (or the verifier's) log.
+// EPERM, or an ERR_BPF_* code for misuse: the closed union BpfErrorCode), the
+// operation that failed and the object / program / map it concerned; syscall
+// failures also carry `errno`, the system call and libbpf's (or the
+// verifier's) log.
+import type { BpfErrorCode } from './errno.js';
+
+export type { BpfErrorCode, ErrnoCode, UsageCode } from './errno.js';
 
 export interface BpfErrorFields {
-  code: string;
+  code: BpfErrorCode;
   op: string;
   message?: string;
   errno?: number;
-  /** The bpf(2) command or syscall underneath, when known (BPF_PROG_LOAD, BPF_MAP_CREATE, ...). */
+  /** The bpf(2) command or system call that failed (BPF_PROG_LOAD, BPF_MAP_CREATE, perf_event_open, ...). */
   syscall?: string;
   object?: string;
   program?: string;
@@ -39,7 +43,7 @@ function compose(f: BpfErrorFields): string {
 
 export class BpfError extends Error {
   override name = 'BpfError';
-  readonly code: string;
+  readonly code: BpfErrorCode;
   readonly op: string;
   readonly errno: number | undefined;
   readonly syscall: string | undefined;
@@ -71,13 +75,15 @@ export class BpfPermissionError extends BpfError {
   override name = 'BpfPermissionError';
 }
 
-/** The kernel (or platform) lacks or refuses a feature; `feature` names it. */
+/** The kernel (or platform) lacks or refuses a feature; `feature` names it, `programs` every program it concerns. */
 export class BpfNotSupportedError extends BpfError {
   override name = 'BpfNotSupportedError';
   readonly feature: string;
-  constructor(fields: BpfErrorFields & { feature: string }) {
+  readonly programs: readonly string[];
+  constructor(fields: BpfErrorFields & { feature: string; programs?: readonly string[] }) {
     super(fields);
     this.feature = fields.feature;
+    this.programs = fields.programs ?? (fields.program ? [fields.program] : []);
   }
 }
 
@@ -101,9 +107,14 @@ export class BpfClosedError extends BpfError {
   override name = 'BpfClosedError';
 }
 
-/** A bad argument: wrong key/value size, unknown name, wrong type for a global. */
+/** A bad argument: wrong type or range, wrong key/value size, unknown name. `argument` names it when it is one. */
 export class BpfArgumentError extends BpfError {
   override name = 'BpfArgumentError';
+  readonly argument: string | undefined;
+  constructor(fields: BpfErrorFields & { argument?: string }) {
+    super(fields);
+    this.argument = fields.argument;
+  }
 }
 
 /** An operation in the wrong lifecycle state (e.g. set a global after load). */

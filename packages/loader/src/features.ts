@@ -2,9 +2,12 @@
 // (create a map, load and attach a trivial program) and caches the answer.
 import { existsSync } from 'node:fs';
 import { native, type NativeProbeResult } from './binding.js';
-import { readCapabilities } from './capabilities.js';
+import { describeMissing, readCapabilities } from './capabilities.js';
+import { type BpfErrorCode, errnoName } from './errno.js';
 import { resolveKernelFunction } from './kallsyms.js';
-import { findTracefs } from './tracefs.js';
+import { BpfArgumentError } from './errors.js';
+import { describeOperation } from './operations.js';
+import { findTracefs, unreadableTracefs } from './tracefs.js';
 
 export type Feature =
   | 'kernelBtf'
@@ -22,22 +25,26 @@ export interface FeatureStatus {
   /** How it is available (kprobes: 'pmu' or 'tracefs'). */
   mode?: string;
   /** errno name of the refusal. */
-  code?: string;
+  code?: BpfErrorCode;
   errno?: number;
   /** The operation that was tried. */
   op: string;
+  /** The system call that refused it, when one did. */
+  syscall?: string;
   /** What was found, in words. */
   detail: string;
 }
 
-const BPF_MAP_TYPE_RINGBUF = 27;
 const cache = new Map<Feature, FeatureStatus>();
 
 function status(feature: Feature, r: NativeProbeResult, detail: string, mode?: string): FeatureStatus {
-  const s: FeatureStatus = { feature, supported: r.ok, op: r.op, detail };
+  const s: FeatureStatus = { feature, supported: r.ok, op: describeOperation(r.opId), detail };
   if (mode !== undefined && r.ok) s.mode = mode;
-  if (r.code !== undefined) s.code = r.code;
-  if (r.errno !== undefined) s.errno = r.errno;
+  if (r.errno !== undefined) {
+    s.code = errnoName(r.errno);
+    s.errno = r.errno;
+  }
+  if (r.syscall !== undefined) s.syscall = r.syscall;
   return s;
 }
 
@@ -54,11 +61,19 @@ function firstFunction(names: string[]): string {
 
 function refusal(r: NativeProbeResult, what: string): string {
   if (r.ok) return `${what}: works`;
+  const code = r.errno === undefined ? 'failed' : errnoName(r.errno);
+  const from = `${r.syscall ?? describeOperation(r.opId)}`;
   const caps = readCapabilities();
-  if ((r.code === 'EPERM' || r.code === 'EACCES') && caps.tracing) {
-    return `${what}: the kernel refused it (${r.code} from ${r.op}) although this process has CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN`;
+  if (code === 'EPERM' || code === 'EACCES') {
+    if (!caps.tracing) return `${what}: ${code} from ${from}: this process (uid ${caps.uid}) lacks the privilege (${describeMissing(caps)})`;
+    return `${what}: the kernel refused it (${code} from ${from}) although this process has CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN`;
   }
-  return `${what}: ${r.code ?? 'failed'} from ${r.op}${r.detail ? ` (${r.detail})` : ''}`;
+  return `${what}: ${code} from ${from}${r.detail ? ` (${r.detail})` : ''}`;
+}
+
+/** What to use instead of kprobes, from what the fentry probe found. */
+function kprobeAlternatives(): string {
+  return probeFeature('fentry').supported ? 'use tracepoints or fentry' : 'use tracepoints (fentry is refused here too)';
 }
 
 const probes: Record<Feature, () => FeatureStatus> = {
@@ -73,17 +88,22 @@ const probes: Record<Feature, () => FeatureStatus> = {
     const fn = pmu ? firstFunction(['tcp_sendmsg', 'do_nanosleep', 'schedule']) : 'tcp_sendmsg';
     const r = native.feature_kprobe(fn);
     if (r.ok) return status('kprobes', r, `kprobe PMU attach on ${fn} works`, 'pmu');
+    const noPmu = r.opId === 'probe_kprobe_pmu' && r.errno === 2 && r.syscall === undefined;
     const tracefs = findTracefs();
-    if (r.code === 'ENOENT' && r.op === 'perf_event_open kprobe' && tracefs) {
+    if (noPmu && tracefs) {
       const t = native.feature_kprobe_tracefs(tracefs);
       if (t.ok) return status('kprobes', t, `no kprobe PMU; legacy ${tracefs}/kprobe_events is writable`, 'tracefs');
+      // kprobe_events is there but not writable: that is a privilege matter, not a missing feature.
+      if (existsSync(`${tracefs}/kprobe_events`)) return status('kprobes', t, refusal(t, 'kprobe_events'));
     }
-    const noKprobes = r.code === 'ENOENT' && r.op === 'perf_event_open kprobe';
+    if (noPmu && unreadableTracefs()) {
+      return status('kprobes', { ok: false, errno: 13, opId: 'probe_kprobe_events' }, refusal({ ok: false, errno: 13, opId: 'probe_kprobe_events' }, 'legacy kprobes (tracefs)'));
+    }
     return status(
       'kprobes',
       r,
-      noKprobes
-        ? 'this kernel has no kprobes (no kprobe PMU and no tracefs kprobe_events: CONFIG_KPROBES is off); use tracepoints or fentry'
+      noPmu
+        ? `this kernel has no kprobes (no kprobe PMU and no tracefs kprobe_events: CONFIG_KPROBES is off); ${kprobeAlternatives()}`
         : refusal(r, `kprobe on ${fn}`),
     );
   },
@@ -92,7 +112,7 @@ const probes: Record<Feature, () => FeatureStatus> = {
     let fn = 'tcp_sendmsg';
     let r = native.feature_trace('fentry', fn);
     for (const next of ['bpf_fentry_test1', 'do_nanosleep']) {
-      if (r.op !== 'find BTF id') break;
+      if (r.opId !== 'probe_find_btf_id') break;
       fn = next;
       r = native.feature_trace('fentry', fn);
     }
@@ -107,6 +127,11 @@ const probes: Record<Feature, () => FeatureStatus> = {
   },
   tracepoints: () => {
     const tracefs = findTracefs();
+    const denied = unreadableTracefs();
+    if (denied) {
+      const r: NativeProbeResult = { ok: false, errno: 13, opId: 'probe_tracepoint_id', syscall: 'open' };
+      return status('tracepoints', r, refusal(r, `tracefs at ${denied}`));
+    }
     if (!tracefs) {
       return {
         feature: 'tracepoints',
@@ -125,7 +150,7 @@ const probes: Record<Feature, () => FeatureStatus> = {
     return status('rawTracepoints', r, r.ok ? 'raw tracepoint sched_switch works' : refusal(r, 'raw tracepoint'));
   },
   ringbuf: () => {
-    const r = native.feature_map_type(BPF_MAP_TYPE_RINGBUF);
+    const r = native.feature_ringbuf();
     return status('ringbuf', r, r.ok ? 'BPF_MAP_TYPE_RINGBUF can be created' : refusal(r, 'ring buffer map'));
   },
   batchOps: () => {
@@ -134,8 +159,13 @@ const probes: Record<Feature, () => FeatureStatus> = {
   },
 };
 
+const FEATURES = Object.keys(probes) as Feature[];
+
 /** Probe one feature (cached for the life of the process). */
 export function probeFeature(feature: Feature): FeatureStatus {
+  if (!FEATURES.includes(feature)) {
+    throw new BpfArgumentError({ code: 'ERR_BPF_ARG', op: 'probe feature', argument: 'feature', message: `feature: expected one of ${FEATURES.join(', ')}, got ${String(feature)}` });
+  }
   let s = cache.get(feature);
   if (!s) {
     s = probes[feature]();

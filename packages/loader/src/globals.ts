@@ -1,13 +1,27 @@
 // Encodes a JS value for a BPF global variable (a `const volatile` in
 // .rodata, or a .data/.bss variable) after checking it against the
 // variable's BTF type and size.
-import type { NativeGlobalDesc } from './binding.js';
 import { BpfArgumentError } from './errors.js';
 
 export type GlobalValue = number | bigint | boolean | string | Uint8Array | Array<number | bigint>;
 
-/** A global variable of the object, as its BTF describes it. */
-export type GlobalSpec = Omit<NativeGlobalDesc, never>;
+/** A global variable of the object, as its BTF describes it (the addon reports exactly this). */
+export interface GlobalSpec {
+  name: string;
+  /** The data section's map (`<obj>.rodata`, `.data`, `.bss`). */
+  section: string;
+  offset: number;
+  size: number;
+  /** A `const volatile` (in .rodata). */
+  readonly: boolean;
+  kind: 'int' | 'bool' | 'char' | 'array' | 'pointer' | 'struct' | 'other';
+  signed?: boolean;
+  typeName?: string;
+  length?: number;
+  elemKind?: 'int' | 'char' | 'other';
+  elemSize?: number;
+  elemTypeName?: string;
+}
 
 function fail(g: GlobalSpec, object: string, problem: string): never {
   throw new BpfArgumentError({

@@ -1,20 +1,20 @@
-export { BpfObject, type OpenOptions } from './object.js';
-export { BpfProgram, type AttachOptions, type KprobeMode, type TestRunOptions } from './program.js';
-export { BpfMap, BatchCursor, possibleCpus, type MapDump, type MapInfo, type ReadAllOptions, type ReadMethod, type UpdateFlag } from './map.js';
-export { Link, systemLinkIds, type LinkInfo } from './link.js';
+export { BpfObject, type AttachReport, type OpenOptions } from './object.js';
+export { BpfProgram, type AttachOptions, type KprobeMode, type ProgramStats, type TestRunOptions } from './program.js';
+export { BpfMap, possibleCpus, type BatchCursor, type MapDump, type MapInfo, type ReadAllOptions, type ReadMethod, type UpdateFlag } from './map.js';
+export { Link, type LinkInfo } from './link.js';
 export {
   RingBufferReader,
   PerfBufferReader,
   chooseTransport,
-  splitBatch,
   type EventTransport,
   type PerfBufferOptions,
   type RingBufferOptions,
 } from './readers.js';
+export { enableBpfStats, type BpfStatsScope } from './stats.js';
 export { probeFeature, probeFeatures, resetFeatureCache, type Feature, type FeatureStatus } from './features.js';
 export { resolveKernelFunction, type CloneKind, type ResolveOptions, type ResolvedFunction } from './kallsyms.js';
-export { parseSection, type AttachSpec } from './section.js';
-export { encodeGlobal, type GlobalSpec, type GlobalValue } from './globals.js';
+export type { AttachSpec } from './section.js';
+export type { GlobalSpec, GlobalValue } from './globals.js';
 export { readCapabilities, type Capabilities } from './capabilities.js';
 export { findTracefs } from './tracefs.js';
 export { parseTracepointFormat, readTracepointFormat, type TracepointField, type TracepointFormat } from './tracepoint-format.js';
@@ -28,5 +28,8 @@ export {
   BpfPermissionError,
   BpfStateError,
   BpfVerifierError,
+  type BpfErrorCode,
   type BpfErrorFields,
+  type ErrnoCode,
+  type UsageCode,
 } from './errors.js';

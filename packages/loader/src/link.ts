@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { native, type NativeHandle } from './binding.js';
 import { BpfClosedError } from './errors.js';
+import { type Init, readInit } from './init.js';
 
 export interface LinkInfo {
   kind: string;
@@ -30,8 +31,16 @@ export class Link implements Disposable {
   readonly #tracefs: string | undefined;
   #closed = false;
 
-  /** @internal */
-  constructor(handle: NativeHandle, owner: LinkOwner, kind: string, target: string, clone?: string, tracefs?: string) {
+  /** Links come from BpfProgram.attach(). */
+  constructor(init: Init<'Link'>) {
+    const { handle, owner, kind, target, clone, tracefs } = readInit<{
+      handle: NativeHandle;
+      owner: LinkOwner;
+      kind: string;
+      target: string;
+      clone?: string | undefined;
+      tracefs?: string | undefined;
+    }>(init);
     this.#handle = handle;
     this.#owner = owner;
     this.kind = kind;
@@ -91,9 +100,4 @@ export class Link implements Disposable {
       throw new BpfClosedError({ code: 'ERR_BPF_CLOSED', op, target: this.target, object: this.#owner.name, message: 'the link is closed' });
     }
   }
-}
-
-/** Ids of every BPF link attached in the system (any process), in id order. */
-export function systemLinkIds(): number[] {
-  return native.link_ids();
 }

@@ -1,4 +1,5 @@
 import { native } from './binding.js';
+import { oneOf } from './validate.js';
 
 export type LibbpfLogLevel = 'none' | 'warn' | 'info' | 'debug';
 const LEVELS: Record<LibbpfLogLevel, number> = { none: -1, warn: 0, info: 1, debug: 2 };
@@ -8,7 +9,10 @@ const LEVELS: Record<LibbpfLogLevel, number> = { none: -1, warn: 0, info: 1, deb
  * never prints; what it says about a failure is in the error's `log`.
  */
 export function setLibbpfLogLevel(level: LibbpfLogLevel): void {
-  native.set_log_level(LEVELS[level]);
+  native.set_log_level(LEVELS[oneOf({ op: 'set libbpf log level' }, 'level', level, Object.keys(LEVELS) as LibbpfLogLevel[])]);
 }
 
-export const libbpfVersion: string = native.libbpf_version;
+/** The version of the libbpf linked into the addon ("1.1"). Loads the addon. */
+export function libbpfVersion(): string {
+  return native.libbpf_version;
+}

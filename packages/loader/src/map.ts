@@ -2,18 +2,22 @@
 // reads with BPF_MAP_LOOKUP_BATCH into caller-owned buffers, falling back to
 // key iteration (forced with `method: 'iterate'`).
 import { native, type NativeHandle, type NativeMapDesc } from './binding.js';
-import { BpfArgumentError, BpfError, BpfNotSupportedError } from './errors.js';
+import { BpfError, BpfNotSupportedError } from './errors.js';
 import { probeFeature } from './features.js';
+import { type Init, readInit } from './init.js';
+import { type ArgContext, argError, boolean, bytes, oneOf, options, positive } from './validate.js';
 
 export type UpdateFlag = 'any' | 'noexist' | 'exist';
 const UPDATE_FLAGS: Record<UpdateFlag, number> = { any: 0, noexist: 1, exist: 2 };
+const UPDATE_FLAG_NAMES = Object.keys(UPDATE_FLAGS) as UpdateFlag[];
 
 export type ReadMethod = 'auto' | 'batch' | 'iterate';
+const READ_METHODS: readonly ReadMethod[] = ['auto', 'batch', 'iterate'];
 
 export interface ReadAllOptions {
   /** 'auto' (batch when the kernel has it), or force one method. */
   method?: ReadMethod;
-  /** Elements per BPF_MAP_LOOKUP_BATCH call (default 4096). */
+  /** Elements per BPF_MAP_LOOKUP_BATCH call: a positive integer (default 4096). */
   batchSize?: number;
   /** Delete what was read (BPF_MAP_LOOKUP_AND_DELETE_BATCH, or lookup + delete). */
   delete?: boolean;
@@ -21,6 +25,7 @@ export interface ReadAllOptions {
   keys?: Buffer;
   values?: Buffer;
 }
+const READ_ALL_KEYS = ['method', 'batchSize', 'delete', 'keys', 'values'];
 
 export interface MapDump {
   count: number;
@@ -41,7 +46,41 @@ export interface MapInfo {
   flags: number;
 }
 
-const PERCPU_TYPES = new Set([5 /* PERCPU_HASH */, 6 /* PERCPU_ARRAY */, 10 /* LRU_PERCPU_HASH */, 21 /* PERCPU_CGROUP_STORAGE */]);
+/** The position of a sequence of lookupBatch() calls (from newBatchCursor()). */
+export interface BatchCursor {
+  readonly started: boolean;
+}
+
+/** The one batch cursor: the kernel's in/out position keys (at least 8 bytes). */
+class Cursor implements BatchCursor {
+  readonly in: Buffer;
+  readonly out: Buffer;
+  started = false;
+  constructor(keySize: number) {
+    const size = Math.max(keySize, 8);
+    this.in = Buffer.alloc(size);
+    this.out = Buffer.alloc(size);
+  }
+  /** The `in` argument of the next call (null for the first). */
+  get next(): Buffer | null {
+    return this.started ? this.in : null;
+  }
+  advance(): void {
+    this.out.copy(this.in);
+    this.started = true;
+  }
+  reset(): this {
+    this.started = false;
+    return this;
+  }
+}
+
+const handles = new WeakMap<BpfMap, NativeHandle>();
+
+/** The native handle of a map (for the readers; not public API). */
+export function handleOf(map: BpfMap): NativeHandle {
+  return handles.get(map) as NativeHandle;
+}
 
 export interface MapOwner {
   readonly name: string;
@@ -52,35 +91,44 @@ export class BpfMap {
   readonly name: string;
   readonly type: number;
   readonly typeName: string;
-  readonly keySize: number;
-  readonly valueSize: number;
   readonly flags: number;
   /** libbpf's own maps for .rodata/.data/.bss/.kconfig. */
   readonly internal: boolean;
   readonly perCpu: boolean;
   readonly owner: MapOwner;
+  #keySize: number;
+  #valueSize: number;
+  #valueBytes: number;
   #maxEntries: number;
+  readonly #batchOps: boolean;
   readonly #handle: NativeHandle;
-  #cursor: Buffer | undefined;
+  #cursor: Cursor | undefined;
 
-  /** @internal */
-  constructor(desc: NativeMapDesc, owner: MapOwner) {
+  /** Maps come from BpfObject.open(). */
+  constructor(init: Init<'BpfMap'>) {
+    const { desc, owner } = readInit<{ desc: NativeMapDesc; owner: MapOwner }>(init);
     this.name = desc.name;
     this.type = desc.type;
     this.typeName = desc.typeName;
-    this.keySize = desc.keySize;
-    this.valueSize = desc.valueSize;
+    this.#keySize = desc.keySize;
+    this.#valueSize = desc.valueSize;
+    this.#valueBytes = desc.valueBytes;
     this.flags = desc.flags;
     this.internal = desc.internal;
-    this.perCpu = PERCPU_TYPES.has(desc.type);
+    this.perCpu = desc.perCpu;
+    this.#batchOps = desc.batchOps;
     this.#maxEntries = desc.maxEntries;
     this.#handle = desc.handle;
     this.owner = owner;
+    handles.set(this, desc.handle);
   }
 
-  /** @internal */
-  get handle(): NativeHandle {
-    return this.#handle;
+  get keySize(): number {
+    return this.#keySize;
+  }
+
+  get valueSize(): number {
+    return this.#valueSize;
   }
 
   get maxEntries(): number {
@@ -89,19 +137,34 @@ export class BpfMap {
 
   /** Bytes of one value as lookup/update move it: per-CPU maps hold one 8-byte aligned slot per possible CPU. */
   get valueBytes(): number {
-    return this.perCpu ? Math.ceil(this.valueSize / 8) * 8 * possibleCpus() : this.valueSize;
+    return this.#valueBytes;
   }
 
+  /** Before load: the number of elements (a positive u32). */
   setMaxEntries(n: number): this {
-    if (!Number.isInteger(n) || n <= 0) this.#argError('set max entries', `max entries must be a positive integer, got ${n}`);
-    native.map_set_max_entries(this.#handle, n);
+    this.#valueBytes = native.map_set_max_entries(this.#handle, positive(this.#ctx('set max entries'), 'n', n));
     this.#maxEntries = n;
     return this;
   }
 
-  /** Do not create this map at load (its programs must not be loaded either). */
+  /** Before load: the key size in bytes, for maps sized at run time (the map must not have a BTF key type of another size). */
+  setKeySize(size: number): this {
+    this.#valueBytes = native.map_set_key_size(this.#handle, positive(this.#ctx('set key size'), 'size', size));
+    this.#keySize = size;
+    this.#cursor = undefined;
+    return this;
+  }
+
+  /** Before load: the value size in bytes (stack trace maps: depth * 8), for maps sized at run time. */
+  setValueSize(size: number): this {
+    this.#valueBytes = native.map_set_value_size(this.#handle, positive(this.#ctx('set value size'), 'size', size));
+    this.#valueSize = size;
+    return this;
+  }
+
+  /** Before load: do not create this map (its programs must not be loaded either). */
   setAutocreate(create: boolean): this {
-    native.map_set_autocreate(this.#handle, create);
+    native.map_set_autocreate(this.#handle, boolean(this.#ctx('set autocreate'), 'create', create));
     return this;
   }
 
@@ -114,14 +177,14 @@ export class BpfMap {
   lookup(key: Uint8Array, out?: Buffer): Buffer | undefined {
     this.#checkKey(key, 'lookup');
     const value = out ?? Buffer.allocUnsafe(this.valueBytes);
-    if (out) this.#checkValue(out, 'lookup');
+    if (out !== undefined) this.#checkValue(out, 'lookup', 'out');
     return native.map_lookup(this.#handle, key, value, 0) ? value : undefined;
   }
 
   update(key: Uint8Array, value: Uint8Array, flag: UpdateFlag = 'any'): void {
     this.#checkKey(key, 'update');
     this.#checkValue(value, 'update');
-    native.map_update(this.#handle, key, value, UPDATE_FLAGS[flag]);
+    native.map_update(this.#handle, key, value, UPDATE_FLAGS[oneOf(this.#ctx('update'), 'flag', flag, UPDATE_FLAG_NAMES)]);
   }
 
   /** true when the key was there. */
@@ -150,7 +213,7 @@ export class BpfMap {
 
   /** Split a per-CPU value into one Buffer per possible CPU. */
   perCpuValues(value: Buffer): Buffer[] {
-    const slot = Math.ceil(this.valueSize / 8) * 8;
+    const slot = this.valueBytes / possibleCpus();
     const out: Buffer[] = [];
     for (let off = 0; off + slot <= value.length; off += slot) out.push(value.subarray(off, off + this.valueSize));
     return out;
@@ -158,7 +221,7 @@ export class BpfMap {
 
   /**
    * One BPF_MAP_LOOKUP_BATCH (or LOOKUP_AND_DELETE_BATCH) call: up to `count`
-   * elements into `keys`/`values`. Pass the same `cursor` (a Buffer from
+   * elements into `keys`/`values`. Pass the same `cursor` (from
    * newBatchCursor()) to continue; `done` when the map has no more.
    */
   lookupBatch(
@@ -166,36 +229,47 @@ export class BpfMap {
     keys: Buffer,
     values: Buffer,
     count: number,
-    opts: { delete?: boolean } = {},
+    opts?: { delete?: boolean },
   ): { count: number; done: boolean } {
-    const r = native.map_lookup_batch(
-      this.#handle,
-      cursor.started ? cursor.in : null,
-      cursor.out,
-      keys,
-      values,
-      count,
-      opts.delete ?? false,
-      0,
-    );
+    const ctx = this.#ctx('lookup batch');
+    if (!(cursor instanceof Cursor) || cursor.in.length !== Math.max(this.keySize, 8)) {
+      argError(ctx, 'cursor', `expected a cursor from this map's newBatchCursor()`);
+    }
+    bytes(ctx, 'keys', keys);
+    bytes(ctx, 'values', values);
+    positive(ctx, 'count', count);
+    const o = options<{ delete: boolean }>(ctx, 'opts', opts, ['delete']);
+    const del = o.delete === undefined ? false : boolean(ctx, 'delete', o.delete);
+    const r = native.map_lookup_batch(this.#handle, cursor.next, cursor.out, keys, values, count, del, 0);
     cursor.advance();
     return r;
   }
 
   newBatchCursor(): BatchCursor {
-    return new BatchCursor(Math.max(this.keySize, 8));
+    return new Cursor(this.keySize);
   }
 
   /** Insert or update `count` elements in one BPF_MAP_UPDATE_BATCH call. */
   updateBatch(keys: Uint8Array, values: Uint8Array, count: number, flag: UpdateFlag = 'any'): number {
-    return native.map_update_batch(this.#handle, keys, values, count, UPDATE_FLAGS[flag]);
+    const ctx = this.#ctx('update batch');
+    bytes(ctx, 'keys', keys);
+    bytes(ctx, 'values', values);
+    positive(ctx, 'count', count);
+    return native.map_update_batch(this.#handle, keys, values, count, UPDATE_FLAGS[oneOf(ctx, 'flag', flag, UPDATE_FLAG_NAMES)]);
   }
 
   /** Read every element. */
-  readAll(opts: ReadAllOptions = {}): MapDump {
-    const method = opts.method ?? 'auto';
-    const useBatch = method === 'batch' || (method === 'auto' && probeFeature('batchOps').supported && !this.#noBatch());
-    if (method === 'batch' && this.#noBatch()) {
+  readAll(opts?: ReadAllOptions): MapDump {
+    const ctx = this.#ctx('read map');
+    const o = options<ReadAllOptions>(ctx, 'opts', opts, READ_ALL_KEYS);
+    const method = o.method === undefined ? 'auto' : oneOf(ctx, 'method', o.method, READ_METHODS);
+    const checked: ReadAllOptions = {
+      batchSize: o.batchSize === undefined ? 4096 : positive(ctx, 'batchSize', o.batchSize),
+      delete: o.delete === undefined ? false : boolean(ctx, 'delete', o.delete),
+    };
+    if (o.keys !== undefined) checked.keys = bytes(ctx, 'keys', o.keys) as Buffer;
+    if (o.values !== undefined) checked.values = bytes(ctx, 'values', o.values) as Buffer;
+    if (method === 'batch' && !this.#batchOps) {
       throw new BpfNotSupportedError({
         feature: 'batchOps',
         code: 'EOPNOTSUPP',
@@ -205,12 +279,8 @@ export class BpfMap {
         hint: `${this.typeName} maps have no batch lookup`,
       });
     }
-    return useBatch ? this.#readBatch(opts) : this.#readIterate(opts);
-  }
-
-  #noBatch(): boolean {
-    // Batch ops exist for hash and array maps (and their per-CPU / LRU forms).
-    return ![1, 2, 5, 6, 9, 10].includes(this.type);
+    const useBatch = method === 'batch' || (method === 'auto' && this.#batchOps && probeFeature('batchOps').supported);
+    return useBatch ? this.#readBatch(checked) : this.#readIterate(checked);
   }
 
   /** The caller's buffers when they hold at least `capacity` elements, else fresh ones. */
@@ -230,15 +300,12 @@ export class BpfMap {
   }
 
   #readBatch(opts: ReadAllOptions): MapDump {
-    let batch = opts.batchSize ?? 4096;
+    let batch = opts.batchSize as number;
     const ks = this.keySize;
     const vs = this.valueBytes;
     const b = this.#buffers(opts, Math.max(this.#maxEntries, 1));
-    const cursor = (this.#cursor ??= Buffer.alloc(Math.max(ks, 8) * 2));
-    const inB = cursor.subarray(0, cursor.length / 2);
-    const outB = cursor.subarray(cursor.length / 2);
+    const cursor = (this.#cursor ??= new Cursor(ks)).reset();
     let count = 0;
-    let started = false;
     for (;;) {
       if (count === b.capacity) {
         // Batch maps hold at most max_entries: having read that many, we are done.
@@ -250,12 +317,12 @@ export class BpfMap {
       try {
         r = native.map_lookup_batch(
           this.#handle,
-          started ? inB : null,
-          outB,
+          cursor.next,
+          cursor.out,
           b.keys.subarray(count * ks),
           b.values.subarray(count * vs),
           want,
-          opts.delete ?? false,
+          opts.delete as boolean,
           0,
         );
       } catch (err) {
@@ -269,8 +336,7 @@ export class BpfMap {
       }
       count += r.count;
       if (r.done) break;
-      outB.copy(inB);
-      started = true;
+      cursor.advance();
     }
     return { count, keys: b.keys.subarray(0, count * ks), values: b.values.subarray(0, count * vs), method: 'batch' };
   }
@@ -297,37 +363,23 @@ export class BpfMap {
   }
 
   #checkKey(key: Uint8Array, op: string): void {
-    if (!(key instanceof Uint8Array)) this.#argError(op, `the key must be a Buffer or Uint8Array`);
-    if (key.length !== this.keySize) this.#argError(op, `the key is ${key.length} bytes; map ${this.name} has ${this.keySize}-byte keys`);
+    const ctx = this.#ctx(op);
+    bytes(ctx, 'key', key);
+    if (key.length !== this.keySize) argError(ctx, 'key', `the key is ${key.length} bytes; map ${this.name} has ${this.keySize}-byte keys`);
   }
 
-  #checkValue(value: Uint8Array, op: string): void {
-    if (!(value instanceof Uint8Array)) this.#argError(op, `the value must be a Buffer or Uint8Array`);
+  #checkValue(value: Uint8Array, op: string, argument = 'value'): void {
+    const ctx = this.#ctx(op);
+    bytes(ctx, argument, value);
     const want = this.valueBytes;
     if (value.length !== want) {
-      const per = this.perCpu ? ` (${possibleCpus()} possible CPUs x ${Math.ceil(this.valueSize / 8) * 8} bytes)` : '';
-      this.#argError(op, `the value is ${value.length} bytes; map ${this.name} needs ${want}${per}`);
+      const per = this.perCpu ? ` (${possibleCpus()} possible CPUs x ${want / possibleCpus()} bytes)` : '';
+      argError(ctx, argument, `the value is ${value.length} bytes; map ${this.name} needs ${want}${per}`);
     }
   }
 
-  #argError(op: string, message: string): never {
-    throw new BpfArgumentError({ code: 'ERR_BPF_ARG', op: `map ${op}`, map: this.name, object: this.owner.name, message });
-  }
-}
-
-/** The in/out position of a sequence of lookupBatch() calls. */
-export class BatchCursor {
-  readonly in: Buffer;
-  readonly out: Buffer;
-  started = false;
-  constructor(size: number) {
-    this.in = Buffer.alloc(size);
-    this.out = Buffer.alloc(size);
-  }
-  /** @internal */
-  advance(): void {
-    this.out.copy(this.in);
-    this.started = true;
+  #ctx(op: string): ArgContext {
+    return { op: `map ${op}`, map: this.name, object: this.owner.name };
   }
 }
 

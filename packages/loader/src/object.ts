@@ -1,18 +1,34 @@
 // A BpfObject: one ELF object opened with libbpf. Before load: set globals,
 // size maps, choose programs. load() runs on the thread pool. Closing the
 // object closes its links and readers; so does garbage collection.
+import { type Stats, statSync } from 'node:fs';
 import { readCapabilities } from './capabilities.js';
 import { native, type NativeHandle } from './binding.js';
 import { BpfArgumentError, BpfClosedError, BpfError, BpfNotSupportedError, BpfStateError } from './errors.js';
+import { probeFeature } from './features.js';
 import { encodeGlobal, type GlobalSpec, type GlobalValue } from './globals.js';
+import { makeInit } from './init.js';
 import type { Link } from './link.js';
 import { BpfMap, type MapOwner } from './map.js';
 import { BpfProgram, type ProgramOwner } from './program.js';
 import { PerfBufferReader, type PerfBufferOptions, type ReaderOwner, RingBufferReader, type RingBufferOptions } from './readers.js';
+import { argError, options, text } from './validate.js';
 
 export interface OpenOptions {
-  /** Object name (defaults to the file name; required meaning for Buffers: "bpf_object"). */
+  /** Object name (defaults to the file name; for Buffers: "bpf_object"). */
   name?: string;
+}
+
+/** What attachAll() did, program by program (it tries every one). */
+export interface AttachReport {
+  /** Programs attached, with their links. */
+  attached: Array<{ program: BpfProgram; link: Link }>;
+  /** Programs that did not attach, with the error that says why. */
+  failed: Array<{ program: BpfProgram; error: BpfError }>;
+  /** The links of `attached`, in program order. */
+  links: Link[];
+  /** true when every program attached. */
+  ok: boolean;
 }
 
 const TRACING_KINDS = new Set(['fentry', 'fexit', 'fmod_ret']);
@@ -29,18 +45,27 @@ export class BpfObject implements Disposable {
   readonly #ownerView: ProgramOwner & MapOwner & ReaderOwner;
 
   /** Open an ELF object from a path or from its bytes (nothing is loaded into the kernel yet). */
-  static open(source: string | Uint8Array, opts: OpenOptions = {}): BpfObject {
-    if (typeof source === 'string') return new BpfObject(native.object_open_file(source, opts.name));
-    if (source instanceof Uint8Array) return new BpfObject(native.object_open_buffer(source, opts.name ?? 'bpf_object'));
-    throw new BpfArgumentError({ code: 'ERR_BPF_ARG', op: 'open object', message: 'pass a file path or a Buffer holding the ELF image' });
+  static open(source: string | Uint8Array, opts?: OpenOptions): BpfObject {
+    const ctx = { op: 'open object' };
+    const o = options<OpenOptions>(ctx, 'opts', opts, ['name']);
+    const name = o.name === undefined ? undefined : text(ctx, 'name', o.name);
+    if (source instanceof Uint8Array) return new BpfObject(native.object_open_buffer(source, name ?? 'bpf_object'));
+    if (typeof source !== 'string') argError(ctx, 'source', 'expected a file path or a Buffer holding the ELF image');
+    const path = text(ctx, 'path', source);
+    // Only a regular file: libbpf would block forever on a FIFO (and read a device).
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st && !st.isFile()) {
+      throw new BpfArgumentError({ code: 'ERR_BPF_ARG', ...ctx, object: path, argument: 'path', message: `path: ${path} is not a regular file (${fileKind(st)})` });
+    }
+    return new BpfObject(native.object_open_file(path, name));
   }
 
   private constructor(handle: NativeHandle) {
     this.#handle = handle;
     this.name = native.object_info(handle).name;
     this.#ownerView = this.#makeOwner();
-    this.programs = new Map(native.object_programs(handle).map((d) => [d.name, new BpfProgram(d, this.#ownerView)]));
-    this.maps = new Map(native.object_maps(handle).map((d) => [d.name, new BpfMap(d, this.#ownerView)]));
+    this.programs = new Map(native.object_programs(handle).map((desc) => [desc.name, new BpfProgram(makeInit({ desc, owner: this.#ownerView }))]));
+    this.maps = new Map(native.object_maps(handle).map((desc) => [desc.name, new BpfMap(makeInit({ desc, owner: this.#ownerView }))]));
   }
 
   get loaded(): boolean {
@@ -57,8 +82,12 @@ export class BpfObject implements Disposable {
     return p;
   }
 
+  /**
+   * A map by name. libbpf's own maps of the data sections are named after the
+   * object (`loader_t.rodata`); they are also found by section: map('.rodata').
+   */
   map(name: string): BpfMap {
-    const m = this.maps.get(name) ?? [...this.maps.values()].find((x) => x.internal && x.name.endsWith(name));
+    const m = this.maps.get(name) ?? (name.startsWith('.') ? [...this.maps.values()].find((x) => x.internal && sectionOf(x.name) === name) : undefined);
     if (!m) this.#unknown('map', name, [...this.maps.keys()]);
     return m;
   }
@@ -103,17 +132,40 @@ export class BpfObject implements Disposable {
     if (this.#state === 'loading') this.#state = 'loaded';
   }
 
-  /** Attach every loaded program as its section says. Returns the links (also owned by the object). */
-  attachAll(): Link[] {
-    return [...this.programs.values()].filter((p) => p.autoload).map((p) => p.attach());
+  /**
+   * Attach every loaded program as its section says. Tries them all: what
+   * attached and what did not (and why) is in the report; the links belong to
+   * the object. Throws only for misuse (not loaded, closed).
+   */
+  attachAll(): AttachReport {
+    if (this.#state !== 'loaded') {
+      this.#check('attach all');
+      throw new BpfStateError({ code: 'ERR_BPF_NOT_LOADED', op: 'attach all', object: this.name, message: 'the object is not loaded yet: call load() first' });
+    }
+    const report: AttachReport = { attached: [], failed: [], links: [], ok: true };
+    for (const program of this.programs.values()) {
+      if (!program.autoload) continue;
+      try {
+        const link = program.attach();
+        report.attached.push({ program, link });
+        report.links.push(link);
+      } catch (err) {
+        if (!(err instanceof BpfError)) throw err;
+        report.failed.push({ program, error: err });
+        report.ok = false;
+      }
+    }
+    return report;
   }
 
+  /** Read a BPF_MAP_TYPE_RINGBUF map. A referenced reader keeps this object alive until it is closed (see RingBufferReader.unref()). */
   openRingBuffer(map: string, onRecords: (records: Buffer[]) => void, opts?: RingBufferOptions): RingBufferReader {
-    return new RingBufferReader(this.map(map), this.#ownerView, onRecords, opts);
+    return new RingBufferReader(makeInit({ map: this.map(map), owner: this.#ownerView, onRecords, opts }));
   }
 
+  /** Read a BPF_MAP_TYPE_PERF_EVENT_ARRAY map. A referenced reader keeps this object alive until it is closed (see unref()). */
   openPerfBuffer(map: string, onRecords: (records: Buffer[], cpus: number[]) => void, opts?: PerfBufferOptions): PerfBufferReader {
-    return new PerfBufferReader(this.map(map), this.#ownerView, onRecords, opts);
+    return new PerfBufferReader(makeInit({ map: this.map(map), owner: this.#ownerView, onRecords, opts }));
   }
 
   /** Links attached through this object and still open. */
@@ -178,8 +230,9 @@ export class BpfObject implements Disposable {
   // what the kernel refused and what can run instead; mention memlock only
   // when the limit is really finite.
   #explainLoadError(err: unknown): unknown {
-    if (!(err instanceof BpfError) || err.code !== 'EPERM' || err.name !== 'BpfError') return err;
-    if (!readCapabilities().tracing) return err;
+    if (!(err instanceof BpfError) || err.name !== 'BpfError') return err;
+    if (err.code === 'EINVAL' && err.syscall === 'BPF_MAP_CREATE' && err.map) return this.#explainMapSize(err, err.map);
+    if (err.code !== 'EPERM' || !readCapabilities().tracing) return err;
     const prog = err.program ? this.programs.get(err.program) : undefined;
     const base = {
       code: err.code,
@@ -192,12 +245,19 @@ export class BpfObject implements Disposable {
       cause: err,
     };
     if (prog && TRACING_KINDS.has(prog.spec.kind)) {
+      // When the probe confirms the kernel refuses fentry, every fentry/fexit
+      // program of the object would fail the same way: name them all at once.
+      const refused = !probeFeature('fentry').supported;
+      const programs = refused
+        ? [...this.programs.values()].filter((p) => p.autoload && TRACING_KINDS.has(p.spec.kind)).map((p) => p.name)
+        : [prog.name];
       return new BpfNotSupportedError({
         ...base,
         feature: 'fentry',
+        programs,
         hint:
           `the kernel refused the ${prog.spec.kind} program although this process has CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN: ` +
-          `this kernel does not allow fentry/fexit; run the kprobe or tracepoint backend instead (setAutoload(false) on ${prog.name})`,
+          `this kernel does not allow fentry/fexit; run the kprobe or tracepoint backend instead (setAutoload(false) on ${programs.join(', ')})`,
       });
     }
     const memlock = native.memlock_limit();
@@ -209,4 +269,41 @@ export class BpfObject implements Disposable {
       hint: `the kernel refused it although this process has CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (lockdown or a security module?)${memlockNote}`,
     });
   }
+
+  // EINVAL creating a map that was never given a size: say which and how.
+  #explainMapSize(err: BpfError, name: string): BpfError {
+    const m = this.maps.get(name);
+    if (!m) return err;
+    const unset = [m.keySize === 0 && 'key size', m.valueSize === 0 && 'value size', m.maxEntries === 0 && 'max entries'].filter(Boolean);
+    if (unset.length === 0) return err;
+    const setters = unset.map((u) => `${u === 'key size' ? 'setKeySize' : u === 'value size' ? 'setValueSize' : 'setMaxEntries'}()`);
+    return new BpfArgumentError({
+      code: err.code,
+      errno: err.errno ?? 22,
+      op: err.op,
+      object: this.name,
+      map: name,
+      ...(err.syscall !== undefined && { syscall: err.syscall }),
+      ...(err.log !== undefined && { log: err.log }),
+      cause: err,
+      hint:
+        `map ${name} has no ${unset.join(' and no ')}: the program expects them to be set at run time ` +
+        `(as stack trace maps are): call map('${name}').${setters.join(' and ')} before load()`,
+    });
+  }
+}
+
+/** The data section of one of libbpf's internal maps (`loader_t.rodata` -> `.rodata`). */
+function sectionOf(mapName: string): string {
+  const dot = mapName.indexOf('.');
+  return dot < 0 ? mapName : mapName.slice(dot);
+}
+
+function fileKind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a file';
 }

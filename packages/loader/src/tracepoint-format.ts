@@ -84,7 +84,7 @@ export function readTracepointFormat(category: string, name: string): Tracepoint
   const op = 'read tracepoint format';
   const target = `${category}/${name}`;
   if (!/^[A-Za-z0-9_]+$/.test(category) || !/^[A-Za-z0-9_]+$/.test(name)) {
-    throw new BpfArgumentError({ code: 'ERR_BPF_ARGUMENT', op, target, message: 'a tracepoint category and name are [A-Za-z0-9_]+' });
+    throw new BpfArgumentError({ code: 'ERR_BPF_ARG', op, target, message: 'a tracepoint category and name are [A-Za-z0-9_]+' });
   }
   const dir = requireTracefs(op);
   let text: string;

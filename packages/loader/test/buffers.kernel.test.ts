@@ -212,6 +212,31 @@ describe('perf buffer reader', () => {
     expect(BigInt(delivered) + s.failed).toBe(1001n);
   });
 
+  it('an onLost that throws loses no records: the batch is delivered, then the exception is thrown', async () => {
+    const obj = await buffers();
+    let delivered = 0;
+    const reader = obj.openPerfBuffer(
+      'perf',
+      (records) => {
+        delivered += records.length;
+      },
+      {
+        pageCount: 1,
+        onLost: () => {
+          throw new Error('boom from onLost');
+        },
+      },
+    );
+    produce(obj, 'produce_perf', 1000, 0);
+    reader.consume();
+    produce(obj, 'produce_perf', 1, 0); // the loss is reported with this record
+    expect(() => reader.consume()).toThrow('boom from onLost');
+    const s = stats(obj, 'perf_stats');
+    expect(s.failed).toBeGreaterThan(0n);
+    expect(BigInt(delivered) + s.failed).toBe(1001n);
+    expect(BigInt(reader.lost)).toBe(s.failed);
+  });
+
   it('rejects a page count that is not a power of two', async () => {
     const obj = await buffers();
     expect(() => obj.openPerfBuffer('perf', () => {}, { pageCount: 3 })).toThrow(/power of two/);

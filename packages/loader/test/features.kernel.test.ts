@@ -3,7 +3,8 @@
 import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { describe, expect, it } from 'vitest';
 import { BpfObject, probeFeature, probeFeatures, resetFeatureCache } from '../src/index.js';
-import { ensureTracefs } from './helpers.js';
+import { BpfError, BpfNotSupportedError } from '../src/index.js';
+import { ensureTracefs, runUnprivileged } from './helpers.js';
 import { expectedFeatures } from './kernel-expect.js';
 
 async function works(fn: () => Promise<unknown> | unknown): Promise<boolean> {
@@ -57,12 +58,55 @@ describe('feature probes', () => {
     kp.program('fentry_sendmsg').setAutoload(false);
     kp.program('fexit_sendmsg').setAutoload(false);
     await kp.load();
-    expect(await works(() => kp.program('kprobe_sendmsg').attach())).toBe(f.kprobes.supported);
+    // attach() makes the real system call, whatever the probe said: where it
+    // fails, the addon's own error (op, errno, syscall) is the cause.
+    let attachError: unknown;
+    try {
+      kp.program('kprobe_sendmsg').attach();
+    } catch (e) {
+      attachError = e;
+    }
+    expect(attachError === undefined).toBe(f.kprobes.supported);
+    if (attachError) {
+      expect(attachError).toBeInstanceOf(BpfNotSupportedError);
+      const cause = (attachError as BpfError).cause as BpfError;
+      expect(cause).toBeInstanceOf(BpfError);
+      expect([cause.op, typeof cause.errno]).toEqual(['attach kprobe', 'number']);
+    }
     using fe = BpfObject.open(objects.probesTest);
     fe.program('kprobe_sendmsg').setAutoload(false);
     fe.program('kretprobe_sendmsg').setAutoload(false);
     fe.program('fexit_sendmsg').setAutoload(false);
     expect(await works(async () => (await fe.load(), fe.program('fentry_sendmsg').attach()))).toBe(f.fentry.supported);
+  });
+
+  it('suggest only alternatives the other probes found: no fentry where fentry is refused', () => {
+    const f = probeFeatures();
+    if (f.kprobes.supported) return expect(f.kprobes.detail).toMatch(/works|writable/);
+    expect(f.kprobes.detail).toMatch(f.fentry.supported ? /use tracepoints or fentry/ : /use tracepoints \(fentry is refused here too\)/);
+  });
+
+  it('without privilege say so: EPERM / EACCES, never "not mounted" or EOPNOTSUPP', () => {
+    const r = runUnprivileged(
+      () => `
+        import { probeFeatures } from '@tracer-bpf/loader';
+        console.log(JSON.stringify(probeFeatures()));
+      `,
+    );
+    expect(r.stderr).toBe('');
+    const got = JSON.parse(r.stdout) as Record<string, { supported: boolean; code?: string; detail: string }>;
+    const summary = (n: string) => ({ supported: got[n]?.supported, code: got[n]?.code, privilege: /lacks the privilege/.test(got[n]?.detail ?? '') });
+    expect(['ringbuf', 'batchOps', 'tracepoints', 'rawTracepoints', 'tpBtf'].map(summary)).toEqual([
+      { supported: false, code: 'EPERM', privilege: true },
+      { supported: false, code: 'EPERM', privilege: true },
+      { supported: false, code: 'EACCES', privilege: true },
+      { supported: false, code: 'EPERM', privilege: true },
+      { supported: false, code: 'EPERM', privilege: true },
+    ]);
+    for (const s of Object.values(got)) {
+      expect(s.detail).not.toMatch(/not mounted/);
+      expect(s.code).not.toBe('EOPNOTSUPP');
+    }
   });
 
   it('find every feature the kernel config promises (and only known refusals missing)', () => {

@@ -65,3 +65,10 @@ export function expectedFeatures(): Record<Feature, Expectation> {
     batchOps: rule('batchOps', ['CONFIG_BPF_SYSCALL']),
   };
 }
+
+/** The running kernel's version is at least major.minor. */
+export function kernelAtLeast(major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release());
+  const [maj, min] = [Number(m?.[1] ?? 0), Number(m?.[2] ?? 0)];
+  return maj > major || (maj === major && min >= minor);
+}

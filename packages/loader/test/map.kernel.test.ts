@@ -1,5 +1,6 @@
 // Map operations on a real kernel hash map: element ops and flags, whole-map
 // reads by batch and by iteration (forced), lookup-and-delete, wrong sizes.
+import { readFileSync } from 'node:fs';
 import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfArgumentError, BpfError, BpfObject, BpfStateError, probeFeature } from '../src/index.js';
@@ -95,21 +96,30 @@ describe('hash map with 48-byte keys and values', () => {
     expect(small.count).toBe(N);
   });
 
-  it('steps through the map with lookupBatch and a cursor', () => {
+  it('steps through the map with lookupBatch and a cursor: every key once, each with its value', () => {
     const m = obj.map('bench');
     const cursor = m.newBatchCursor();
     const keys = Buffer.alloc(48 * 4096);
     const values = Buffer.alloc(48 * 4096);
+    const seen = new Set<number>();
+    const wrong: number[] = [];
     let total = 0;
     let calls = 0;
     for (;;) {
       const r = m.lookupBatch(cursor, keys, values, 4096);
+      for (let i = 0; i < r.count; i++) {
+        const k = keys.subarray(i * 48, (i + 1) * 48);
+        const idx = k.readUInt32LE(0);
+        if (!k.equals(key(idx)) || !values.subarray(i * 48, (i + 1) * 48).equals(value(idx)) || seen.has(idx)) wrong.push(idx);
+        seen.add(idx);
+      }
       total += r.count;
       calls++;
       if (r.done) break;
     }
-    expect(total).toBe(N);
-    expect(calls).toBeGreaterThanOrEqual(3);
+    expect({ total, distinct: seen.size, wrong }).toEqual({ total: N, distinct: N, wrong: [] });
+    // At most 4096 per call: at least ceil(N / 4096) calls.
+    expect(calls).toBeGreaterThanOrEqual(Math.ceil(N / 4096));
   });
 
   it('reads and deletes in one pass, by batch and by iteration', () => {
@@ -144,7 +154,16 @@ describe('hash map with 48-byte keys and values', () => {
 
   it('per-CPU values: one 8-byte slot per possible CPU, checked', () => {
     const calls = obj.map('calls');
-    expect(calls.valueBytes % 8).toBe(0);
+    // 8-byte slots, one per possible CPU (counted here from sysfs, not by the loader).
+    const possible = readFileSync('/sys/devices/system/cpu/possible', 'utf8')
+      .trim()
+      .split(',')
+      .reduce((n, r) => {
+        const [a, b] = r.split('-').map(Number);
+        return n + (b === undefined ? 1 : (b as number) - (a as number) + 1);
+      }, 0);
+    expect([calls.valueSize, calls.valueBytes]).toEqual([8, 8 * possible]);
+    expect(calls.perCpuValues(Buffer.alloc(calls.valueBytes))).toHaveLength(possible);
     expect(() => calls.update(Buffer.alloc(4), Buffer.alloc(8))).toThrow(/possible CPUs/);
   });
 

@@ -129,7 +129,7 @@ async function main() {
     }
     const addons = Object.keys(require.cache).filter((f) => f.endsWith('.node'));
     console.log(JSON.stringify({
-      kind, resolved, addons, libbpfVersion,
+      kind, resolved, addons, libbpfVersion: libbpfVersion(),
       features: { kernelBtf: features.kernelBtf.supported, tpBtf: features.tpBtf.supported, batchOps: features.batchOps.supported },
       link: { kind: link.kind, target: link.target },
       links: obj.links.length, port, clientPort, method: dump.method, flows,

@@ -28,7 +28,8 @@ async function tracedObject(port: number, backend: ByteBackend): Promise<BpfObje
   obj.setGlobals(stateRecordGlobals(readTracepointFormat('sock', 'inet_sock_set_state')));
   for (const name of BYTE_BACKENDS[backend]) obj.program(name).setAutoload(true);
   await obj.load();
-  obj.attachAll();
+  const report = obj.attachAll();
+  expect(report.failed.map((f) => f.error.message)).toEqual([]);
   return obj;
 }
 
