@@ -4,6 +4,8 @@ import { existingObject, objectPath } from './paths.js';
 export const objects = {
   /** Never loaded: its BTF holds every struct and enum of include/tracer_bpf/abi.h (decode's layout table is generated from it). */
   tracerAbi: objectPath('tracer_abi'),
+  /** The connection tracer: every backend's programs (tp_btf, classic tracepoints, syscalls for UDP peers); see src/tracer.bpf.c. */
+  tracer: objectPath('tracer'),
 } as const;
 
 export type ObjectName = keyof typeof objects;

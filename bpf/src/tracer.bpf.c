@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The connection tracer: every TCP and UDP connection with its traffic,
+ * counted in maps that userspace polls, and a close record per connection.
+ *
+ * All programs are optional (SEC("?...")): userspace loads the set of one
+ * backend (packages/tracer, src/backends.ts):
+ *   tp_btf      btf_*   BTF-typed tracepoints (no record layout involved)
+ *   tracepoint  tp_*    classic tracepoints, record offsets from tracefs
+ *   syscalls    sys_*   unconnected UDP peers (either backend, optional)
+ * The accounting itself is in tracer_core.h; kernel struct offsets are
+ * globals (tracer_kernel.h). */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "tracer_core.h"
+
+struct sock;
+struct sk_buff;
+
+/* bpf_get_socket_cookie() on a BTF socket pointer (tracing programs, 5.12+). */
+const volatile __u8 have_cookie = 0;
+
+static __always_inline __u64 btf_cookie(struct sock *sk)
+{
+	return have_cookie ? bpf_get_socket_cookie(sk) : 0;
+}
+
+/* --------------------------------------------------------------- tp_btf */
+
+SEC("?tp_btf/inet_sock_set_state")
+int BPF_PROG(btf_state, struct sock *sk, int oldstate, int newstate)
+{
+	if (offsets_ready && is_tcp_inet(sk))
+		tcp_on_state(sk, oldstate, newstate, btf_cookie(sk));
+	return 0;
+}
+
+SEC("?tp_btf/tcp_destroy_sock")
+int BPF_PROG(btf_destroy, struct sock *sk)
+{
+	if (offsets_ready && is_tcp_inet(sk))
+		tcp_on_destroy(ctx, sk, btf_cookie(sk));
+	return 0;
+}
+
+SEC("?tp_btf/tcp_retransmit_skb")
+int BPF_PROG(btf_retransmit, struct sock *sk)
+{
+	struct sock_state *st;
+	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_get(sk)))
+		tcp_stats_update(sk, st);
+	return 0;
+}
+
+SEC("?tp_btf/sock_send_length")
+int BPF_PROG(btf_send_length, struct sock *sk, int ret, int flags)
+{
+	on_io(sk, ret, flags, 1, btf_cookie(sk));
+	return 0;
+}
+
+SEC("?tp_btf/sock_recv_length")
+int BPF_PROG(btf_recv_length, struct sock *sk, int ret, int flags)
+{
+	on_io(sk, ret, flags, 0, btf_cookie(sk));
+	return 0;
+}
+
+/* Kernels without sock_*_length (before 6.3): TCP receives advance at
+ * tcp_rcv_space_adjust (called by every read, in the reader's context) and
+ * sends at tcp_probe (every incoming segment, e.g. the ACK of sent data). */
+SEC("?tp_btf/tcp_rcv_space_adjust")
+int BPF_PROG(btf_rcv_space_adjust, struct sock *sk)
+{
+	struct sock_state *st;
+	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, btf_cookie(sk))))
+		tcp_refresh(sk, st, DIR_RECV, current_tgid());
+	return 0;
+}
+
+SEC("?tp_btf/tcp_probe")
+int BPF_PROG(btf_probe, struct sock *sk)
+{
+	struct sock_state *st;
+	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, btf_cookie(sk))))
+		tcp_refresh(sk, st, DIR_SEND, 0);
+	return 0;
+}
+
+/* ---------------------------------------------------- classic tracepoints */
+/* Field offsets of each record, from tracefs `format` (never declared here:
+ * a record's layout differs between builds, e.g. PREEMPT_RT). */
+const volatile __u32 tp_state_skaddr = 0;
+const volatile __u32 tp_state_oldstate = 0;
+const volatile __u32 tp_state_newstate = 0;
+const volatile __u32 tp_destroy_skaddr = 0;
+const volatile __u32 tp_retransmit_skaddr = 0;
+const volatile __u32 tp_send_sk = 0;
+const volatile __u32 tp_send_ret = 0;
+const volatile __u32 tp_recv_sk = 0;
+const volatile __u32 tp_recv_ret = 0;
+const volatile __u32 tp_recv_flags = 0;
+const volatile __u32 tp_rcv_space_adjust_skaddr = 0;
+const volatile __u32 tp_probe_skaddr = 0;
+
+static __always_inline const void *tp_ptr(void *ctx, __u32 off)
+{
+	__u64 p = 0;
+	bpf_probe_read_kernel(&p, sizeof(p), ctx + off);
+	return (const void *)p;
+}
+
+static __always_inline int tp_int(void *ctx, __u32 off)
+{
+	int v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), ctx + off);
+	return v;
+}
+
+SEC("?tracepoint/sock/inet_sock_set_state")
+int tp_state(void *ctx)
+{
+	const void *sk = tp_ptr(ctx, tp_state_skaddr);
+	if (offsets_ready && sk && is_tcp_inet(sk))
+		tcp_on_state(sk, tp_int(ctx, tp_state_oldstate), tp_int(ctx, tp_state_newstate), 0);
+	return 0;
+}
+
+SEC("?tracepoint/tcp/tcp_destroy_sock")
+int tp_destroy(void *ctx)
+{
+	const void *sk = tp_ptr(ctx, tp_destroy_skaddr);
+	if (offsets_ready && sk && is_tcp_inet(sk))
+		tcp_on_destroy(ctx, sk, 0);
+	return 0;
+}
+
+SEC("?tracepoint/tcp/tcp_retransmit_skb")
+int tp_retransmit(void *ctx)
+{
+	const void *sk = tp_ptr(ctx, tp_retransmit_skaddr);
+	struct sock_state *st;
+	if (offsets_ready && sk && is_tcp_inet(sk) && (st = tcp_state_get(sk)))
+		tcp_stats_update(sk, st);
+	return 0;
+}
+
+SEC("?tracepoint/sock/sock_send_length")
+int tp_send_length(void *ctx)
+{
+	on_io(tp_ptr(ctx, tp_send_sk), tp_int(ctx, tp_send_ret), 0, 1, 0);
+	return 0;
+}
+
+SEC("?tracepoint/sock/sock_recv_length")
+int tp_recv_length(void *ctx)
+{
+	on_io(tp_ptr(ctx, tp_recv_sk), tp_int(ctx, tp_recv_ret), tp_int(ctx, tp_recv_flags), 0, 0);
+	return 0;
+}
+
+SEC("?tracepoint/tcp/tcp_rcv_space_adjust")
+int tp_rcv_space_adjust(void *ctx)
+{
+	const void *sk = tp_ptr(ctx, tp_rcv_space_adjust_skaddr);
+	struct sock_state *st;
+	if (offsets_ready && sk && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 0)))
+		tcp_refresh(sk, st, DIR_RECV, current_tgid());
+	return 0;
+}
+
+SEC("?tracepoint/tcp/tcp_probe")
+int tp_probe(void *ctx)
+{
+	const void *sk = tp_ptr(ctx, tp_probe_skaddr);
+	struct sock_state *st;
+	if (offsets_ready && sk && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 0)))
+		tcp_refresh(sk, st, DIR_SEND, 0);
+	return 0;
+}
+
+/* ---------------------------------------------- syscalls (UDP peer addresses) */
+/* sys_enter_*: the syscall's arguments are 8-byte slots from tp_sys_args;
+ * sys_exit_*: the return value at tp_sys_ret. */
+const volatile __u32 tp_sys_args = 0;
+const volatile __u32 tp_sys_ret = 0;
+
+static __always_inline __u64 sys_arg(void *ctx, __u32 n)
+{
+	__u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), ctx + tp_sys_args + n * 8);
+	return v;
+}
+
+static __always_inline void udp_call_begin(__u32 kind, __u64 uptr)
+{
+	if (!uptr)
+		return;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct udp_call c = {};
+	c.kind = kind;
+	c.uptr = uptr;
+	bpf_map_update_elem(&udp_calls, &id, &c, BPF_ANY);
+}
+
+static __always_inline void udp_call_end(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct udp_call *c = bpf_map_lookup_elem(&udp_calls, &id);
+	if (!c)
+		return;
+	if (c->pending_sk)
+		udp_finish_recv(c);
+	bpf_map_delete_elem(&udp_calls, &id);
+}
+
+SEC("?tracepoint/syscalls/sys_enter_sendto")
+int sys_enter_sendto(void *ctx)
+{
+	udp_call_begin(UDP_CALL_SENDTO, sys_arg(ctx, 4)); /* fd, buff, len, flags, addr, addr_len */
+	return 0;
+}
+
+SEC("?tracepoint/syscalls/sys_enter_sendmsg")
+int sys_enter_sendmsg(void *ctx)
+{
+	udp_call_begin(UDP_CALL_SENDMSG, sys_arg(ctx, 1)); /* fd, msg, flags */
+	return 0;
+}
+
+SEC("?tracepoint/syscalls/sys_enter_sendmmsg")
+int sys_enter_sendmmsg(void *ctx)
+{
+	udp_call_begin(UDP_CALL_SENDMMSG, sys_arg(ctx, 1)); /* fd, mmsg, vlen, flags */
+	return 0;
+}
+
+SEC("?tracepoint/syscalls/sys_enter_recvfrom")
+int sys_enter_recvfrom(void *ctx)
+{
+	udp_call_begin(UDP_CALL_RECVFROM, sys_arg(ctx, 4)); /* fd, ubuf, size, flags, addr, addr_len */
+	return 0;
+}
+
+SEC("?tracepoint/syscalls/sys_enter_recvmsg")
+int sys_enter_recvmsg(void *ctx)
+{
+	udp_call_begin(UDP_CALL_RECVMSG, sys_arg(ctx, 1));
+	return 0;
+}
+
+SEC("?tracepoint/syscalls/sys_enter_recvmmsg")
+int sys_enter_recvmmsg(void *ctx)
+{
+	udp_call_begin(UDP_CALL_RECVMMSG, sys_arg(ctx, 1));
+	return 0;
+}
+
+#define SYS_EXIT(name)                 \
+	SEC("?tracepoint/syscalls/sys_exit_" #name) \
+	int sys_exit_##name(void *ctx) \
+	{                              \
+		udp_call_end();        \
+		return 0;              \
+	}
+
+SYS_EXIT(sendto)
+SYS_EXIT(sendmsg)
+SYS_EXIT(sendmmsg)
+SYS_EXIT(recvfrom)
+SYS_EXIT(recvmsg)
+SYS_EXIT(recvmmsg)
+
+char LICENSE[] SEC("license") = "GPL";

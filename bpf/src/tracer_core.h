@@ -1,0 +1,821 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The accounting core, shared by every backend: tuples, pids, per-socket
+ * state, TCP counters from the kernel's own sequence counters, UDP counts,
+ * and close records. Backends (tracer.bpf.c) only find the socket and the
+ * event's arguments and call in here. */
+#ifndef TRACER_BPF_CORE_H
+#define TRACER_BPF_CORE_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "tracer_bpf/abi.h"
+#include "tracer_kernel.h"
+#include "tracer_maps.h"
+
+/* Settings (globals set before load). */
+const volatile __u64 pidns_dev = 0;         /* the tracer's pid namespace (stat /proc/self/ns/pid) */
+const volatile __u64 pidns_ino = 0;
+const volatile __u8 transport_perf = 0;     /* 0: ring buffer; 1: per-CPU batches on a perf buffer */
+const volatile __u64 ring_wakeup_bytes = 0; /* wake the reader once this much is pending */
+const volatile __u8 udp_syscalls = 0;       /* the syscall tracepoints give unconnected UDP peers */
+
+#define DIR_SEND 1
+#define DIR_RECV 2
+
+#define TCPF(s) (1U << (s))
+
+static __always_inline struct telemetry *tel(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&telemetry, &zero);
+}
+
+#define TEL_ADD(field, n)                                   \
+	do {                                                \
+		struct telemetry *t_ = tel();               \
+		if (t_)                                     \
+			__sync_fetch_and_add(&t_->field, (n)); \
+	} while (0)
+#define TEL_INC(field) TEL_ADD(field, 1)
+
+/* tgid of the current task in the tracer's pid namespace (0 if not visible there). */
+static __always_inline __u32 current_tgid(void)
+{
+	if (pidns_dev) {
+		struct bpf_pidns_info ns = {};
+		if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+			return 0;
+		return ns.tgid;
+	}
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+static __always_inline __u64 assign_id(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&id_gen, &zero);
+	if (!n)
+		return 0;
+	*n += 1;
+	return (1ULL << 63) | ((__u64)bpf_get_smp_processor_id() << 48) | (*n & 0xffffffffffffULL);
+}
+
+/* ::ffff:a.b.c.d as read into two little-endian u64 halves. */
+static __always_inline int is_v4mapped(__u64 h, __u64 l)
+{
+	return h == 0 && (l & 0xffffffffULL) == 0xffff0000ULL;
+}
+
+static __always_inline int is_unspec6(__u64 h, __u64 l)
+{
+	return h == 0 && l == 0;
+}
+
+static __always_inline __u16 sock_family(const void *sk, int *err)
+{
+	__u16 family = 0;
+	*err |= KREAD(family, sk, off_skc_family);
+	return family;
+}
+
+static __always_inline __u32 sock_protocol(const void *sk, int *err)
+{
+	return read_bits(sk, bitoff_sk_protocol, bits_sk_protocol, err);
+}
+
+static __always_inline __u32 sock_netns(const void *sk, int *err)
+{
+	__u64 net = 0;
+	__u32 inum = 0;
+	*err |= KREAD(net, sk, off_skc_net);
+	if (net)
+		*err |= KREAD(inum, (const void *)net, off_net_ns_inum);
+	return inum;
+}
+
+/* Fill `t` (pid left 0) from the socket: addresses, ports, netns, type and
+ * family. IPv4-mapped IPv6 is written as IPv4. Returns non-zero if a read
+ * failed or the family is not INET. */
+static __always_inline int sock_tuple(const void *sk, struct conn_tuple *t, __u32 type_bit)
+{
+	int err = 0;
+	__u16 family = sock_family(sk, &err);
+	__be16 sport = 0, dport = 0;
+	TRACER_ZERO(t);
+	if (family == AF_INET) {
+		__u32 s = 0, d = 0;
+		err |= KREAD(s, sk, off_skc_rcv_saddr);
+		err |= KREAD(d, sk, off_skc_daddr);
+		t->saddr_l = s;
+		t->daddr_l = d;
+		t->metadata = type_bit | CONN_V4;
+	} else if (family == AF_INET6) {
+		__u64 s[2] = {}, d[2] = {};
+		err |= bpf_probe_read_kernel(s, sizeof(s), sk + off_skc_v6_rcv_saddr);
+		err |= bpf_probe_read_kernel(d, sizeof(d), sk + off_skc_v6_daddr);
+		int sm = is_v4mapped(s[0], s[1]), dm = is_v4mapped(d[0], d[1]);
+		if ((sm || is_unspec6(s[0], s[1])) && (dm || is_unspec6(d[0], d[1])) && (sm || dm)) {
+			t->saddr_l = s[1] >> 32;
+			t->daddr_l = d[1] >> 32;
+			t->metadata = type_bit | CONN_V4;
+		} else {
+			t->saddr_h = s[0];
+			t->saddr_l = s[1];
+			t->daddr_h = d[0];
+			t->daddr_l = d[1];
+			t->metadata = type_bit | CONN_V6;
+		}
+	} else {
+		return -1;
+	}
+	err |= KREAD(sport, sk, off_inet_sport);
+	err |= KREAD(dport, sk, off_skc_dport);
+	t->sport = bpf_ntohs(sport);
+	t->dport = bpf_ntohs(dport);
+	t->netns = sock_netns(sk, &err);
+	if (err)
+		TEL_INC(read_failed);
+	return err;
+}
+
+static __always_inline struct conn_stats *conn_get(struct conn_tuple *t, __u64 id, __u32 flags, __u8 dir, __u64 start,
+						  __u64 now)
+{
+	struct conn_stats *s = bpf_map_lookup_elem(&conn_stats, t);
+	if (s)
+		return s;
+	struct conn_stats z = {};
+	z.id = id;
+	z.flags = flags;
+	z.direction = dir;
+	z.start = start;
+	z.timestamp = now;
+	long r = bpf_map_update_elem(&conn_stats, t, &z, BPF_NOEXIST);
+	if (r == -7 /* E2BIG: full */) {
+		TEL_INC(conn_stats_full);
+		return 0;
+	}
+	return bpf_map_lookup_elem(&conn_stats, t);
+}
+
+/* ------------------------------------------------------------------ TCP */
+
+/* Bytes the application queued (write_seq's advance) and consumed
+ * (copied_seq's advance), as 64-bit counts: the kernel's 64-bit
+ * bytes_acked / bytes_received plus the 32-bit distance to the sequence
+ * counter, so nothing wraps at 4 GiB. SYN and FIN take one sequence number
+ * each: the SYN is inside the baseline, the FIN is taken out below. */
+static __always_inline __u64 tcp_sent_raw(const void *sk, int *err)
+{
+	__u64 acked = 0;
+	__u32 write_seq = 0, snd_una = 0;
+	*err |= KREAD(acked, sk, off_tcp_bytes_acked);
+	*err |= KREAD(write_seq, sk, off_tcp_write_seq);
+	*err |= KREAD(snd_una, sk, off_tcp_snd_una);
+	return acked + (__u32)(write_seq - snd_una);
+}
+
+static __always_inline __u64 tcp_recv_raw(const void *sk, int *fin_consumed, int *err)
+{
+	__u64 received = 0;
+	__u32 rcv_nxt = 0, copied_seq = 0;
+	*err |= KREAD(received, sk, off_tcp_bytes_received);
+	*err |= KREAD(rcv_nxt, sk, off_tcp_rcv_nxt);
+	*err |= KREAD(copied_seq, sk, off_tcp_copied_seq);
+	/* The peer's FIN is the last sequence number: consumed once the reader
+	 * caught up with rcv_nxt after RCV_SHUTDOWN. (An RST or shutdown(SHUT_RD)
+	 * also sets RCV_SHUTDOWN: the count never goes backwards, below.) */
+	*fin_consumed = 0;
+	if (rcv_nxt == copied_seq && (read_bits(sk, bitoff_sk_shutdown, bits_sk_shutdown, err) & RCV_SHUTDOWN))
+		*fin_consumed = 1;
+	return received - (__u32)(rcv_nxt - copied_seq);
+}
+
+static __always_inline __u8 sock_state_now(const void *sk, int *err)
+{
+	__u8 s = 0;
+	*err |= KREAD(s, sk, off_skc_state);
+	return s;
+}
+
+/* Our FIN went into write_seq: a close/shutdown moved the socket to
+ * FIN_WAIT1 (from ESTABLISHED or SYN_RECV) or LAST_ACK (from CLOSE_WAIT). */
+static __always_inline int tcp_fin_sent(struct sock_state *st, __u8 now)
+{
+	if (st->states & (TCPF(TCP_STATE_FIN_WAIT1) | TCPF(TCP_STATE_LAST_ACK)))
+		return 1;
+	return now == TCP_STATE_FIN_WAIT1 || now == TCP_STATE_FIN_WAIT2 || now == TCP_STATE_CLOSING ||
+	       now == TCP_STATE_LAST_ACK;
+}
+
+static __always_inline void tcp_take_baseline(const void *sk, struct sock_state *st)
+{
+	int err = 0, fin = 0;
+	st->sent_base = tcp_sent_raw(sk, &err);
+	st->recv_base = tcp_recv_raw(sk, &fin, &err);
+	/* A late-seen socket may already have queued or consumed a FIN. */
+	__u8 now = sock_state_now(sk, &err);
+	if (tcp_fin_sent(st, now))
+		st->sent_base -= 1;
+	if (fin)
+		st->recv_base -= 1;
+	if (st->flags & CONN_SEEN_LATE) {
+		__u32 so = 0, si = 0;
+		err |= KREAD(so, sk, off_tcp_segs_out);
+		err |= KREAD(si, sk, off_tcp_segs_in);
+		st->segs_out_base = so;
+		st->segs_in_base = si;
+	}
+	st->based = 1;
+	if (err)
+		TEL_INC(read_failed);
+}
+
+static __always_inline int tcp_build_tuple(const void *sk, struct sock_state *st)
+{
+	if (st->tup_ok)
+		return 0;
+	if (sock_tuple(sk, &st->tup, CONN_TYPE_TCP))
+		return -1;
+	/* After connect() the source port is set; before, the tuple is incomplete. */
+	if (st->tup.sport && st->tup.dport)
+		st->tup_ok = 1;
+	return 0;
+}
+
+static __always_inline __u8 tcp_direction_late(struct sock_state *st)
+{
+	struct port_binding pb = {};
+	TRACER_ZERO(&pb);
+	pb.netns = st->tup.netns;
+	pb.port = st->tup.sport;
+	pb.protocol = IPPROTO_TCP;
+	return bpf_map_lookup_elem(&port_bindings, &pb) ? CONN_DIRECTION_INCOMING : CONN_DIRECTION_OUTGOING;
+}
+
+/* Per-socket state, created at first sight. `born` says whether this is the
+ * connection's beginning (connect or a child of a listener), else it is an
+ * older socket seen late and counts start now. */
+static __always_inline struct sock_state *tcp_state_new(const void *sk, __u64 cookie, int born, __u8 dir)
+{
+	__u64 key = (__u64)sk;
+	struct sock_state z = {};
+	__u64 now = bpf_ktime_get_ns();
+	z.id = cookie ? cookie : assign_id();
+	z.flags = cookie ? CONN_ID_COOKIE : 0;
+	if (!born) {
+		z.flags |= CONN_SEEN_LATE;
+		TEL_INC(tcp_seen_late);
+	}
+	z.start = now;
+	z.direction = dir;
+	long r = bpf_map_update_elem(&sock_state, &key, &z, BPF_NOEXIST);
+	if (r == -7) {
+		TEL_INC(sock_state_full);
+		return 0;
+	}
+	return bpf_map_lookup_elem(&sock_state, &key);
+}
+
+static __always_inline struct sock_state *tcp_state_get(const void *sk)
+{
+	__u64 key = (__u64)sk;
+	return bpf_map_lookup_elem(&sock_state, &key);
+}
+
+static __always_inline __u32 tcp_last_pid(struct sock_state *st)
+{
+	__u8 n = st->npids;
+	if (n == 0)
+		return 0;
+	if (n >= TRACER_MAX_PIDS)
+		return st->pids[TRACER_MAX_PIDS - 1];
+	/* n is 1..TRACER_MAX_PIDS-1 here */
+	__u32 i = (n - 1) & (TRACER_MAX_PIDS - 1);
+	return st->pids[i];
+}
+
+static __always_inline struct conn_stats *tcp_conn_entry(struct sock_state *st, __u32 pid, __u64 now)
+{
+	struct conn_tuple key = st->tup;
+	key.pid = pid;
+	__u32 flags = st->flags | (pid ? 0 : CONN_NO_PID);
+	return conn_get(&key, st->id, flags, st->direction, st->start, now);
+}
+
+/* Note the process doing I/O on the socket; returns the pid to charge. A
+ * late or accepted socket first charged to pid 0 moves to its process. */
+static __always_inline __u32 tcp_note_pid(struct sock_state *st, __u32 pid, __u64 now)
+{
+	if (!pid) {
+		if (st->npids == 0) {
+			/* charged to pid 0 until a process shows up (moved then) */
+			st->pids[0] = 0;
+			st->npids = 1;
+		}
+		return tcp_last_pid(st);
+	}
+#pragma unroll
+	for (int i = 0; i < TRACER_MAX_PIDS; i++) {
+		if (i < st->npids && st->pids[i] == pid)
+			return pid;
+	}
+	if (st->npids == 1 && st->pids[0] == 0) {
+		st->pids[0] = pid;
+		if (st->tup_ok) {
+			struct conn_tuple old = st->tup;
+			struct conn_stats *s = bpf_map_lookup_elem(&conn_stats, &old);
+			if (s) {
+				struct conn_stats moved = *s;
+				moved.flags &= ~CONN_NO_PID;
+				struct conn_tuple key = st->tup;
+				key.pid = pid;
+				if (bpf_map_update_elem(&conn_stats, &key, &moved, BPF_NOEXIST) == -7)
+					TEL_INC(conn_stats_full);
+				bpf_map_delete_elem(&conn_stats, &old);
+			}
+		}
+		return pid;
+	}
+	if (st->npids < TRACER_MAX_PIDS) {
+		__u32 i = st->npids & (TRACER_MAX_PIDS - 1);
+		st->pids[i] = pid;
+		st->npids++;
+		return pid;
+	}
+	TEL_INC(pids_overflow);
+	return st->pids[TRACER_MAX_PIDS - 1];
+}
+
+static __always_inline void tcp_stats_update(const void *sk, struct sock_state *st)
+{
+	if (!st->tup_ok)
+		return;
+	int err = 0;
+	__u32 srtt = 0, mdev = 0, retrans = 0, so = 0, si = 0;
+	err |= KREAD(srtt, sk, off_tcp_srtt_us);
+	err |= KREAD(mdev, sk, off_tcp_mdev_us);
+	err |= KREAD(retrans, sk, off_tcp_total_retrans);
+	err |= KREAD(so, sk, off_tcp_segs_out);
+	err |= KREAD(si, sk, off_tcp_segs_in);
+	if (err)
+		TEL_INC(read_failed);
+	struct tcp_stats v = {};
+	v.rtt = srtt >> 3;
+	v.rtt_var = mdev >> 2;
+	v.retransmits = retrans;
+	v.segs_out = so - st->segs_out_base;
+	v.segs_in = si - st->segs_in_base;
+	v.state_transitions = st->states;
+	v.state = st->last_state;
+	if (bpf_map_update_elem(&tcp_stats, &st->tup, &v, BPF_ANY) == -7)
+		TEL_INC(tcp_stats_full);
+}
+
+/* Bring the socket's counters up to date and charge what moved to `pid`
+ * (0: not in process context, charge the last process seen). `dirs`
+ * limits the work to the direction(s) this event is about. */
+static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, int dirs, __u32 pid)
+{
+	__u64 now = bpf_ktime_get_ns();
+	if (tcp_build_tuple(sk, st))
+		return;
+	pid = tcp_note_pid(st, pid, now);
+	if (!st->based || !st->tup_ok) {
+		tcp_stats_update(sk, st);
+		return;
+	}
+	int err = 0;
+	__s64 ds = 0, dr = 0;
+	__u8 state = sock_state_now(sk, &err);
+	if (dirs & DIR_SEND) {
+		__s64 sent = (__s64)(tcp_sent_raw(sk, &err) - st->sent_base) - tcp_fin_sent(st, state);
+		if (sent > (__s64)st->sent) {
+			ds = sent - (__s64)st->sent;
+			st->sent = sent;
+		}
+	}
+	if (dirs & DIR_RECV) {
+		int fin = 0;
+		__s64 recv = (__s64)(tcp_recv_raw(sk, &fin, &err) - st->recv_base) - fin;
+		if (recv > (__s64)st->recv) {
+			dr = recv - (__s64)st->recv;
+			st->recv = recv;
+		}
+	}
+	__u32 so = 0, si = 0;
+	err |= KREAD(so, sk, off_tcp_segs_out);
+	err |= KREAD(si, sk, off_tcp_segs_in);
+	so -= st->segs_out_base;
+	si -= st->segs_in_base;
+	__u32 dso = so - st->segs_out, dsi = si - st->segs_in;
+	if ((__s32)dso < 0)
+		dso = 0;
+	if ((__s32)dsi < 0)
+		dsi = 0;
+	st->segs_out += dso;
+	st->segs_in += dsi;
+	if (err)
+		TEL_INC(read_failed);
+	struct conn_stats *s = tcp_conn_entry(st, pid, now);
+	if (s) {
+		if (ds)
+			__sync_fetch_and_add(&s->sent_bytes, ds);
+		if (dr)
+			__sync_fetch_and_add(&s->recv_bytes, dr);
+		if (dso)
+			__sync_fetch_and_add(&s->sent_packets, dso);
+		if (dsi)
+			__sync_fetch_and_add(&s->recv_packets, dsi);
+		s->timestamp = now;
+	}
+	tcp_stats_update(sk, st);
+}
+
+/* The socket at a hook that is not its birth: its state, created if it is
+ * an older connection seen for the first time (not a listener). */
+static __always_inline struct sock_state *tcp_state_seen(const void *sk, __u64 cookie)
+{
+	struct sock_state *st = tcp_state_get(sk);
+	if (st)
+		return st;
+	int err = 0;
+	__u8 now = sock_state_now(sk, &err);
+	if (err || now == TCP_STATE_LISTEN || now == TCP_STATE_CLOSE || now == TCP_STATE_NEW_SYN_RECV)
+		return 0;
+	st = tcp_state_new(sk, cookie, 0, CONN_DIRECTION_UNKNOWN);
+	if (!st)
+		return 0;
+	st->states |= TCPF(now);
+	st->last_state = now;
+	if (tcp_build_tuple(sk, st) == 0 && st->tup_ok)
+		st->direction = tcp_direction_late(st);
+	if (now != TCP_STATE_SYN_SENT && now != TCP_STATE_SYN_RECV)
+		tcp_take_baseline(sk, st);
+	return st;
+}
+
+static __always_inline void port_binding_set(const void *sk, __u8 protocol, int add)
+{
+	int err = 0;
+	struct port_binding pb = {};
+	TRACER_ZERO(&pb);
+	__be16 sport = 0;
+	err |= KREAD(sport, sk, off_inet_sport);
+	pb.port = bpf_ntohs(sport);
+	pb.netns = sock_netns(sk, &err);
+	pb.protocol = protocol;
+	if (err) {
+		TEL_INC(read_failed);
+		return;
+	}
+	if (add) {
+		__u8 one = 1;
+		bpf_map_update_elem(&port_bindings, &pb, &one, BPF_ANY);
+	} else {
+		bpf_map_delete_elem(&port_bindings, &pb);
+	}
+}
+
+/* sock:inet_sock_set_state for a TCP socket. */
+static __always_inline void tcp_on_state(const void *sk, int oldstate, int newstate, __u64 cookie)
+{
+	struct sock_state *st;
+	if (newstate == TCP_STATE_LISTEN) {
+		port_binding_set(sk, IPPROTO_TCP, 1);
+		return;
+	}
+	if (oldstate == TCP_STATE_LISTEN) {
+		if (newstate == TCP_STATE_CLOSE) {
+			port_binding_set(sk, IPPROTO_TCP, 0);
+			return;
+		}
+		if (newstate != TCP_STATE_SYN_RECV)
+			return;
+		/* A child of a listener: an incoming connection. */
+		st = tcp_state_new(sk, cookie, 1, CONN_DIRECTION_INCOMING);
+		if (!st)
+			return;
+	} else if (oldstate == TCP_STATE_CLOSE && newstate == TCP_STATE_SYN_SENT) {
+		/* connect(): an outgoing connection, in the connecting process. */
+		st = tcp_state_get(sk);
+		if (!st)
+			st = tcp_state_new(sk, cookie, 1, CONN_DIRECTION_OUTGOING);
+		if (!st)
+			return;
+		tcp_note_pid(st, current_tgid(), 0);
+	} else {
+		st = tcp_state_seen(sk, cookie);
+		if (!st)
+			return;
+	}
+	st->states |= TCPF(newstate);
+	st->states |= TCPF(oldstate) & ~TCPF(TCP_STATE_LISTEN) & ~TCPF(TCP_STATE_CLOSE);
+	st->last_state = newstate;
+	if (newstate == TCP_STATE_ESTABLISHED && !st->based) {
+		tcp_build_tuple(sk, st);
+		tcp_take_baseline(sk, st);
+		/* Visible from now on, charged to the connecting process (or pid 0
+		 * for an accepted socket until its process does I/O). */
+		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, 0);
+		return;
+	}
+	tcp_stats_update(sk, st);
+}
+
+/* ------------------------------------------------------------ close records */
+
+static __always_inline void emit_close(void *ctx, struct conn *c)
+{
+	if (!transport_perf) {
+		__u64 flags = BPF_RB_NO_WAKEUP;
+		if (bpf_ringbuf_query(&closed_ring, BPF_RB_AVAIL_DATA) + sizeof(*c) >= ring_wakeup_bytes)
+			flags = BPF_RB_FORCE_WAKEUP;
+		if (bpf_ringbuf_output(&closed_ring, c, sizeof(*c), flags))
+			TEL_INC(closed_lost);
+		else
+			TEL_INC(closed_sent);
+		return;
+	}
+	__u32 zero = 0;
+	struct batch *b = bpf_map_lookup_elem(&closed_batch, &zero);
+	if (!b) {
+		TEL_INC(closed_lost);
+		return;
+	}
+	switch (b->len) {
+	case 0:
+		__builtin_memcpy(&b->c0, c, sizeof(*c));
+		break;
+	case 1:
+		__builtin_memcpy(&b->c1, c, sizeof(*c));
+		break;
+	case 2:
+		__builtin_memcpy(&b->c2, c, sizeof(*c));
+		break;
+	case 3:
+		__builtin_memcpy(&b->c3, c, sizeof(*c));
+		break;
+	default:
+		TEL_INC(closed_lost);
+		return;
+	}
+	b->len++;
+	if (b->len < CONN_CLOSED_BATCH_SIZE)
+		return;
+	/* Full: sent from the map value itself (it is larger than the stack). */
+	if (bpf_perf_event_output(ctx, &closed_perf, BPF_F_CURRENT_CPU, b, sizeof(*b)))
+		TEL_ADD(closed_lost, CONN_CLOSED_BATCH_SIZE);
+	else
+		TEL_ADD(closed_sent, CONN_CLOSED_BATCH_SIZE);
+	TEL_INC(batch_flushes);
+	b->len = 0;
+	b->id++;
+}
+
+static __always_inline struct conn *scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch_conn, &zero);
+}
+
+/* tcp:tcp_destroy_sock: after both the user close and the protocol close.
+ * One close record per process that used the socket; all state removed. */
+static __always_inline void tcp_on_destroy(void *ctx, const void *sk, __u64 cookie)
+{
+	struct sock_state *st = tcp_state_get(sk);
+	if (!st) {
+		st = tcp_state_seen(sk, cookie);
+		if (!st) {
+			/* CLOSE already: an older socket with no event since we started. */
+			st = tcp_state_new(sk, cookie, 0, CONN_DIRECTION_UNKNOWN);
+			if (!st)
+				return;
+			if (tcp_build_tuple(sk, st) == 0 && st->tup_ok)
+				st->direction = tcp_direction_late(st);
+		}
+	}
+	tcp_refresh(sk, st, DIR_SEND | DIR_RECV, 0);
+	struct conn *c = scratch();
+	if (c && (st->tup_ok || st->tup.dport)) {
+		__u64 now = bpf_ktime_get_ns();
+		__u8 reason = (st->states & TCPF(TCP_STATE_ESTABLISHED)) || (st->flags & CONN_SEEN_LATE)
+				      ? CONN_CLOSE_DESTROYED
+				      : CONN_CLOSE_FAILED;
+		struct tcp_stats *ts = bpf_map_lookup_elem(&tcp_stats, &st->tup);
+		__u8 n = st->npids ? st->npids : 1;
+		/* a bounded loop (5.3+ verifiers), not unrolled: the body is large */
+		for (int i = 0; i < TRACER_MAX_PIDS; i++) {
+			if (i >= n)
+				break;
+			__builtin_memset(c, 0, sizeof(*c));
+			c->tup = st->tup;
+			c->tup.pid = st->pids[i];
+			struct conn_stats *s = bpf_map_lookup_elem(&conn_stats, &c->tup);
+			if (s) {
+				c->conn_stats = *s;
+				bpf_map_delete_elem(&conn_stats, &c->tup);
+			} else {
+				c->conn_stats.id = st->id;
+				c->conn_stats.start = st->start;
+				c->conn_stats.direction = st->direction;
+				c->conn_stats.flags = st->flags | (c->tup.pid ? 0 : CONN_NO_PID);
+			}
+			c->conn_stats.timestamp = now;
+			if (ts)
+				c->tcp_stats = *ts;
+			c->tcp_stats.state_transitions = st->states | TCPF(TCP_STATE_CLOSE);
+			c->tcp_stats.state = TCP_STATE_CLOSE;
+			c->reason = reason;
+			emit_close(ctx, c);
+		}
+	}
+	bpf_map_delete_elem(&tcp_stats, &st->tup);
+	__u64 key = (__u64)sk;
+	bpf_map_delete_elem(&sock_state, &key);
+}
+
+/* ------------------------------------------------------------------ UDP */
+
+/* Put a peer address from a user sockaddr (sockaddr_in / sockaddr_in6) into
+ * the tuple; a v4 or v4-mapped peer makes the tuple IPv4. */
+static __always_inline int udp_apply_sockaddr(struct conn_tuple *t, __u64 uaddr)
+{
+	__u16 family = 0;
+	__be16 port = 0;
+	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), (const void *)uaddr))
+		return -1;
+	if (bpf_probe_read_user(&port, sizeof(port), (const void *)(uaddr + 2)))
+		return -1;
+	if (family == AF_INET) {
+		__u32 a = 0;
+		if (bpf_probe_read_user(&a, sizeof(a), (const void *)(uaddr + 4)))
+			return -1;
+		if (t->metadata & CONN_V6) {
+			/* A dual-stack socket: its local side is the wildcard or mapped. */
+			t->saddr_l = is_v4mapped(t->saddr_h, t->saddr_l) ? t->saddr_l >> 32 : 0;
+			t->saddr_h = 0;
+			t->metadata &= ~CONN_V6;
+		}
+		t->daddr_h = 0;
+		t->daddr_l = a;
+	} else if (family == AF_INET6) {
+		__u64 a[2] = {};
+		if (bpf_probe_read_user(a, sizeof(a), (const void *)(uaddr + 8)))
+			return -1;
+		if (is_v4mapped(a[0], a[1])) {
+			if (t->metadata & CONN_V6) {
+				t->saddr_l = is_v4mapped(t->saddr_h, t->saddr_l) ? t->saddr_l >> 32 : 0;
+				t->saddr_h = 0;
+				t->metadata &= ~CONN_V6;
+			}
+			t->daddr_h = 0;
+			t->daddr_l = a[1] >> 32;
+		} else {
+			t->daddr_h = a[0];
+			t->daddr_l = a[1];
+		}
+	} else {
+		return -1;
+	}
+	t->dport = bpf_ntohs(port);
+	return 0;
+}
+
+/* The user sockaddr of message `index` of a syscall in flight. */
+static __always_inline __u64 udp_call_sockaddr(struct udp_call *call, __u32 index)
+{
+	__u64 name = 0;
+	switch (call->kind) {
+	case UDP_CALL_SENDTO:
+	case UDP_CALL_RECVFROM:
+		return call->uptr;
+	case UDP_CALL_SENDMSG:
+	case UDP_CALL_RECVMSG:
+		/* struct user_msghdr: msg_name at 0 */
+		if (bpf_probe_read_user(&name, sizeof(name), (const void *)call->uptr))
+			return 0;
+		return name;
+	case UDP_CALL_SENDMMSG:
+	case UDP_CALL_RECVMMSG:
+		/* struct mmsghdr: 56-byte msghdr + msg_len, 64 bytes each */
+		if (bpf_probe_read_user(&name, sizeof(name), (const void *)(call->uptr + (__u64)(index & 1023) * 64)))
+			return 0;
+		return name;
+	}
+	return 0;
+}
+
+static __always_inline void udp_count_tuple(struct conn_tuple *t, int bytes, int is_send, __u64 cookie, __u32 pid)
+{
+	__u64 now = bpf_ktime_get_ns();
+	t->pid = pid;
+	__u32 first = is_send ? CONN_L_INIT : CONN_R_INIT;
+	__u64 id = cookie ? cookie : assign_id();
+	struct conn_stats *s = conn_get(t, id, first | (cookie ? CONN_ID_COOKIE : 0) | (pid ? 0 : CONN_NO_PID),
+					is_send ? CONN_DIRECTION_OUTGOING : CONN_DIRECTION_INCOMING, now, now);
+	if (!s)
+		return;
+	if (is_send) {
+		__sync_fetch_and_add(&s->sent_bytes, bytes);
+		__sync_fetch_and_add(&s->sent_packets, 1);
+		if ((s->flags & CONN_R_INIT) && !(s->flags & CONN_ASSURED))
+			s->flags |= CONN_ASSURED;
+		TEL_INC(udp_sends);
+	} else {
+		__sync_fetch_and_add(&s->recv_bytes, bytes);
+		__sync_fetch_and_add(&s->recv_packets, 1);
+		if ((s->flags & CONN_L_INIT) && !(s->flags & CONN_ASSURED))
+			s->flags |= CONN_ASSURED;
+		TEL_INC(udp_recvs);
+	}
+	s->timestamp = now;
+}
+
+/* A received datagram whose source address is now in user memory. */
+static __always_inline void udp_finish_recv(struct udp_call *call)
+{
+	struct conn_tuple t;
+	if (!call->pending_sk)
+		return;
+	const void *sk = (const void *)call->pending_sk;
+	int ret = call->pending_ret;
+	call->pending_sk = 0;
+	if (sock_tuple(sk, &t, CONN_TYPE_UDP))
+		return;
+	if (udp_apply_sockaddr(&t, udp_call_sockaddr(call, call->index)))
+		TEL_INC(udp_addr_missing);
+	udp_count_tuple(&t, ret, 0, 0, current_tgid());
+}
+
+/* sock:sock_send_length / sock_recv_length for a UDP socket. */
+static __always_inline void udp_on_io(const void *sk, int ret, int flags, int is_send, __u64 cookie)
+{
+	struct conn_tuple t;
+	if (ret <= 0 || (!is_send && (flags & (MSG_PEEK | MSG_ERRQUEUE))))
+		return;
+	if (sock_tuple(sk, &t, CONN_TYPE_UDP))
+		return;
+	if (t.dport == 0) {
+		/* Unconnected: the peer is in the syscall's sockaddr. */
+		__u64 id = bpf_get_current_pid_tgid();
+		struct udp_call *call = udp_syscalls ? bpf_map_lookup_elem(&udp_calls, &id) : 0;
+		if (call && is_send && call->kind <= UDP_CALL_SENDMMSG) {
+			__u32 index = call->index;
+			if (call->kind == UDP_CALL_SENDMMSG)
+				call->index++;
+			if (udp_apply_sockaddr(&t, udp_call_sockaddr(call, index)))
+				TEL_INC(udp_addr_missing);
+		} else if (call && !is_send && call->kind >= UDP_CALL_RECVFROM) {
+			/* The source address is copied out after this event: count at the
+			 * next datagram of the same call (recvmmsg) or at the syscall's exit. */
+			if (call->pending_sk) {
+				udp_finish_recv(call);
+				call->index++;
+			}
+			call->pending_sk = (__u64)sk;
+			call->pending_ret = ret;
+			return;
+		} else {
+			TEL_INC(udp_addr_missing);
+		}
+	}
+	udp_count_tuple(&t, ret, is_send, cookie, current_tgid());
+}
+
+/* sock:sock_send_length / sock_recv_length: route by protocol. */
+static __always_inline void on_io(const void *sk, int ret, int flags, int is_send, __u64 cookie)
+{
+	int err = 0;
+	if (!offsets_ready || !sk)
+		return;
+	__u16 family = sock_family(sk, &err);
+	if (err || (family != AF_INET && family != AF_INET6))
+		return;
+	__u32 proto = sock_protocol(sk, &err);
+	if (proto == IPPROTO_UDP) {
+		udp_on_io(sk, ret, flags, is_send, cookie);
+		return;
+	}
+	if (proto != IPPROTO_TCP || ret < 0)
+		return;
+	if (!is_send && (flags & MSG_ERRQUEUE))
+		return;
+	struct sock_state *st = tcp_state_seen(sk, cookie);
+	if (st)
+		tcp_refresh(sk, st, is_send ? DIR_SEND : DIR_RECV, current_tgid());
+}
+
+/* A TCP-only hook that carries the socket (state change, retransmit,
+ * receive-space adjust, probe): refresh what it says moved. */
+static __always_inline int is_tcp_inet(const void *sk)
+{
+	int err = 0;
+	__u16 family = sock_family(sk, &err);
+	if (err || (family != AF_INET && family != AF_INET6))
+		return 0;
+	return sock_protocol(sk, &err) == IPPROTO_TCP && !err;
+}
+
+#endif

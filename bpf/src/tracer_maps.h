@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The tracer's maps and its private per-socket state (never read as a
+ * record by userspace: only its keys are deleted there). */
+#ifndef TRACER_BPF_MAPS_H
+#define TRACER_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "tracer_bpf/abi.h"
+
+#define TRACER_MAX_PIDS 4
+
+/* Per TCP socket: what is needed to turn the kernel's own sequence counters
+ * into per-process byte counts, and to close every entry at destroy. */
+struct sock_state {
+	struct conn_tuple tup;   /* pid 0; valid when tup_ok */
+	__u64 id;
+	__u64 start;
+	__u64 sent_base;         /* sent_raw at the baseline */
+	__u64 recv_base;
+	__u64 sent;              /* bytes sent so far (monotonic) */
+	__u64 recv;
+	__u32 segs_out_base;
+	__u32 segs_in_base;
+	__u32 segs_out;          /* segments so far, from the baseline */
+	__u32 segs_in;
+	__u32 pids[TRACER_MAX_PIDS];
+	__u32 flags;             /* enum conn_flags */
+	__u16 states;            /* 1 << tcp state, every state entered */
+	__u8 npids;
+	__u8 tup_ok;
+	__u8 based;              /* byte baseline taken (ESTABLISHED or first sight after it) */
+	__u8 direction;
+	__u8 last_state;
+	__u8 _pad[1];
+};
+
+/* Maps sized from userspace (setMaxEntries) before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct conn_tuple);
+	__type(value, struct conn_stats);
+} conn_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct conn_tuple);
+	__type(value, struct tcp_stats);
+} tcp_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct sock_state);
+} sock_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct port_binding);
+	__type(value, __u8);
+} port_bindings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct telemetry);
+} telemetry SEC(".maps");
+
+/* Close records: ring buffer (default) or per-CPU batches on a perf buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} closed_ring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} closed_perf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct batch);
+} closed_batch SEC(".maps");
+
+/* Scratch space for a close record (too big for the stack next to the rest). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct conn);
+} scratch_conn SEC(".maps");
+
+/* Per-CPU id generator for connections without a socket cookie. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} id_gen SEC(".maps");
+
+/* UDP: the user's sockaddr (or msghdr / mmsghdr vector) of the syscall in
+ * flight on a thread, and a receive waiting for its source address. */
+enum udp_call_kind {
+	UDP_CALL_SENDTO = 1,
+	UDP_CALL_SENDMSG = 2,
+	UDP_CALL_SENDMMSG = 3,
+	UDP_CALL_RECVFROM = 4,
+	UDP_CALL_RECVMSG = 5,
+	UDP_CALL_RECVMMSG = 6,
+};
+
+struct udp_call {
+	__u64 uptr;          /* sockaddr (sendto/recvfrom), msghdr or mmsghdr vector */
+	__u64 pending_sk;    /* receive: the socket of a datagram waiting for its address */
+	__s32 pending_ret;
+	__u32 index;         /* mmsg: message index of the next datagram */
+	__u32 kind;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct udp_call);
+} udp_calls SEC(".maps");
+
+#endif

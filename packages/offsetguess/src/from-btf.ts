@@ -1,0 +1,67 @@
+// SockOffsets from the kernel's own BTF (/sys/kernel/btf/vmlinux).
+import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
+import type { BitField, SockOffsets } from './sock-offsets.js';
+
+/** A field the kernel's BTF lacks (or has with an unexpected size). */
+export class OffsetsError extends Error {
+  override name = 'OffsetsError';
+}
+
+function bytes(btf: Btf, struct: string, path: string[], sizes: number[]): number {
+  let m;
+  try {
+    m = btf.memberOffset(struct, path);
+  } catch (e) {
+    throw new OffsetsError(`kernel BTF: struct ${struct} has no member ${path.join('.')} (${(e as Error).message})`, { cause: e });
+  }
+  if (m.bitSize !== 0 || m.bitOffset % 8 !== 0) {
+    throw new OffsetsError(`kernel BTF: ${struct}.${path.join('.')} is a bitfield; the tracer reads it as a whole ${m.size}-byte field`);
+  }
+  if (!sizes.includes(m.size)) {
+    throw new OffsetsError(`kernel BTF: ${struct}.${path.join('.')} is ${m.size} bytes, expected ${sizes.join(' or ')}`);
+  }
+  return m.offset;
+}
+
+function bits(btf: Btf, struct: string, path: string[]): BitField {
+  let m;
+  try {
+    m = btf.memberOffset(struct, path);
+  } catch (e) {
+    throw new OffsetsError(`kernel BTF: struct ${struct} has no member ${path.join('.')} (${(e as Error).message})`, { cause: e });
+  }
+  const width = m.bitSize !== 0 ? m.bitSize : m.size * 8;
+  if (width > 24) throw new OffsetsError(`kernel BTF: ${struct}.${path.join('.')} is ${width} bits wide, at most 24 are read`);
+  return { bitOffset: m.bitOffset, bits: width };
+}
+
+/** Every offset the tracer needs, from kernel BTF (the running kernel's by default). */
+export function offsetsFromBtf(btf: Btf = loadKernelBtf()): SockOffsets {
+  const skc = (name: string, sizes: number[]): number => bytes(btf, 'sock', ['__sk_common', name], sizes);
+  const tcp = (name: string, sizes: number[]): number => bytes(btf, 'tcp_sock', [name], sizes);
+  return {
+    skcFamily: skc('skc_family', [2]),
+    skcState: skc('skc_state', [1]),
+    skcRcvSaddr: skc('skc_rcv_saddr', [4]),
+    skcDaddr: skc('skc_daddr', [4]),
+    skcDport: skc('skc_dport', [2]),
+    skcV6RcvSaddr: skc('skc_v6_rcv_saddr', [16]),
+    skcV6Daddr: skc('skc_v6_daddr', [16]),
+    skcNet: skc('skc_net', [8]),
+    netNsInum: bytes(btf, 'net', ['ns', 'inum'], [4]),
+    inetSport: bytes(btf, 'inet_sock', ['inet_sport'], [2]),
+    skProtocol: bits(btf, 'sock', ['sk_protocol']),
+    skShutdown: bits(btf, 'sock', ['sk_shutdown']),
+    tcpWriteSeq: tcp('write_seq', [4]),
+    tcpSndUna: tcp('snd_una', [4]),
+    tcpBytesAcked: tcp('bytes_acked', [8]),
+    tcpCopiedSeq: tcp('copied_seq', [4]),
+    tcpRcvNxt: tcp('rcv_nxt', [4]),
+    tcpBytesReceived: tcp('bytes_received', [8]),
+    tcpSrttUs: tcp('srtt_us', [4]),
+    tcpMdevUs: tcp('mdev_us', [4]),
+    tcpTotalRetrans: tcp('total_retrans', [4]),
+    tcpSegsIn: tcp('segs_in', [4]),
+    tcpSegsOut: tcp('segs_out', [4]),
+  };
+}

@@ -1,0 +1,46 @@
+// The one description of where the running kernel keeps what the tracer
+// reads. Produced from kernel BTF (offsetsFromBtf) or, on kernels without
+// BTF, by offset guessing; consumed by the tracer, which hands every value
+// to its eBPF programs as a global before load.
+
+/** A field that may be a bitfield: its bit offset in the struct and its width in bits. */
+export interface BitField {
+  bitOffset: number;
+  bits: number;
+}
+
+/** Byte offsets (and bitfield positions) of every kernel field the tracer reads. */
+export interface SockOffsets {
+  /** struct sock_common, through struct sock */
+  skcFamily: number;
+  skcState: number;
+  skcRcvSaddr: number;
+  skcDaddr: number;
+  skcDport: number;
+  skcV6RcvSaddr: number;
+  skcV6Daddr: number;
+  /** possible_net_t skc_net: a struct net pointer */
+  skcNet: number;
+  /** struct net: ns.inum, the namespace's inode number */
+  netNsInum: number;
+  /** struct inet_sock: the bound source port (network order); survives inet_put_port() */
+  inetSport: number;
+  /** struct sock: sk_protocol and sk_shutdown (bitfields on some kernels) */
+  skProtocol: BitField;
+  skShutdown: BitField;
+  /** struct tcp_sock */
+  tcpWriteSeq: number;
+  tcpSndUna: number;
+  tcpBytesAcked: number;
+  tcpCopiedSeq: number;
+  tcpRcvNxt: number;
+  tcpBytesReceived: number;
+  tcpSrttUs: number;
+  tcpMdevUs: number;
+  tcpTotalRetrans: number;
+  tcpSegsIn: number;
+  tcpSegsOut: number;
+}
+
+/** Where a SockOffsets came from. */
+export type OffsetSource = 'btf' | 'guess';

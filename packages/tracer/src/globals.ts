@@ -1,0 +1,102 @@
+// Settings handed to the eBPF programs as globals before load.
+import { statSync } from 'node:fs';
+import { readTracepointFormat, type TracepointFormat } from '@tracer-bpf/loader';
+import type { SockOffsets } from '@tracer-bpf/offsetguess';
+import type { BackendName } from './backends.js';
+import { TracerError } from './errors.js';
+
+export type Globals = Record<string, number | bigint | boolean>;
+
+/** Kernel struct offsets, as bpf/src/tracer_kernel.h names them. */
+export function offsetGlobals(o: SockOffsets): Globals {
+  return {
+    off_skc_family: o.skcFamily,
+    off_skc_state: o.skcState,
+    off_skc_rcv_saddr: o.skcRcvSaddr,
+    off_skc_daddr: o.skcDaddr,
+    off_skc_dport: o.skcDport,
+    off_skc_v6_rcv_saddr: o.skcV6RcvSaddr,
+    off_skc_v6_daddr: o.skcV6Daddr,
+    off_skc_net: o.skcNet,
+    off_net_ns_inum: o.netNsInum,
+    off_inet_sport: o.inetSport,
+    bitoff_sk_protocol: o.skProtocol.bitOffset,
+    bits_sk_protocol: o.skProtocol.bits,
+    bitoff_sk_shutdown: o.skShutdown.bitOffset,
+    bits_sk_shutdown: o.skShutdown.bits,
+    off_tcp_write_seq: o.tcpWriteSeq,
+    off_tcp_snd_una: o.tcpSndUna,
+    off_tcp_bytes_acked: o.tcpBytesAcked,
+    off_tcp_copied_seq: o.tcpCopiedSeq,
+    off_tcp_rcv_nxt: o.tcpRcvNxt,
+    off_tcp_bytes_received: o.tcpBytesReceived,
+    off_tcp_srtt_us: o.tcpSrttUs,
+    off_tcp_mdev_us: o.tcpMdevUs,
+    off_tcp_total_retrans: o.tcpTotalRetrans,
+    off_tcp_segs_in: o.tcpSegsIn,
+    off_tcp_segs_out: o.tcpSegsOut,
+    offsets_ready: 1,
+  };
+}
+
+function field(fmt: TracepointFormat, name: string): number {
+  const f = fmt.field(name);
+  if (!f) {
+    throw new TracerError('ERR_TRACEPOINT_LAYOUT', `tracepoint ${fmt.category}/${fmt.name} has no field "${name}" on this kernel`);
+  }
+  return f.offset;
+}
+
+/** Record field offsets of the classic tracepoints the 'tracepoint' backend reads (from tracefs). */
+export function classicTracepointGlobals(perCall: boolean, legacy: boolean): Globals {
+  const state = readTracepointFormat('sock', 'inet_sock_set_state');
+  const g: Globals = {
+    tp_state_skaddr: field(state, 'skaddr'),
+    tp_state_oldstate: field(state, 'oldstate'),
+    tp_state_newstate: field(state, 'newstate'),
+    tp_destroy_skaddr: field(readTracepointFormat('tcp', 'tcp_destroy_sock'), 'skaddr'),
+    tp_retransmit_skaddr: field(readTracepointFormat('tcp', 'tcp_retransmit_skb'), 'skaddr'),
+  };
+  if (perCall) {
+    const send = readTracepointFormat('sock', 'sock_send_length');
+    const recv = readTracepointFormat('sock', 'sock_recv_length');
+    Object.assign(g, {
+      tp_send_sk: field(send, 'sk'),
+      tp_send_ret: field(send, 'ret'),
+      tp_recv_sk: field(recv, 'sk'),
+      tp_recv_ret: field(recv, 'ret'),
+      tp_recv_flags: field(recv, 'flags'),
+    });
+  }
+  if (legacy) {
+    g.tp_rcv_space_adjust_skaddr = field(readTracepointFormat('tcp', 'tcp_rcv_space_adjust'), 'skaddr');
+    g.tp_probe_skaddr = field(readTracepointFormat('tcp', 'tcp_probe'), 'skaddr');
+  }
+  return g;
+}
+
+/** The syscall records' argument and return slots; every syscall of the set must agree. */
+export function syscallGlobals(): Globals {
+  let args: number | undefined;
+  let ret: number | undefined;
+  for (const s of ['sendto', 'sendmsg', 'sendmmsg', 'recvfrom', 'recvmsg', 'recvmmsg']) {
+    const enter = readTracepointFormat('syscalls', `sys_enter_${s}`);
+    const first = enter.fields.find((f) => !f.common && f.name !== '__syscall_nr');
+    if (!first) throw new TracerError('ERR_TRACEPOINT_LAYOUT', `syscalls/sys_enter_${s} has no argument fields`);
+    const exit = field(readTracepointFormat('syscalls', `sys_exit_${s}`), 'ret');
+    if (args !== undefined && (args !== first.offset || ret !== exit)) {
+      throw new TracerError('ERR_TRACEPOINT_LAYOUT', `syscall tracepoint records disagree on this kernel (sys_enter_${s} arguments at ${first.offset}, expected ${args})`);
+    }
+    args = first.offset;
+    ret = exit;
+  }
+  return { tp_sys_args: args!, tp_sys_ret: ret! };
+}
+
+/** The tracer's own pid namespace: pids are reported as seen from it. */
+export function pidNamespaceGlobals(): Globals {
+  const st = statSync('/proc/self/ns/pid', { bigint: true });
+  return { pidns_dev: st.dev, pidns_ino: st.ino };
+}
+
+export type { BackendName };

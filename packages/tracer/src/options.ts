@@ -1,0 +1,29 @@
+import type { SockOffsets } from '@tracer-bpf/offsetguess';
+import type { BackendName } from './backends.js';
+
+export type Transport = 'ringbuf' | 'perf';
+
+export interface TracerOptions {
+  /** Which hooks feed the counters. Default 'auto': tp_btf where the kernel allows it, else classic tracepoints. */
+  backend?: BackendName | 'auto';
+  /** How close records reach userspace. Default 'auto': the ring buffer; 'perf' forces per-CPU batches on a perf buffer. */
+  transport?: Transport | 'auto';
+  /** Kernel struct offsets: 'auto'/'btf' from kernel BTF, or a SockOffsets object (e.g. guessed). */
+  offsets?: 'auto' | 'btf' | SockOffsets;
+  /**
+   * Peers of unconnected UDP sockets from the syscall tracepoints (sendto,
+   * sendmsg, sendmmsg, recvfrom, recvmsg, recvmmsg). Attaching any of them
+   * puts every thread of the host on the syscall slow path; without them an
+   * unconnected UDP flow has the unspecified peer (:: / 0.0.0.0, port 0).
+   * Default true.
+   */
+  udpPeers?: boolean;
+  /** Entries of the per-connection map (default 65536); the TCP and socket maps get the same. */
+  maxConnections?: number;
+  /** Ring buffer size in bytes, a power of two (default 1 MiB). */
+  ringBytes?: number;
+  /** Longest a close record waits in the ring buffer before userspace reads it, ms (default 200). */
+  closedPollMs?: number;
+  /** Stop and release everything when this signal aborts. */
+  signal?: AbortSignal;
+}

@@ -1,0 +1,296 @@
+// @tracer-bpf/tracer: load the tracer's eBPF programs for one backend, poll
+// the per-connection maps, and receive close records.
+import { release, version } from 'node:os';
+import { objects } from '@tracer-bpf/bpf';
+import { findTracefs, BpfObject, BpfVerifierError, probeFeature } from '@tracer-bpf/loader';
+import { CONN_STATS_SIZE, CONN_TUPLE_SIZE, TCP_STATS_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
+import { loadKernelBtf } from '@tracer-bpf/btf';
+import { offsetsFromBtf, type OffsetSource, type SockOffsets } from '@tracer-bpf/offsetguess';
+import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGRAMS } from './backends.js';
+import { ClosedReader } from './closed-reader.js';
+import { type Connection, toConnection } from './connection.js';
+import { TracerError } from './errors.js';
+import { classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, syscallGlobals } from './globals.js';
+import type { TracerOptions, Transport } from './options.js';
+import { listeningPorts } from './ports.js';
+
+export interface TracerInfo {
+  backend: BackendName;
+  backendReason: string;
+  transport: Transport;
+  transportReason: string;
+  offsets: OffsetSource;
+  /** sock_send_length / sock_recv_length are used (6.3+); else TCP bytes advance at tcp_rcv_space_adjust / tcp_probe and UDP is not counted. */
+  perCall: boolean;
+  /** Peers of unconnected UDP sockets come from the syscall tracepoints. */
+  udpPeers: boolean;
+  /** Connection ids are socket cookies (tracing programs, 5.12+); else ids assigned at first sight. */
+  cookies: boolean;
+  kernel: string;
+  programs: string[];
+}
+
+export interface TracerStats {
+  /** Kernel counters: map full, failed reads, close records sent / lost, ... (summed over CPUs). */
+  kernel: Telemetry;
+  /** Close records delivered to userspace since start. */
+  closedDelivered: number;
+  /** perf transport: samples the kernel dropped because the perf ring was full (4 records each). */
+  closedLostSamples: number;
+  /** Closed connections dropped because nobody took a snapshot (bounded queue). */
+  closedQueueDropped: number;
+  /** Entries in the per-connection map, and its size. */
+  connections: number;
+  maxConnections: number;
+}
+
+const DEFAULT_MAX = 65536;
+const CLOSED_QUEUE_MAX = 1 << 20;
+
+function hasBtfTracepoint(name: string): boolean {
+  try {
+    return loadKernelBtf().findIds(`btf_trace_${name}`).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+function chooseBackend(opt: TracerOptions['backend']): { backend: Backend; reason: string } {
+  if (opt !== undefined && opt !== 'auto') {
+    if (!BACKENDS.some((b) => b.name === opt)) {
+      throw new TracerError('ERR_TRACER_OPTION', `backend: "${String(opt)}" is not one of auto, ${BACKENDS.map((b) => b.name).join(', ')}`);
+    }
+    return { backend: backendByName(opt), reason: 'forced by the backend option' };
+  }
+  const tpBtf = probeFeature('tpBtf');
+  if (tpBtf.supported) return { backend: backendByName('tp_btf'), reason: 'tp_btf attaches here (cheapest tracepoint kind)' };
+  if (findTracefs()) return { backend: backendByName('tracepoint'), reason: `tp_btf is not available (${tpBtf.detail}): classic tracepoints` };
+  throw new TracerError('ERR_NO_BACKEND', `no backend can run: tp_btf is not available (${tpBtf.detail}) and tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)`);
+}
+
+function isPreemptRt(): boolean {
+  return /PREEMPT_RT/.test(version());
+}
+
+function chooseTransport(opt: TracerOptions['transport']): { transport: Transport; reason: string } {
+  if (opt === 'perf') {
+    if (isPreemptRt()) {
+      throw new TracerError('ERR_TRACER_OPTION', 'transport: "perf" is refused on a PREEMPT_RT kernel: per-CPU batch appends can interleave there; use the ring buffer (transport: "ringbuf")');
+    }
+    return { transport: 'perf', reason: 'forced by the transport option' };
+  }
+  if (opt !== undefined && opt !== 'auto' && opt !== 'ringbuf') {
+    throw new TracerError('ERR_TRACER_OPTION', `transport: "${String(opt)}" is not one of auto, ringbuf, perf`);
+  }
+  const ring = probeFeature('ringbuf');
+  if (ring.supported) return { transport: 'ringbuf', reason: opt === 'ringbuf' ? 'forced by the transport option' : 'the kernel has BPF ring buffers' };
+  if (opt === 'ringbuf') throw new TracerError('ERR_NO_TRANSPORT', `transport: "ringbuf" is not available here (${ring.detail})`);
+  if (isPreemptRt()) throw new TracerError('ERR_NO_TRANSPORT', 'no close-record transport: no ring buffer, and the perf batches are refused on PREEMPT_RT');
+  return { transport: 'perf', reason: `no ring buffer (${ring.detail}): per-CPU batches on a perf buffer` };
+}
+
+function positiveInt(name: string, v: unknown, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+    throw new TracerError('ERR_TRACER_OPTION', `${name}: expected an integer from 1 to ${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+export class Tracer {
+  readonly info: TracerInfo;
+  #obj: BpfObject;
+  #closed: ClosedReader;
+  #queue: Connection[] = [];
+  #queueDropped = 0;
+  #timer: NodeJS.Timeout;
+  #maxConnections: number;
+  #isClosed = false;
+  #onAbort: (() => void) | undefined;
+  #signal: AbortSignal | undefined;
+
+  private constructor(obj: BpfObject, info: TracerInfo, transport: Transport, maxConnections: number, pollMs: number, signal?: AbortSignal) {
+    this.#obj = obj;
+    this.info = info;
+    this.#maxConnections = maxConnections;
+    this.#closed = new ClosedReader(obj, transport, (c) => {
+      if (this.#queue.length >= CLOSED_QUEUE_MAX) {
+        this.#queueDropped++;
+        return;
+      }
+      this.#queue.push(c);
+    });
+    // Bounded delay: consumed on a timer as well as on wake-ups.
+    this.#timer = setInterval(() => this.#closed.flush(), pollMs);
+    this.#timer.unref();
+    if (signal) {
+      this.#signal = signal;
+      this.#onAbort = () => this.close();
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  /** Load, seed, attach, and start receiving close records. Everything is released if any step fails. */
+  static async start(opts: TracerOptions = {}): Promise<Tracer> {
+    if (opts === null || typeof opts !== 'object') throw new TracerError('ERR_TRACER_OPTION', 'options: expected an object');
+    if (opts.signal?.aborted) throw new TracerError('ABORT_ERR', 'start: the signal was already aborted');
+    const maxConnections = opts.maxConnections === undefined ? DEFAULT_MAX : positiveInt('maxConnections', opts.maxConnections, 1 << 24);
+    const ringBytes = opts.ringBytes === undefined ? 1 << 20 : positiveInt('ringBytes', opts.ringBytes, 1 << 30);
+    if ((ringBytes & (ringBytes - 1)) !== 0 || ringBytes < 4096) throw new TracerError('ERR_TRACER_OPTION', `ringBytes: expected a power of two of at least 4096, got ${ringBytes}`);
+    const pollMs = opts.closedPollMs === undefined ? 200 : positiveInt('closedPollMs', opts.closedPollMs, 60_000);
+    const udpPeers = opts.udpPeers ?? true;
+    if (typeof udpPeers !== 'boolean') throw new TracerError('ERR_TRACER_OPTION', 'udpPeers: expected a boolean');
+
+    let offsets: SockOffsets;
+    let source: OffsetSource;
+    if (opts.offsets === undefined || opts.offsets === 'auto' || opts.offsets === 'btf') {
+      offsets = offsetsFromBtf();
+      source = 'btf';
+    } else if (typeof opts.offsets === 'object') {
+      offsets = opts.offsets;
+      source = 'guess';
+    } else {
+      throw new TracerError('ERR_TRACER_OPTION', `offsets: expected 'auto', 'btf' or a SockOffsets object, got ${String(opts.offsets)}`);
+    }
+
+    const { backend, reason: backendReason } = chooseBackend(opts.backend);
+    const { transport, reason: transportReason } = chooseTransport(opts.transport);
+    const perCall = hasBtfTracepoint('sock_send_length');
+    const programs = [...backend.lifecycle, ...(perCall ? backend.perCall : backend.legacy), ...(udpPeers && perCall ? UDP_PEER_PROGRAMS : [])];
+
+    const globals: Globals = {
+      ...offsetGlobals(offsets),
+      ...pidNamespaceGlobals(),
+      transport_perf: transport === 'perf' ? 1 : 0,
+      ring_wakeup_bytes: ringBytes / 8,
+      udp_syscalls: udpPeers && perCall ? 1 : 0,
+    };
+    if (backend.name === 'tracepoint') Object.assign(globals, classicTracepointGlobals(perCall, !perCall));
+    if (udpPeers && perCall) Object.assign(globals, syscallGlobals());
+
+    const load = async (cookies: boolean): Promise<BpfObject> => {
+      const obj = BpfObject.open(objects.tracer);
+      try {
+        obj.setGlobals({ ...globals, have_cookie: cookies && backend.name === 'tp_btf' ? 1 : 0 });
+        for (const m of ['conn_stats', 'tcp_stats', 'sock_state']) obj.map(m).setMaxEntries(maxConnections);
+        obj.map('closed_ring').setMaxEntries(transport === 'ringbuf' ? ringBytes : 4096);
+        for (const p of programs) obj.program(p).setAutoload(true);
+        await obj.load();
+        return obj;
+      } catch (e) {
+        obj.close();
+        throw e;
+      }
+    };
+    let obj: BpfObject;
+    let cookies = backend.name === 'tp_btf';
+    try {
+      obj = await load(cookies);
+    } catch (e) {
+      // bpf_get_socket_cookie() reached tracing programs in 5.12: without it, assigned ids.
+      if (!cookies || !(e instanceof BpfVerifierError) || !/get_socket_cookie|unknown func/.test(e.log ?? e.message)) throw e;
+      cookies = false;
+      obj = await load(false);
+    }
+    try {
+      const pb = obj.map('port_bindings');
+      const one = Buffer.from([1]);
+      for (const { netns, port } of listeningPorts()) pb.update(encodePortBinding({ netns, port, protocol: IpProtocol.TCP }), one);
+      const report = obj.attachAll();
+      if (!report.ok) {
+        const f = report.failed[0]!;
+        throw f.error;
+      }
+      const info: TracerInfo = {
+        backend: backend.name,
+        backendReason,
+        transport,
+        transportReason,
+        offsets: source,
+        perCall,
+        udpPeers: udpPeers && perCall,
+        cookies,
+        kernel: release(),
+        programs,
+      };
+      return new Tracer(obj, info, transport, maxConnections, pollMs, opts.signal);
+    } catch (e) {
+      obj.close();
+      throw e;
+    }
+  }
+
+  #check(op: string): void {
+    if (this.#isClosed) throw new TracerError('ERR_TRACER_CLOSED', `${op}: the tracer is closed`);
+  }
+
+  /**
+   * Live connections (their counters so far) and the connections closed
+   * since the last call, each closed one exactly once.
+   */
+  snapshot(): Connection[] {
+    this.#check('snapshot');
+    this.#closed.flush();
+    const tcp = new Map<string, Buffer>();
+    const ts = this.#obj.map('tcp_stats').readAll();
+    for (let i = 0; i < ts.count; i++) {
+      tcp.set(ts.keys.toString('latin1', i * CONN_TUPLE_SIZE, (i + 1) * CONN_TUPLE_SIZE), Buffer.from(ts.values.subarray(i * TCP_STATS_SIZE, (i + 1) * TCP_STATS_SIZE)));
+    }
+    const out: Connection[] = [];
+    const cs = this.#obj.map('conn_stats').readAll();
+    const key0 = Buffer.alloc(CONN_TUPLE_SIZE);
+    for (let i = 0; i < cs.count; i++) {
+      const at = i * CONN_TUPLE_SIZE;
+      const tup = decodeTuple(cs.keys, at);
+      let tcpv;
+      if (tup.isTcp) {
+        cs.keys.copy(key0, 0, at, at + CONN_TUPLE_SIZE);
+        key0.writeUInt32LE(0, 40);
+        const t = tcp.get(key0.toString('latin1'));
+        if (t) tcpv = decodeTcpStats(t);
+      }
+      out.push(toConnection(tup, decodeConnStats(cs.values, i * CONN_STATS_SIZE), tcpv));
+    }
+    const closed = this.#queue;
+    this.#queue = [];
+    for (const c of closed) out.push(c);
+    return out;
+  }
+
+  stats(): TracerStats {
+    this.#check('stats');
+    const t = this.#obj.map('telemetry').lookup(Buffer.alloc(4))!;
+    return {
+      kernel: sumTelemetry(t, 0, Math.floor(t.byteLength / TELEMETRY_SIZE)),
+      closedDelivered: this.#closed.delivered,
+      closedLostSamples: this.#closed.lostSamples,
+      closedQueueDropped: this.#queueDropped,
+      connections: this.#obj.map('conn_stats').readAll().count,
+      maxConnections: this.#maxConnections,
+    };
+  }
+
+  get closed(): boolean {
+    return this.#isClosed;
+  }
+
+  /** Detach every program and release every map, link and reader. Safe to call twice. */
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    clearInterval(this.#timer);
+    if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
+    try {
+      this.#closed.close();
+    } finally {
+      this.#obj.close();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
