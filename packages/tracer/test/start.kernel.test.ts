@@ -1,0 +1,107 @@
+// The tracer starts on this kernel with every backend and transport it
+// allows, says what it chose and why, counts one real exchange exactly and
+// releases everything on close.
+import net from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Tracer, TracerError } from '../src/index.js';
+
+async function exchange(host: string, up: number, down: number): Promise<{ clientPort: number; serverPort: number }> {
+  const srv = net.createServer((s) => {
+    let n = 0;
+    s.on('data', (d) => {
+      n += d.length;
+      if (n === up) s.end(Buffer.alloc(down, 1));
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, host, r));
+  const serverPort = (srv.address() as net.AddressInfo).port;
+  const c = net.connect(serverPort, host);
+  let clientPort = 0;
+  await new Promise<void>((resolve, reject) => {
+    c.on('connect', () => {
+      clientPort = c.localPort!;
+      c.write(Buffer.alloc(up, 2));
+    });
+    c.on('data', () => {});
+    c.on('error', reject);
+    c.on('end', () => c.end());
+    c.on('close', () => resolve());
+  });
+  await new Promise<void>((r) => srv.close(() => r()));
+  return { clientPort, serverPort };
+}
+
+/** BPF links, programs and maps this process holds (fds whose fdinfo names one): never anyone else's. */
+function ownBpfFds(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (/^(link_id|prog_id|map_id):/m.test(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))) n++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
+}
+
+const COMBOS = [
+  ['tp_btf', 'ringbuf'],
+  ['tp_btf', 'perf'],
+  ['tracepoint', 'ringbuf'],
+  ['tracepoint', 'perf'],
+] as const;
+
+describe.each(COMBOS)('backend %s, transport %s', (backend, transport) => {
+  it('counts one TCP exchange exactly, on both ends, closed once', async () => {
+    const rt = /PREEMPT_RT/.test((await import('node:os')).version());
+    if (transport === 'perf' && rt) {
+      await expect(Tracer.start({ backend, transport })).rejects.toThrow(/refused on a PREEMPT_RT kernel/);
+      return;
+    }
+    const t = await Tracer.start({ backend, transport });
+    try {
+      expect(t.info.backend).toBe(backend);
+      expect(t.info.transport).toBe(transport);
+      const { clientPort, serverPort } = await exchange('127.0.0.1', 1000, 500);
+      await new Promise((r) => setTimeout(r, 100));
+      const mine = t.snapshot().filter((c) => c.protocol === 'tcp' && (c.localPort === serverPort || c.remotePort === serverPort));
+      const client = mine.filter((c) => c.localPort === clientPort);
+      const server = mine.filter((c) => c.localPort === serverPort);
+      expect(client).toHaveLength(1);
+      expect(server).toHaveLength(1);
+      expect(client[0]).toMatchObject({ remotePort: serverPort, direction: 'outgoing', sentBytes: 1000n, recvBytes: 500n, pid: process.pid, closed: 'destroyed', localAddress: '127.0.0.1', family: 'ipv4' });
+      expect(server[0]).toMatchObject({ remotePort: clientPort, direction: 'incoming', sentBytes: 500n, recvBytes: 1000n, pid: process.pid, closed: 'destroyed' });
+      // closed connections are delivered once: the next snapshot has neither
+      const again = t.snapshot().filter((c) => c.localPort === serverPort || c.remotePort === serverPort);
+      expect(again).toEqual([]);
+      expect(t.stats().kernel.closedLost).toBe(0n);
+    } finally {
+      t.close();
+    }
+  });
+});
+
+describe('start and close', () => {
+  it('names a bad option', async () => {
+    await expect(Tracer.start({ backend: 'nope' as never })).rejects.toThrow(TracerError);
+    await expect(Tracer.start({ backend: 'nope' as never })).rejects.toThrow(/backend: "nope" is not one of/);
+    await expect(Tracer.start({ maxConnections: 0 })).rejects.toThrow(/maxConnections: expected an integer/);
+    await expect(Tracer.start({ ringBytes: 5000 })).rejects.toThrow(/ringBytes: expected a power of two/);
+  });
+
+  it('leaves no link, program or map of ours behind after close, and after an abort signal', async () => {
+    const before = ownBpfFds();
+    const t = await Tracer.start({ backend: 'tp_btf' });
+    expect(ownBpfFds()).toBeGreaterThan(before);
+    t.close();
+    t.close();
+    expect(ownBpfFds()).toBe(before);
+    expect(() => t.snapshot()).toThrow(/the tracer is closed/);
+    const ac = new AbortController();
+    const t2 = await Tracer.start({ backend: 'tp_btf', signal: ac.signal });
+    ac.abort();
+    expect(t2.closed).toBe(true);
+    expect(ownBpfFds()).toBe(before);
+  });
+});
