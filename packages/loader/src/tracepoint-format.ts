@@ -52,20 +52,22 @@ export function parseTracepointFormat(text: string, category = '', name = ''): T
     const m = FIELD_RE.exec(line);
     if (!m) continue;
     const decl = m[1]!.trim();
-    // `type name`, `type name[N]` or `type name[]` (dynamic arrays are __data_loc u32s).
-    const dm = /^(.*?)([A-Za-z_][A-Za-z0-9_]*)\s*(\[(\d*)\])?$/.exec(decl);
+    // `type name`, `type name[N]`, `type name[]` (dynamic arrays are __data_loc u32s)
+    // or `type name[sizeof(struct sockaddr_in6)]` (5.10's tcp_probe): the length is then size / element size.
+    const dm = /^(.*?)([A-Za-z_][A-Za-z0-9_]*)\s*(\[([^\]]*)\])?$/.exec(decl);
     if (!dm) throw new BpfArgumentError({ code: 'ERR_BPF_TRACEPOINT_FORMAT', op, ...(target ? { target } : {}), message: `cannot read field declaration "${decl}"` });
     const fieldName = dm[2]!;
     const base = dm[1]!.trim();
     const field: TracepointField = {
       name: fieldName,
-      type: dm[3] ? `${base}[${dm[4] ?? ''}]` : base,
+      type: dm[3] ? `${base}[${dm[4] && /^\d+$/.test(dm[4]) ? dm[4] : dm[4] ? Number(m[3]) : ''}]` : base,
       offset: Number(m[2]),
       size: Number(m[3]),
       signed: m[4] === '1',
       common: fieldName.startsWith('common_'),
     };
-    if (dm[4]) field.arrayLength = Number(dm[4]);
+    if (dm[4] && /^\d+$/.test(dm[4])) field.arrayLength = Number(dm[4]);
+    else if (dm[4] && /^(__u8|__s8|u8|s8|char|unsigned char)$/.test(base)) field.arrayLength = field.size;
     fields.push(field);
   }
   if (fields.length === 0) {

@@ -18,6 +18,7 @@ format:
 	field:__u16 sport;	offset:24;	size:2;	signed:0;
 	field:__u8 saddr_v6[16];	offset:40;	size:16;	signed:0;
 	field:__data_loc char[] name;	offset:56;	size:4;	signed:0;
+	field:__u8 daddr[sizeof(struct sockaddr_in6)];	offset:60;	size:28;	signed:0;
 
 print fmt: "family=%s", REC->family
 `;
@@ -45,8 +46,10 @@ describe('parseTracepointFormat', () => {
     expect(f.id).toBe(1432);
     expect(f.fields.map((x) => x.name)).toEqual([
       'common_type', 'common_flags', 'common_preempt_count', 'common_pid',
-      'skaddr', 'oldstate', 'newstate', 'sport', 'saddr_v6', 'name',
+      'skaddr', 'oldstate', 'newstate', 'sport', 'saddr_v6', 'name', 'daddr',
     ]);
+    // 5.10's tcp_probe sizes an array with sizeof(): its length comes from the size.
+    expect(f.field('daddr')).toEqual({ name: 'daddr', type: '__u8[28]', offset: 60, size: 28, signed: false, arrayLength: 28, common: false });
     expect(f.field('skaddr')).toEqual({ name: 'skaddr', type: 'const void *', offset: 8, size: 8, signed: false, common: false });
     expect(f.field('oldstate')).toEqual({ name: 'oldstate', type: 'int', offset: 16, size: 4, signed: true, common: false });
     expect(f.field('saddr_v6')).toEqual({ name: 'saddr_v6', type: '__u8[16]', offset: 40, size: 16, signed: false, arrayLength: 16, common: false });
