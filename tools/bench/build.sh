@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Build the C floor of the map-read benchmark: c/batch_read.c -> build/batch_read
+# Build the C programs of the benchmarks: c/batch_read.c -> build/batch_read (the
+# C floor of map-read) and c/syscall_loop.c -> build/syscall_loop (the pinned
+# workload of syscall-cost; plain libc, no libbpf).
 # (build/ is gitignored and is a turbo "build" output).
 # Links the repo's static libbpf 1.1.2 (.cache/native/prefix, made by
 # tools/native/deps.sh, which the loader's build runs first) so the C floor and
@@ -31,3 +33,7 @@ else
 fi
 mv -f "$out/batch_read.tmp" "$out/batch_read"
 echo "[bench] built $out/batch_read ($linked)" >&2
+
+"$CC" -O2 -Wall -Wextra "$here/c/syscall_loop.c" -o "$out/syscall_loop.tmp"
+mv -f "$out/syscall_loop.tmp" "$out/syscall_loop"
+echo "[bench] built $out/syscall_loop" >&2
