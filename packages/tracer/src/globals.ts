@@ -93,9 +93,17 @@ export function syscallGlobals(): Globals {
   return { tp_sys_args: args!, tp_sys_ret: ret! };
 }
 
+/** init_pid_ns.ns.inum (include/linux/proc_ns.h). */
+const PROC_PID_INIT_INO = 0xeffffffcn;
+
 /** The tracer's own pid namespace: pids are reported as seen from it. */
 export function pidNamespaceGlobals(): Globals {
   const st = statSync('/proc/self/ns/pid', { bigint: true });
+  // bpf_get_ns_current_pid_tgid() answers only for tasks whose own pid
+  // namespace is the given one (a process in a child namespace gets an error,
+  // so pid 0). In the initial pid namespace (PROC_PID_INIT_INO) the global
+  // tgid is already the pid the tracer sees: no namespace translation.
+  if (st.ino === PROC_PID_INIT_INO) return { pidns_dev: 0n, pidns_ino: 0n };
   return { pidns_dev: st.dev, pidns_ino: st.ino };
 }
 

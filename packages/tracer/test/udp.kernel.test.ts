@@ -379,8 +379,8 @@ describe('UDP from C programs (sendmmsg/recvmmsg, MSG_PEEK)', () => {
         }
         const common = { protocol: 'udp', family: 'ipv4', pid: r.pid, netns: NETNS, assured: true, closed: undefined, tcp: undefined, localAddress: '127.0.0.1', remoteAddress: '127.0.0.1' } as const;
         const want = [0, 1].flatMap((p) => [
-          { ...common, localPort: r.sender, remotePort: r.peers[p], direction: 'outgoing', sentBytes: sentTo[p], recvBytes: replies[p], sentPackets: BigInt(share[p]!), recvPackets: BigInt(share[p]!) },
-          { ...common, localPort: r.peers[p], remotePort: r.sender, direction: 'incoming', sentBytes: replies[p], recvBytes: sentTo[p], sentPackets: BigInt(share[p]!), recvPackets: BigInt(share[p]!) },
+          { ...common, localPort: r.sender, remotePort: r.peers[p]!, direction: 'outgoing', sentBytes: sentTo[p], recvBytes: replies[p], sentPackets: BigInt(share[p]!), recvPackets: BigInt(share[p]!) },
+          { ...common, localPort: r.peers[p]!, remotePort: r.sender, direction: 'incoming', sentBytes: replies[p], recvBytes: sentTo[p], sentPackets: BigInt(share[p]!), recvPackets: BigInt(share[p]!) },
         ]);
         expect(mine).toEqual(want.sort((x, y) => x.localPort - y.localPort || x.remotePort - y.remotePort));
       });
