@@ -73,7 +73,8 @@ SEC("?tp_btf/tcp_rcv_space_adjust")
 int BPF_PROG(btf_rcv_space_adjust, struct sock *sk)
 {
 	struct sock_state *st;
-	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, btf_cookie(sk))))
+	int created = 0;
+	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, btf_cookie(sk), &created)))
 		tcp_refresh(sk, st, DIR_RECV, current_tgid());
 	return 0;
 }
@@ -82,7 +83,8 @@ SEC("?tp_btf/tcp_probe")
 int BPF_PROG(btf_probe, struct sock *sk)
 {
 	struct sock_state *st;
-	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, btf_cookie(sk))))
+	int created = 0;
+	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, btf_cookie(sk), &created)))
 		tcp_refresh(sk, st, DIR_SEND, 0);
 	return 0;
 }
@@ -164,7 +166,8 @@ int tp_rcv_space_adjust(void *ctx)
 {
 	const void *sk = tp_ptr(ctx, tp_rcv_space_adjust_skaddr);
 	struct sock_state *st;
-	if (offsets_ready && sk && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 0)))
+	int created = 0;
+	if (offsets_ready && sk && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 0, &created)))
 		tcp_refresh(sk, st, DIR_RECV, current_tgid());
 	return 0;
 }
@@ -174,7 +177,8 @@ int tp_probe(void *ctx)
 {
 	const void *sk = tp_ptr(ctx, tp_probe_skaddr);
 	struct sock_state *st;
-	if (offsets_ready && sk && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 0)))
+	int created = 0;
+	if (offsets_ready && sk && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 0, &created)))
 		tcp_refresh(sk, st, DIR_SEND, 0);
 	return 0;
 }

@@ -348,29 +348,49 @@ static __always_inline __u32 tcp_note_pid(struct sock_state *st, __u32 pid, __u6
 	return st->pids[TRACER_MAX_PIDS - 1];
 }
 
-static __always_inline void tcp_stats_update(const void *sk, struct sock_state *st)
+/* The TCP figures of tcp_sock, written in place (an update would allocate
+ * a new element on every event). segs_out/segs_in: read by the caller when
+ * it has them (have_segs), else here. */
+static __always_inline void tcp_stats_write(const void *sk, struct sock_state *st, int have_segs, __u32 so, __u32 si)
 {
 	if (!st->tup_ok)
 		return;
 	int err = 0;
-	__u32 srtt = 0, mdev = 0, retrans = 0, so = 0, si = 0;
+	__u32 srtt = 0, mdev = 0, retrans = 0;
 	err |= KREAD(srtt, sk, off_tcp_srtt_us);
 	err |= KREAD(mdev, sk, off_tcp_mdev_us);
 	err |= KREAD(retrans, sk, off_tcp_total_retrans);
-	err |= KREAD(so, sk, off_tcp_segs_out);
-	err |= KREAD(si, sk, off_tcp_segs_in);
+	if (!have_segs) {
+		err |= KREAD(so, sk, off_tcp_segs_out);
+		err |= KREAD(si, sk, off_tcp_segs_in);
+		so -= st->segs_out_base;
+		si -= st->segs_in_base;
+	}
 	if (err)
 		TEL_INC(read_failed);
-	struct tcp_stats v = {};
-	v.rtt = srtt >> 3;
-	v.rtt_var = mdev >> 2;
-	v.retransmits = retrans;
-	v.segs_out = so - st->segs_out_base;
-	v.segs_in = si - st->segs_in_base;
-	v.state_transitions = st->states;
-	v.state = st->last_state;
-	if (bpf_map_update_elem(&tcp_stats, &st->tup, &v, BPF_ANY) == -7)
-		TEL_INC(tcp_stats_full);
+	struct tcp_stats *v = bpf_map_lookup_elem(&tcp_stats, &st->tup);
+	if (!v) {
+		struct tcp_stats z = {};
+		if (bpf_map_update_elem(&tcp_stats, &st->tup, &z, BPF_NOEXIST) == -7) {
+			TEL_INC(tcp_stats_full);
+			return;
+		}
+		v = bpf_map_lookup_elem(&tcp_stats, &st->tup);
+		if (!v)
+			return;
+	}
+	v->rtt = srtt >> 3;
+	v->rtt_var = mdev >> 2;
+	v->retransmits = retrans;
+	v->segs_out = so;
+	v->segs_in = si;
+	v->state_transitions = st->states;
+	v->state = st->last_state;
+}
+
+static __always_inline void tcp_stats_update(const void *sk, struct sock_state *st)
+{
+	tcp_stats_write(sk, st, 0, 0, 0);
 }
 
 /* Bring the socket's counters up to date and charge what moved to `pid`
@@ -388,8 +408,10 @@ static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, i
 	}
 	int err = 0;
 	__s64 ds = 0, dr = 0;
-	__u8 state = sock_state_now(sk, &err);
-	if (dirs & DIR_SEND) {
+	/* The current state only matters for a socket seen late (its FIN may
+	 * predate us); otherwise the states we saw say whether our FIN was sent. */
+	__u8 state = (st->flags & CONN_SEEN_LATE) ? sock_state_now(sk, &err) : 0;
+	if ((dirs & DIR_SEND) && !st->sent_final) {
 		__s64 sent = (__s64)(tcp_sent_raw(sk, &err) - st->sent_base) - tcp_fin_sent(st, state);
 		if (sent > (__s64)st->sent) {
 			ds = sent - (__s64)st->sent;
@@ -430,16 +452,17 @@ static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, i
 			__sync_fetch_and_add(&s->recv_packets, dsi);
 		s->timestamp = now;
 	}
-	tcp_stats_update(sk, st);
+	tcp_stats_write(sk, st, 1, so, si);
 }
 
 /* The socket at a hook that is not its birth: its state, created if it is
  * an older connection seen for the first time (not a listener). */
-static __always_inline struct sock_state *tcp_state_seen(const void *sk, __u64 cookie)
+static __always_inline struct sock_state *tcp_state_seen(const void *sk, __u64 cookie, int *created)
 {
 	struct sock_state *st = tcp_state_get(sk);
 	if (st)
 		return st;
+	*created = 1;
 	int err = 0;
 	__u8 now = sock_state_now(sk, &err);
 	if (err || now == TCP_STATE_LISTEN || now == TCP_STATE_CLOSE || now == TCP_STATE_NEW_SYN_RECV)
@@ -506,13 +529,19 @@ static __always_inline void tcp_on_state(const void *sk, int oldstate, int newst
 			return;
 		tcp_note_pid(st, current_tgid(), 0);
 	} else {
-		st = tcp_state_seen(sk, cookie);
+		int created = 0;
+		st = tcp_state_seen(sk, cookie, &created);
 		if (!st)
 			return;
 	}
 	st->states |= TCPF(newstate);
 	st->states |= TCPF(oldstate) & ~TCPF(TCP_STATE_LISTEN) & ~TCPF(TCP_STATE_CLOSE);
 	st->last_state = newstate;
+	if (newstate == TCP_STATE_CLOSE) {
+		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, 0);
+		st->sent_final = 1;
+		return;
+	}
 	if (newstate == TCP_STATE_ESTABLISHED && !st->based) {
 		tcp_build_tuple(sk, st);
 		tcp_take_baseline(sk, st);
@@ -586,9 +615,17 @@ static __always_inline void tcp_on_destroy(void *ctx, const void *sk, __u64 cook
 {
 	struct sock_state *st = tcp_state_get(sk);
 	if (!st) {
-		st = tcp_state_seen(sk, cookie);
+		/* Never seen: a listener, a socket that never connected (no
+		 * peer: nothing to report), or an older connection with no event
+		 * since we started (it still gets its close record). */
+		int err = 0;
+		__be16 dport = 0;
+		err |= KREAD(dport, sk, off_skc_dport);
+		if (err || !dport)
+			return;
+		int created = 0;
+		st = tcp_state_seen(sk, cookie, &created);
 		if (!st) {
-			/* CLOSE already: an older socket with no event since we started. */
 			st = tcp_state_new(sk, cookie, 0, CONN_DIRECTION_UNKNOWN);
 			if (!st)
 				return;
@@ -802,9 +839,19 @@ static __always_inline void on_io(const void *sk, int ret, int flags, int is_sen
 		return;
 	if (!is_send && (flags & MSG_ERRQUEUE))
 		return;
-	struct sock_state *st = tcp_state_seen(sk, cookie);
-	if (st)
-		tcp_refresh(sk, st, is_send ? DIR_SEND : DIR_RECV, current_tgid());
+	int created = 0;
+	struct sock_state *st = tcp_state_seen(sk, cookie, &created);
+	if (!st)
+		return;
+	/* First seen at this call: the baseline was read after the call moved
+	 * the counters, so this call's own bytes are put back in. */
+	if (created && st->based && ret > 0) {
+		if (is_send)
+			st->sent_base -= ret;
+		else
+			st->recv_base -= ret;
+	}
+	tcp_refresh(sk, st, is_send ? DIR_SEND : DIR_RECV, current_tgid());
 }
 
 /* A TCP-only hook that carries the socket (state change, retransmit,

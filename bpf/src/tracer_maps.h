@@ -32,7 +32,10 @@ struct sock_state {
 	__u8 based;              /* byte baseline taken (ESTABLISHED or first sight after it) */
 	__u8 direction;
 	__u8 last_state;
-	__u8 _pad[1];
+	/* TCP_CLOSE reached: nothing can be queued any more, and an abortive
+	 * close (tcp_disconnect) moves write_seq and zeroes bytes_acked right
+	 * after, before destroy: the sent count is final from here. */
+	__u8 sent_final;
 };
 
 /* Maps sized from userspace (setMaxEntries) before load. */

@@ -317,13 +317,10 @@ describe.each(COMBOS)('TCP on loopback, backend %s, transport %s', (backend, tra
     expect(server).toMatchObject({ pid: process.pid, netns: NETNS, localPort: serverPort, remotePort: clientPort, direction: 'incoming', sentBytes: BigInt(down), recvBytes: BigInt(up), closed: 'destroyed' });
   });
 
-  // TRACER BUG (bpf/src, not fixable in TS): resetAndDestroy() is SO_LINGER 0 + close, so
-  // tcp_close() calls tcp_disconnect(), which moves write_seq on by max_window + 2 and zeroes
-  // bytes_acked/bytes_received before tcp_destroy_sock; the counters read at destroy then give
-  // sentBytes = up + max_window + 2 (e.g. 98305n for 30003 bytes). The final values should be
-  // taken when the socket enters TCP_CLOSE (inet_sock_set_state, which tcp_disconnect fires
-  // first) and frozen there.
-  it.fails('RST: the end that resets (resetAndDestroy) has exact final bytes, closed once', async () => {
+  // resetAndDestroy() is SO_LINGER 0 + close: tcp_disconnect() moves write_seq on by
+  // max_window + 2 and zeroes bytes_acked after entering TCP_CLOSE; the sent count must be
+  // the one at TCP_CLOSE (it was 98305n for 30003 bytes before the tracer froze it there).
+  it('RST: the end that resets (resetAndDestroy) has exact final bytes, closed once', async () => {
     const { client, server, clientPort, serverPort, up, down } = await rstExchange();
     expectEnds(client, server, { clientPort, serverPort, up, down, family: 'ipv4', address: '127.0.0.1' });
   });
@@ -420,13 +417,9 @@ describe.each(COMBOS)('TCP on loopback, backend %s, transport %s', (backend, tra
     expect(server[0]).toMatchObject({ seenLate: true, pid: process.pid, netns: NETNS, localPort: serverPort, remotePort: clientPort, direction: 'incoming', closed: 'destroyed' });
   });
 
-  // TRACER BUG (bpf/src, not fixable in TS): the baseline of a connection seen late is taken at
-  // its first event AFTER that event's bytes are already in write_seq / copied_seq, so the first
-  // send (and the first receive) after start are lost: expected client sent 1334n / recv 4321n,
-  // server sent 4321n / recv 1334n; came client sent 100n, server recv 100n (4321 is right: the
-  // first event of that direction was not a receive of it). On per-call kernels the baseline
-  // should be taken as the counter minus the call's own length.
-  it.fails('a connection opened before the tracer started counts exactly the bytes moved after start', async () => {
+  // The baseline of a connection seen late is read at its first event, after that call moved
+  // the counters: the call's own bytes must be put back (they were lost before: 100n for 1334n).
+  it('a connection opened before the tracer started counts exactly the bytes moved after start', async () => {
     const { client, server, clientPort, serverPort } = await lateExchange();
     expect(client).toHaveLength(1);
     expect(server).toHaveLength(1);
