@@ -42,6 +42,13 @@ export interface TracerStats {
   /** Entries in the per-connection map, and its size. */
   connections: number;
   maxConnections: number;
+  /**
+   * Per program: times the kernel skipped it because a BPF program was already
+   * running on that CPU (recursion misses, from prog info: 5.12+; undefined
+   * where the kernel does not say, e.g. 5.10), and its run count / run time
+   * while BPF stats are enabled (kernel.bpf_stats_enabled).
+   */
+  programs: { name: string; recursionMisses: bigint | undefined; runCount: bigint; runTimeNs: bigint }[];
 }
 
 const DEFAULT_MAX = 65536;
@@ -266,6 +273,10 @@ export class Tracer {
       closedQueueDropped: this.#queueDropped,
       connections: this.#obj.map('conn_stats').readAll().count,
       maxConnections: this.#maxConnections,
+      programs: this.info.programs.map((name) => {
+        const p = this.#obj.program(name).stats();
+        return { name, recursionMisses: p.recursionMisses, runCount: p.runCount, runTimeNs: p.runTimeNs };
+      }),
     };
   }
 

@@ -3,6 +3,7 @@
 // releases everything on close.
 import net from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { Tracer, TracerError } from '../src/index.js';
 
@@ -75,7 +76,13 @@ describe.each(COMBOS)('backend %s, transport %s', (backend, transport) => {
       // closed connections are delivered once: the next snapshot has neither
       const again = t.snapshot().filter((c) => c.localPort === serverPort || c.remotePort === serverPort);
       expect(again).toEqual([]);
-      expect(t.stats().kernel.closedLost).toBe(0n);
+      const st = t.stats();
+      expect(st.kernel.closedLost).toBe(0n);
+      // every program loaded is in the stats, with recursion misses where the kernel counts them (5.12+)
+      expect(st.programs.map((p) => p.name)).toEqual(t.info.programs);
+      const hasMisses = st.programs.every((p) => p.recursionMisses !== undefined);
+      const [maj, min] = release().split('.').map(Number) as [number, number];
+      expect(hasMisses).toBe(maj > 5 || (maj === 5 && min >= 12)); // bpf_prog_info.recursion_misses: 5.12
     } finally {
       t.close();
     }
