@@ -13,6 +13,8 @@ export const testObjects = {
   rejectedTest: objectPath('test/rejected_test'),
   /** Maps sized at run time (a stack trace map, a hash map), a cheap classic tracepoint program and one on a tracepoint no kernel has. */
   sizedTest: objectPath('test/sized_test'),
+  /** XDP (`sec xdp`, for `ip link set dev lo xdpgeneric obj ...`): drops the first 2 TCP payload segments of each flow to ports 29800..29899, v4 and v6. */
+  dropTest: objectPath('test/drop_test'),
 } as const;
 
 export type TestObjectName = keyof typeof testObjects;
