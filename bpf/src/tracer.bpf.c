@@ -66,16 +66,17 @@ int BPF_PROG(btf_recv_length, struct sock *sk, int ret, int flags)
 	return 0;
 }
 
-/* Kernels without sock_*_length (before 6.3): TCP receives advance at
- * tcp_rcv_space_adjust (called by every read, in the reader's context) and
- * sends at tcp_probe (every incoming segment, e.g. the ACK of sent data). */
+/* Kernels without sock_*_length (before 6.3): TCP counters advance at
+ * tcp_rcv_space_adjust (called by every read, in the reader's context: both
+ * directions) and at tcp_probe (every incoming segment, e.g. the ACK of sent
+ * data; its classic record has the socket only on newer kernels). */
 SEC("?tp_btf/tcp_rcv_space_adjust")
 int BPF_PROG(btf_rcv_space_adjust, struct sock *sk)
 {
 	struct sock_state *st;
 	int created = 0;
 	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, btf_cookie(sk), &created)))
-		tcp_refresh(sk, st, DIR_RECV, current_tgid());
+		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, current_tgid());
 	return 0;
 }
 
@@ -168,7 +169,7 @@ int tp_rcv_space_adjust(void *ctx)
 	struct sock_state *st;
 	int created = 0;
 	if (offsets_ready && sk && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 0, &created)))
-		tcp_refresh(sk, st, DIR_RECV, current_tgid());
+		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, current_tgid());
 	return 0;
 }
 

@@ -70,9 +70,17 @@ export function classicTracepointGlobals(perCall: boolean, legacy: boolean): Glo
   }
   if (legacy) {
     g.tp_rcv_space_adjust_skaddr = field(readTracepointFormat('tcp', 'tcp_rcv_space_adjust'), 'skaddr');
-    g.tp_probe_skaddr = field(readTracepointFormat('tcp', 'tcp_probe'), 'skaddr');
+    // tcp:tcp_probe's record carries the socket only on newer kernels (not on 5.10 / 6.1):
+    // without it the classic backend does not attach tp_probe (classicProbeUsable).
+    const probe = readTracepointFormat('tcp', 'tcp_probe').field('skaddr');
+    if (probe) g.tp_probe_skaddr = probe.offset;
   }
   return g;
+}
+
+/** The classic tcp:tcp_probe record has the socket pointer (skaddr) on this kernel. */
+export function classicProbeUsable(): boolean {
+  return readTracepointFormat('tcp', 'tcp_probe').field('skaddr') !== undefined;
 }
 
 /** The syscall records' argument and return slots; every syscall of the set must agree. */

@@ -10,7 +10,7 @@ import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGR
 import { ClosedReader } from './closed-reader.js';
 import { type Connection, toConnection } from './connection.js';
 import { TracerError } from './errors.js';
-import { classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, syscallGlobals } from './globals.js';
+import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, syscallGlobals } from './globals.js';
 import type { TracerOptions, Transport } from './options.js';
 import { listeningPorts } from './ports.js';
 
@@ -162,7 +162,8 @@ export class Tracer {
     const { backend, reason: backendReason } = chooseBackend(opts.backend);
     const { transport, reason: transportReason } = chooseTransport(opts.transport);
     const perCall = hasBtfTracepoint('sock_send_length');
-    const programs = [...backend.lifecycle, ...(perCall ? backend.perCall : backend.legacy), ...(udpPeers && perCall ? UDP_PEER_PROGRAMS : [])];
+    const legacy = backend.legacy.filter((p) => p !== 'tp_probe' || classicProbeUsable());
+    const programs = [...backend.lifecycle, ...(perCall ? backend.perCall : legacy), ...(udpPeers && perCall ? UDP_PEER_PROGRAMS : [])];
 
     const globals: Globals = {
       ...offsetGlobals(offsets),

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cProgram } from './c-programs.js';
 import { testObjectFile } from '@tracer-bpf/bpf/test';
 import { type Connection, Tracer } from '../src/index.js';
 
@@ -116,10 +117,7 @@ let tmp = '';
 let client = '';
 let xdpAttached = false;
 beforeAll(() => {
-  // Built at test time: a missing gcc fails this file, it does not skip it.
-  tmp = mkdtempSync(join(tmpdir(), 'tracer-retransmit-'));
-  client = join(tmp, 'tcp_info_client');
-  execFileSync('gcc', ['-O2', '-Wall', '-Werror', '-o', client, fileURLToPath(new URL('./c/tcp_info_client.c', import.meta.url))], { stdio: 'pipe' });
+  client = cProgram('tcp_info_client');
   // Someone else's XDP program on lo would be replaced: refuse instead (ours, left by a killed
   // run, is replaced).
   const before = ip(['-d', 'link', 'show', 'dev', 'lo']);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cProgram } from './c-programs.js';
 import { type Connection, Tracer } from '../src/index.js';
 
 const IN_VM = process.env.TRACER_BPF_KERNEL_CONFIG !== undefined;
@@ -166,10 +167,8 @@ function expectEnds(
 let ioPathsBinary = '';
 let tmp = '';
 beforeAll(() => {
-  // Built at test time: a missing gcc fails this file, it does not skip it.
-  tmp = mkdtempSync(join(tmpdir(), 'tracer-tcp-'));
-  ioPathsBinary = join(tmp, 'io_paths');
-  execFileSync('gcc', ['-O2', '-Wall', '-Werror', '-o', ioPathsBinary, fileURLToPath(new URL('./c/io_paths.c', import.meta.url))], { stdio: 'pipe' });
+  ioPathsBinary = cProgram('io_paths');
+  tmp = mkdtempSync(join(tmpdir(), 'tracer-tcp-')); // the file sendfile sends
 });
 afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cProgram } from './c-programs.js';
 import { type Connection, Tracer, type TracerOptions } from '../src/index.js';
 
 const run = promisify(execFile);
@@ -347,17 +348,7 @@ describe.each(BACKENDS)('UDP on backend %s', (backend) => {
 });
 
 describe('UDP from C programs (sendmmsg/recvmmsg, MSG_PEEK)', () => {
-  let dir: string;
-  const bin = (name: string): string => join(dir, name);
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tracer-udp-'));
-    for (const name of ['udp_mmsg', 'udp_peek']) {
-      await run('gcc', ['-O2', '-Wall', '-o', bin(name), join(import.meta.dirname, 'c', `${name}.c`)], { timeout: 60_000 });
-    }
-  });
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const bin = (name: string): string => cProgram(name);
 
   describe.each(BACKENDS)('backend %s', (backend) => {
     it(`one sendmmsg of ${M} datagrams to two unconnected peers, recvmmsg on each side: exact per-peer counts`, async () => {
