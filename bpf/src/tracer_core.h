@@ -19,6 +19,9 @@ const volatile __u64 pidns_ino = 0;
 const volatile __u8 transport_perf = 0;     /* 0: ring buffer; 1: per-CPU batches on a perf buffer */
 const volatile __u64 ring_wakeup_bytes = 0; /* wake the reader once this much is pending */
 const volatile __u8 udp_syscalls = 0;       /* the syscall tracepoints give unconnected UDP peers */
+/* At send/recv, tcp_stats (RTT, retransmits, segments, states) is rewritten
+ * at most this often per socket; every other event rewrites it always. */
+const volatile __u64 tcp_stats_interval_ns = 0;
 
 #define DIR_SEND 1
 #define DIR_RECV 2
@@ -97,10 +100,9 @@ static __always_inline __u32 sock_netns(const void *sk, int *err)
 /* Fill `t` (pid left 0) from the socket: addresses, ports, netns, type and
  * family. IPv4-mapped IPv6 is written as IPv4. Returns non-zero if a read
  * failed or the family is not INET. */
-static __always_inline int sock_tuple(const void *sk, struct conn_tuple *t, __u32 type_bit)
+static __always_inline int sock_tuple_of(const void *sk, struct conn_tuple *t, __u32 type_bit, __u16 family)
 {
 	int err = 0;
-	__u16 family = sock_family(sk, &err);
 	__be16 sport = 0, dport = 0;
 	TRACER_ZERO(t);
 	if (family == AF_INET) {
@@ -137,6 +139,17 @@ static __always_inline int sock_tuple(const void *sk, struct conn_tuple *t, __u3
 	if (err)
 		TEL_INC(read_failed);
 	return err;
+}
+
+static __always_inline int sock_tuple(const void *sk, struct conn_tuple *t, __u32 type_bit)
+{
+	int err = 0;
+	__u16 family = sock_family(sk, &err);
+	if (err) {
+		TEL_INC(read_failed);
+		return -1;
+	}
+	return sock_tuple_of(sk, t, type_bit, family);
 }
 
 static __always_inline struct conn_stats *conn_get(struct conn_tuple *t, __u64 id, __u32 flags, __u8 dir, __u64 start,
@@ -368,6 +381,7 @@ static __always_inline void tcp_stats_write(const void *sk, struct sock_state *s
 	}
 	if (err)
 		TEL_INC(read_failed);
+	st->stats_at = bpf_ktime_get_ns();
 	struct tcp_stats *v = bpf_map_lookup_elem(&tcp_stats, &st->tup);
 	if (!v) {
 		struct tcp_stats z = {};
@@ -396,6 +410,8 @@ static __always_inline void tcp_stats_update(const void *sk, struct sock_state *
 /* Bring the socket's counters up to date and charge what moved to `pid`
  * (0: not in process context, charge the last process seen). `dirs`
  * limits the work to the direction(s) this event is about. */
+#define DIR_IO 4 /* a send/recv call: tcp_stats may wait (tcp_stats_interval_ns) */
+
 static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, int dirs, __u32 pid)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -452,7 +468,8 @@ static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, i
 			__sync_fetch_and_add(&s->recv_packets, dsi);
 		s->timestamp = now;
 	}
-	tcp_stats_write(sk, st, 1, so, si);
+	if (!(dirs & DIR_IO) || now - st->stats_at >= tcp_stats_interval_ns)
+		tcp_stats_write(sk, st, 1, so, si);
 }
 
 /* The socket at a hook that is not its birth: its state, created if it is
@@ -787,12 +804,12 @@ static __always_inline void udp_finish_recv(struct udp_call *call)
 }
 
 /* sock:sock_send_length / sock_recv_length for a UDP socket. */
-static __always_inline void udp_on_io(const void *sk, int ret, int flags, int is_send, __u64 cookie)
+static __always_inline void udp_on_io(const void *sk, __u16 family, int ret, int flags, int is_send, __u64 cookie)
 {
 	struct conn_tuple t;
 	if (ret <= 0 || (!is_send && (flags & (MSG_PEEK | MSG_ERRQUEUE))))
 		return;
-	if (sock_tuple(sk, &t, CONN_TYPE_UDP))
+	if (sock_tuple_of(sk, &t, CONN_TYPE_UDP, family))
 		return;
 	if (t.dport == 0) {
 		/* Unconnected: the peer is in the syscall's sockaddr. */
@@ -832,7 +849,7 @@ static __always_inline void on_io(const void *sk, int ret, int flags, int is_sen
 		return;
 	__u32 proto = sock_protocol(sk, &err);
 	if (proto == IPPROTO_UDP) {
-		udp_on_io(sk, ret, flags, is_send, cookie);
+		udp_on_io(sk, family, ret, flags, is_send, cookie);
 		return;
 	}
 	if (proto != IPPROTO_TCP || ret < 0)
@@ -851,7 +868,7 @@ static __always_inline void on_io(const void *sk, int ret, int flags, int is_sen
 		else
 			st->recv_base -= ret;
 	}
-	tcp_refresh(sk, st, is_send ? DIR_SEND : DIR_RECV, current_tgid());
+	tcp_refresh(sk, st, (is_send ? DIR_SEND : DIR_RECV) | DIR_IO, current_tgid());
 }
 
 /* A TCP-only hook that carries the socket (state change, retransmit,

@@ -18,6 +18,7 @@ struct sock_state {
 	__u64 start;
 	__u64 sent_base;         /* sent_raw at the baseline */
 	__u64 recv_base;
+	__u64 stats_at;          /* bpf_ktime_get_ns() of the last tcp_stats write */
 	__u64 sent;              /* bytes sent so far (monotonic) */
 	__u64 recv;
 	__u32 segs_out_base;

@@ -22,6 +22,13 @@ export interface TracerOptions {
   maxConnections?: number;
   /** Ring buffer size in bytes, a power of two (default 1 MiB). */
   ringBytes?: number;
+  /**
+   * At most how often a send/recv rewrites a TCP connection's RTT, retransmits,
+   * segments and states, ms (default 10; 0: at every call). Every other event
+   * (state change, retransmit, close) rewrites them always; bytes and packets
+   * are always current.
+   */
+  tcpStatsIntervalMs?: number;
   /** Longest a close record waits in the ring buffer before userspace reads it, ms (default 200). */
   closedPollMs?: number;
   /** Stop and release everything when this signal aborts. */

@@ -144,6 +144,7 @@ export class Tracer {
     const ringBytes = opts.ringBytes === undefined ? 1 << 20 : positiveInt('ringBytes', opts.ringBytes, 1 << 30);
     if ((ringBytes & (ringBytes - 1)) !== 0 || ringBytes < 4096) throw new TracerError('ERR_TRACER_OPTION', `ringBytes: expected a power of two of at least 4096, got ${ringBytes}`);
     const pollMs = opts.closedPollMs === undefined ? 200 : positiveInt('closedPollMs', opts.closedPollMs, 60_000);
+    const statsMs = opts.tcpStatsIntervalMs === undefined ? 10 : opts.tcpStatsIntervalMs === 0 ? 0 : positiveInt('tcpStatsIntervalMs', opts.tcpStatsIntervalMs, 60_000);
     const udpPeers = opts.udpPeers ?? true;
     if (typeof udpPeers !== 'boolean') throw new TracerError('ERR_TRACER_OPTION', 'udpPeers: expected a boolean');
 
@@ -171,6 +172,7 @@ export class Tracer {
       transport_perf: transport === 'perf' ? 1 : 0,
       ring_wakeup_bytes: ringBytes / 8,
       udp_syscalls: udpPeers && perCall ? 1 : 0,
+      tcp_stats_interval_ns: BigInt(statsMs) * 1_000_000n,
     };
     if (backend.name === 'tracepoint') Object.assign(globals, classicTracepointGlobals(perCall, !perCall));
     if (udpPeers && perCall) Object.assign(globals, syscallGlobals());
