@@ -18,6 +18,13 @@ export interface TracerOptions {
    * Default true.
    */
   udpPeers?: boolean;
+  /**
+   * Idle time after which a UDP flow ends (delivered closed, reason
+   * 'expired'), ms: seen one way / seen both ways (assured). Default: the
+   * host's nf_conntrack_udp_timeout / _stream, else 30 000 / 120 000.
+   */
+  udpTimeoutMs?: number;
+  udpAssuredTimeoutMs?: number;
   /** Entries of the per-connection map (default 65536); the TCP and socket maps get the same. */
   maxConnections?: number;
   /** Ring buffer size in bytes, a power of two (default 1 MiB). */

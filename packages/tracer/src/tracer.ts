@@ -3,7 +3,7 @@
 import { release, version } from 'node:os';
 import { objects } from '@tracer-bpf/bpf';
 import { findTracefs, BpfObject, BpfVerifierError, probeFeature } from '@tracer-bpf/loader';
-import { CONN_STATS_SIZE, CONN_TUPLE_SIZE, TCP_STATS_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
+import { ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TCP_STATS_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
 import { loadKernelBtf } from '@tracer-bpf/btf';
 import { offsetsFromBtf, type OffsetSource, type SockOffsets } from '@tracer-bpf/offsetguess';
 import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGRAMS } from './backends.js';
@@ -13,6 +13,7 @@ import { TracerError } from './errors.js';
 import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, syscallGlobals } from './globals.js';
 import type { TracerOptions, Transport } from './options.js';
 import { listeningPorts } from './ports.js';
+import { defaultUdpTimeouts, monotonicNs, type UdpTimeouts } from './udp-expiry.js';
 
 export interface TracerInfo {
   backend: BackendName;
@@ -39,6 +40,8 @@ export interface TracerStats {
   closedLostSamples: number;
   /** Closed connections dropped because nobody took a snapshot (bounded queue). */
   closedQueueDropped: number;
+  /** UDP flows ended by idle expiry since start. */
+  udpExpired: number;
   /** Entries in the per-connection map, and its size. */
   connections: number;
   maxConnections: number;
@@ -109,23 +112,26 @@ export class Tracer {
   #closed: ClosedReader;
   #queue: Connection[] = [];
   #queueDropped = 0;
+  #expired = 0;
+  #lastRead = Date.now();
+  #sweepMs: number;
+  #sweepTimer: NodeJS.Timeout;
+  #udpTimeouts: UdpTimeouts;
   #timer: NodeJS.Timeout;
   #maxConnections: number;
   #isClosed = false;
   #onAbort: (() => void) | undefined;
   #signal: AbortSignal | undefined;
 
-  private constructor(obj: BpfObject, info: TracerInfo, transport: Transport, maxConnections: number, pollMs: number, signal?: AbortSignal) {
+  private constructor(obj: BpfObject, info: TracerInfo, transport: Transport, maxConnections: number, pollMs: number, udpTimeouts: UdpTimeouts, signal?: AbortSignal) {
     this.#obj = obj;
+    this.#udpTimeouts = udpTimeouts;
     this.info = info;
     this.#maxConnections = maxConnections;
-    this.#closed = new ClosedReader(obj, transport, (c) => {
-      if (this.#queue.length >= CLOSED_QUEUE_MAX) {
-        this.#queueDropped++;
-        return;
-      }
-      this.#queue.push(c);
-    });
+    this.#closed = new ClosedReader(obj, transport, (c) => this.#enqueue(c));
+    this.#sweepMs = Math.max(1000, Math.min(udpTimeouts.oneWayMs, udpTimeouts.assuredMs) / 2);
+    this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs);
+    this.#sweepTimer.unref();
     // Bounded delay: consumed on a timer as well as on wake-ups.
     this.#timer = setInterval(() => this.#closed.flush(), pollMs);
     this.#timer.unref();
@@ -146,6 +152,9 @@ export class Tracer {
     const pollMs = opts.closedPollMs === undefined ? 200 : positiveInt('closedPollMs', opts.closedPollMs, 60_000);
     const statsMs = opts.tcpStatsIntervalMs === undefined ? 10 : opts.tcpStatsIntervalMs === 0 ? 0 : positiveInt('tcpStatsIntervalMs', opts.tcpStatsIntervalMs, 60_000);
     const udpPeers = opts.udpPeers ?? true;
+    const udpTimeouts = defaultUdpTimeouts();
+    if (opts.udpTimeoutMs !== undefined) udpTimeouts.oneWayMs = positiveInt('udpTimeoutMs', opts.udpTimeoutMs, 86_400_000);
+    if (opts.udpAssuredTimeoutMs !== undefined) udpTimeouts.assuredMs = positiveInt('udpAssuredTimeoutMs', opts.udpAssuredTimeoutMs, 86_400_000);
     if (typeof udpPeers !== 'boolean') throw new TracerError('ERR_TRACER_OPTION', 'udpPeers: expected a boolean');
 
     let offsets: SockOffsets;
@@ -222,7 +231,7 @@ export class Tracer {
         kernel: release(),
         programs,
       };
-      return new Tracer(obj, info, transport, maxConnections, pollMs, opts.signal);
+      return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, opts.signal);
     } catch (e) {
       obj.close();
       throw e;
@@ -240,17 +249,60 @@ export class Tracer {
   snapshot(): Connection[] {
     this.#check('snapshot');
     this.#closed.flush();
+    const out = this.#read(true);
+    const closed = this.#queue;
+    this.#queue = [];
+    for (const c of closed) out.push(c);
+    return out;
+  }
+
+  /** Expire idle UDP flows into the closed queue when no snapshot did lately (keeps the map from filling). */
+  #sweep(): void {
+    if (this.#isClosed || Date.now() - this.#lastRead < this.#sweepMs) return;
+    for (const c of this.#read(false)) this.#enqueue(c);
+  }
+
+  #enqueue(c: Connection): void {
+    if (this.#queue.length >= CLOSED_QUEUE_MAX) {
+      this.#queueDropped++;
+      return;
+    }
+    this.#queue.push(c);
+  }
+
+  /** Live connections (when `live`) and UDP flows expired now. */
+  #read(live: boolean): Connection[] {
+    this.#lastRead = Date.now();
     const tcp = new Map<string, Buffer>();
-    const ts = this.#obj.map('tcp_stats').readAll();
+    const ts = live ? this.#obj.map('tcp_stats').readAll() : { count: 0, keys: Buffer.alloc(0), values: Buffer.alloc(0) };
     for (let i = 0; i < ts.count; i++) {
       tcp.set(ts.keys.toString('latin1', i * CONN_TUPLE_SIZE, (i + 1) * CONN_TUPLE_SIZE), Buffer.from(ts.values.subarray(i * TCP_STATS_SIZE, (i + 1) * TCP_STATS_SIZE)));
     }
     const out: Connection[] = [];
-    const cs = this.#obj.map('conn_stats').readAll();
+    const connMap = this.#obj.map('conn_stats');
+    const cs = connMap.readAll();
     const key0 = Buffer.alloc(CONN_TUPLE_SIZE);
+    const now = monotonicNs();
+    const { oneWayMs, assuredMs } = this.#udpTimeouts;
     for (let i = 0; i < cs.count; i++) {
       const at = i * CONN_TUPLE_SIZE;
       const tup = decodeTuple(cs.keys, at);
+      if (!tup.isTcp) {
+        const st = decodeConnStats(cs.values, i * CONN_STATS_SIZE);
+        const idleMs = Number(now - st.timestamp) / 1e6;
+        if (idleMs >= (st.isAssured ? assuredMs : oneWayMs)) {
+          // Expired: removed from the kernel map and delivered as closed, once.
+          // Re-read right before the delete: a datagram since the read keeps it alive.
+          const key = Buffer.from(cs.keys.subarray(at, at + CONN_TUPLE_SIZE));
+          const fresh = connMap.lookup(key);
+          if (fresh && decodeConnStats(fresh).timestamp === st.timestamp && connMap.delete(key)) {
+            this.#expired++;
+            out.push(toConnection(decodeTuple(key), decodeConnStats(Buffer.from(fresh)), undefined, ConnCloseReason.EXPIRED));
+            continue;
+          }
+        }
+      }
+      if (!live) continue;
       let tcpv;
       if (tup.isTcp) {
         cs.keys.copy(key0, 0, at, at + CONN_TUPLE_SIZE);
@@ -260,9 +312,6 @@ export class Tracer {
       }
       out.push(toConnection(tup, decodeConnStats(cs.values, i * CONN_STATS_SIZE), tcpv));
     }
-    const closed = this.#queue;
-    this.#queue = [];
-    for (const c of closed) out.push(c);
     return out;
   }
 
@@ -274,6 +323,7 @@ export class Tracer {
       closedDelivered: this.#closed.delivered,
       closedLostSamples: this.#closed.lostSamples,
       closedQueueDropped: this.#queueDropped,
+      udpExpired: this.#expired,
       connections: this.#obj.map('conn_stats').readAll().count,
       maxConnections: this.#maxConnections,
       programs: this.info.programs.map((name) => {
@@ -292,6 +342,7 @@ export class Tracer {
     if (this.#isClosed) return;
     this.#isClosed = true;
     clearInterval(this.#timer);
+    clearInterval(this.#sweepTimer);
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
     try {
       this.#closed.close();
