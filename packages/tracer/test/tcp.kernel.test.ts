@@ -231,15 +231,20 @@ describe.each(COMBOS)('TCP on loopback, backend %s, transport %s', (backend, tra
     const clientPort = c.localPort!;
     c.write(Buffer.alloc(1000, 3));
     await serverGot!.reach(1000);
-    // Per-call kernels update at the send; older ones at the next event (the ACK, the read): poll.
+    // Per-call kernels update at the send; older ones at the next event that sees the socket:
+    // the ACK (tcp_probe) or the socket's own next read. Where neither exists (a classic backend
+    // on a kernel whose tcp_probe record has no socket, e.g. 5.10 and 6.1) a sender that never
+    // reads shows its bytes at the close (README: backend x field x kernel).
+    const sendsLive = t.info.perCall || t.info.programs.some((p) => p.endsWith('_probe'));
+    const liveSent = sendsLive ? 1000n : 0n;
     await w.until('live 1000 bytes', () => {
       const cl = w.liveOn(clientPort, serverPort);
       const sv = w.liveOn(serverPort, clientPort);
-      return cl.length === 1 && cl[0]!.sentBytes === 1000n && sv.length === 1 && sv[0]!.recvBytes === 1000n;
+      return cl.length === 1 && cl[0]!.sentBytes === liveSent && sv.length === 1 && sv[0]!.recvBytes === 1000n;
     });
     const [cl] = w.liveOn(clientPort, serverPort);
     const [sv] = w.liveOn(serverPort, clientPort);
-    expect(cl).toMatchObject({ pid: process.pid, netns: NETNS, direction: 'outgoing', sentBytes: 1000n, recvBytes: 0n, closed: undefined, seenLate: false });
+    expect(cl).toMatchObject({ pid: process.pid, netns: NETNS, direction: 'outgoing', sentBytes: liveSent, recvBytes: 0n, closed: undefined, seenLate: false });
     expect(sv).toMatchObject({ pid: process.pid, netns: NETNS, direction: 'incoming', sentBytes: 0n, recvBytes: 1000n, closed: undefined, seenLate: false });
     // No other entry of this process on the server port carries the bytes.
     expect(w.live.filter((x) => x.protocol === 'tcp' && (x.localPort === serverPort || x.remotePort === serverPort))).toHaveLength(2);
@@ -356,7 +361,7 @@ describe.each(COMBOS)('TCP on loopback, backend %s, transport %s', (backend, tra
    * A connection opened and used (5000 up, 4000 down) before a tracer starts;
    * then, with it running, 1234 up, 4321 down, 100 up, and a close.
    */
-  async function lateExchange(): Promise<{ client: Connection[]; server: Connection[]; liveLeft: Connection[]; clientPort: number; serverPort: number }> {
+  async function lateExchange(): Promise<{ client: Connection[]; server: Connection[]; liveLeft: Connection[]; clientPort: number; serverPort: number; info: Tracer['info'] }> {
     let serverSock!: net.Socket;
     let serverGot!: ReturnType<typeof counter>;
     const srv = net.createServer();
@@ -401,6 +406,7 @@ describe.each(COMBOS)('TCP on loopback, backend %s, transport %s', (backend, tra
         liveLeft: [...lw.liveOn(clientPort, serverPort), ...lw.liveOn(serverPort, clientPort)],
         clientPort,
         serverPort,
+        info: late.info,
       };
     } finally {
       late.close();
@@ -419,10 +425,21 @@ describe.each(COMBOS)('TCP on loopback, backend %s, transport %s', (backend, tra
   // The baseline of a connection seen late is read at its first event, after that call moved
   // the counters: the call's own bytes must be put back (they were lost before: 100n for 1334n).
   it('a connection opened before the tracer started counts exactly the bytes moved after start', async () => {
-    const { client, server, clientPort, serverPort } = await lateExchange();
+    const { client, server, clientPort, serverPort, info } = await lateExchange();
     expect(client).toHaveLength(1);
     expect(server).toHaveLength(1);
-    expectEnds(client[0]!, server[0]!, { clientPort, serverPort, up: 1334, down: 4321, family: 'ipv4', address: '127.0.0.1' });
+    if (info.perCall) {
+      expectEnds(client[0]!, server[0]!, { clientPort, serverPort, up: 1334, down: 4321, family: 'ipv4', address: '127.0.0.1' });
+      return;
+    }
+    // Before 6.3 a late socket's counters start at its first event, and what that event's own
+    // segment or read moved is inside the baseline (README). tp_btf: the client is first seen at
+    // the ACK of its 1234 (already queued: not counted), the server at the arrival of those
+    // 1234 (not yet read: counted). Classic tracepoints (no socket in tcp_probe's record): each
+    // end is first seen at its first read, whose bytes are inside the baseline.
+    const probe = info.programs.some((p) => p.endsWith('_probe'));
+    const want = probe ? { cs: 100n, cr: 4321n, ss: 4321n, sr: 1334n } : { cs: 100n, cr: 0n, ss: 4321n, sr: 100n };
+    expect([client[0]!.sentBytes, client[0]!.recvBytes, server[0]!.sentBytes, server[0]!.recvBytes]).toEqual([want.cs, want.cr, want.ss, want.sr]);
   });
 
   it('I/O paths (writev, sendfile, readv, splice, MSG_PEEK + MSG_WAITALL recv) count exactly what moved', async () => {
