@@ -15,7 +15,7 @@ PNPM_VERSION=$(node -p 'require("./package.json").packageManager.split("@")[1]')
 # binutils and file build and check the native addon; bpftool and gcc serve the tests and
 # the benchmark, bpftrace is syscall-cost's reference; qemu, busybox and cpio boot the kernel matrix.
 APT_PACKAGES="clang llvm libbpf-dev linux-libc-dev libc6-dev make gcc g++ bpftool debootstrap binutils file
-  util-linux qemu-system-x86 busybox-static cpio xz-utils iproute2 bpftrace"
+  util-linux qemu-system-x86 busybox-static cpio xz-utils iproute2 bpftrace liburing-dev"
 
 log() { printf '[run] %s\n' "$*" >&2; }
 
