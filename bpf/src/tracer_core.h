@@ -54,14 +54,14 @@ static __always_inline __u32 current_tgid(void)
 	return bpf_get_current_pid_tgid() >> 32;
 }
 
+/* An id for a connection without a socket cookie: the CPU and the
+ * CLOCK_MONOTONIC ns of first sight (bit 63 set, never a cookie). Unique
+ * without any shared counter: a per-CPU counter is not safe where BPF
+ * programs can be preempted (PREEMPT_RT), and fetching atomics need 5.12. */
 static __always_inline __u64 assign_id(void)
 {
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&id_gen, &zero);
-	if (!n)
-		return 0;
-	*n += 1;
-	return (1ULL << 63) | ((__u64)bpf_get_smp_processor_id() << 48) | (*n & 0xffffffffffffULL);
+	return (1ULL << 63) | ((__u64)(bpf_get_smp_processor_id() & 0xff) << 55) |
+	       (bpf_ktime_get_ns() & ((1ULL << 55) - 1));
 }
 
 /* ::ffff:a.b.c.d as read into two little-endian u64 halves. */
@@ -620,12 +620,6 @@ static __always_inline void emit_close(void *ctx, struct conn *c)
 	b->id++;
 }
 
-static __always_inline struct conn *scratch(void)
-{
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&scratch_conn, &zero);
-}
-
 /* tcp:tcp_destroy_sock: after both the user close and the protocol close.
  * One close record per process that used the socket; all state removed. */
 static __always_inline void tcp_on_destroy(void *ctx, const void *sk, __u64 cookie)
@@ -651,8 +645,11 @@ static __always_inline void tcp_on_destroy(void *ctx, const void *sk, __u64 cook
 		}
 	}
 	tcp_refresh(sk, st, DIR_SEND | DIR_RECV, 0);
-	struct conn *c = scratch();
-	if (c && (st->tup_ok || st->tup.dport)) {
+	/* The record is built on the stack: a per-CPU scratch value could be
+	 * overwritten by another program preempting this one (PREEMPT_RT). */
+	struct conn rec;
+	struct conn *c = &rec;
+	if (st->tup_ok || st->tup.dport) {
 		__u64 now = bpf_ktime_get_ns();
 		__u8 reason = (st->states & TCPF(TCP_STATE_ESTABLISHED)) || (st->flags & CONN_SEEN_LATE)
 				      ? CONN_CLOSE_DESTROYED

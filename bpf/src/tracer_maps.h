@@ -94,22 +94,6 @@ struct {
 	__type(value, struct batch);
 } closed_batch SEC(".maps");
 
-/* Scratch space for a close record (too big for the stack next to the rest). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct conn);
-} scratch_conn SEC(".maps");
-
-/* Per-CPU id generator for connections without a socket cookie. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} id_gen SEC(".maps");
-
 /* UDP: the user's sockaddr (or msghdr / mmsghdr vector) of the syscall in
  * flight on a thread, and a receive waiting for its source address. */
 enum udp_call_kind {
