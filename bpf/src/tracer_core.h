@@ -97,6 +97,114 @@ static __always_inline __u32 sock_netns(const void *sk, int *err)
 	return inum;
 }
 
+/* What the hot path needs of struct sock_common, read in one go when the
+ * fields lie in its head (head_ok), else one by one. */
+struct sk_view {
+	__u64 prot;
+	__u64 net;
+	__u64 v6s[2];
+	__u64 v6d[2];
+	__u32 saddr;
+	__u32 daddr;
+	__u16 family;
+	__u16 num;
+	__be16 dport;
+	__u8 state;
+	__u8 _pad;
+};
+
+#define HEAD(T, b, off) (*(T *)((b) + ((off) & (SK_HEAD - 1))))
+
+static __always_inline int sk_view_read(const void *sk, struct sk_view *v)
+{
+	int err = 0;
+	if (head_ok) {
+		/* The offsets are constants to the verifier (frozen .rodata): fixed stack reads. */
+		__u8 b[SK_HEAD];
+		if (bpf_probe_read_kernel(b, sizeof(b), sk)) {
+			TEL_INC(read_failed);
+			return -1;
+		}
+		v->family = HEAD(__u16, b, off_skc_family);
+		v->state = HEAD(__u8, b, off_skc_state);
+		v->saddr = HEAD(__u32, b, off_skc_rcv_saddr);
+		v->daddr = HEAD(__u32, b, off_skc_daddr);
+		v->dport = HEAD(__be16, b, off_skc_dport);
+		v->num = HEAD(__u16, b, off_skc_num);
+		v->prot = HEAD(__u64, b, off_skc_prot);
+		v->net = HEAD(__u64, b, off_skc_net);
+		v->v6s[0] = HEAD(__u64, b, off_skc_v6_rcv_saddr);
+		v->v6s[1] = HEAD(__u64, b, off_skc_v6_rcv_saddr + 8);
+		v->v6d[0] = HEAD(__u64, b, off_skc_v6_daddr);
+		v->v6d[1] = HEAD(__u64, b, off_skc_v6_daddr + 8);
+		return 0;
+	}
+	err |= KREAD(v->family, sk, off_skc_family);
+	err |= KREAD(v->state, sk, off_skc_state);
+	err |= KREAD(v->saddr, sk, off_skc_rcv_saddr);
+	err |= KREAD(v->daddr, sk, off_skc_daddr);
+	err |= KREAD(v->dport, sk, off_skc_dport);
+	err |= KREAD(v->num, sk, off_skc_num);
+	err |= KREAD(v->net, sk, off_skc_net);
+	err |= bpf_probe_read_kernel(v->v6s, sizeof(v->v6s), sk + off_skc_v6_rcv_saddr);
+	err |= bpf_probe_read_kernel(v->v6d, sizeof(v->v6d), sk + off_skc_v6_daddr);
+	v->prot = 0;
+	if (prot_tcp)
+		err |= KREAD(v->prot, sk, off_skc_prot);
+	if (err)
+		TEL_INC(read_failed);
+	return err;
+}
+
+/* IPPROTO_TCP, IPPROTO_UDP or 0 (anything else: MPTCP, UDP-Lite, raw, ...). */
+static __always_inline __u32 sk_view_protocol(const void *sk, struct sk_view *v)
+{
+	if (prot_tcp) {
+		if (v->prot == prot_tcp || v->prot == prot_tcpv6)
+			return IPPROTO_TCP;
+		if (v->prot == prot_udp || (prot_udpv6 && v->prot == prot_udpv6))
+			return IPPROTO_UDP;
+		return 0;
+	}
+	int err = 0;
+	__u32 p = sock_protocol(sk, &err);
+	return err ? 0 : p;
+}
+
+/* A UDP tuple from the view: the local port is skc_num (the bound port). */
+static __always_inline int udp_tuple_view(struct sk_view *v, struct conn_tuple *t)
+{
+	TRACER_ZERO(t);
+	if (v->family == AF_INET) {
+		t->saddr_l = v->saddr;
+		t->daddr_l = v->daddr;
+		t->metadata = CONN_TYPE_UDP | CONN_V4;
+	} else {
+		__u64 *s = v->v6s, *d = v->v6d;
+		int sm = is_v4mapped(s[0], s[1]), dm = is_v4mapped(d[0], d[1]);
+		if ((sm || is_unspec6(s[0], s[1])) && (dm || is_unspec6(d[0], d[1])) && (sm || dm)) {
+			t->saddr_l = s[1] >> 32;
+			t->daddr_l = d[1] >> 32;
+			t->metadata = CONN_TYPE_UDP | CONN_V4;
+		} else {
+			t->saddr_h = s[0];
+			t->saddr_l = s[1];
+			t->daddr_h = d[0];
+			t->daddr_l = d[1];
+			t->metadata = CONN_TYPE_UDP | CONN_V6;
+		}
+	}
+	t->sport = v->num;
+	t->dport = bpf_ntohs(v->dport);
+	__u32 inum = 0;
+	if (v->net && KREAD(inum, (const void *)v->net, off_net_ns_inum)) {
+		TEL_INC(read_failed);
+		return -1;
+	}
+	t->netns = inum;
+	return 0;
+}
+
 /* Fill `t` (pid left 0) from the socket: addresses, ports, netns, type and
  * family. IPv4-mapped IPv6 is written as IPv4. Returns non-zero if a read
  * failed or the family is not INET. */
@@ -442,18 +550,24 @@ static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, i
 			st->recv = recv;
 		}
 	}
-	__u32 so = 0, si = 0;
-	err |= KREAD(so, sk, off_tcp_segs_out);
-	err |= KREAD(si, sk, off_tcp_segs_in);
-	so -= st->segs_out_base;
-	si -= st->segs_in_base;
-	__u32 dso = so - st->segs_out, dsi = si - st->segs_in;
-	if ((__s32)dso < 0)
-		dso = 0;
-	if ((__s32)dsi < 0)
-		dsi = 0;
-	st->segs_out += dso;
-	st->segs_in += dsi;
+	/* Segments (and the rest of tcp_stats) at most every tcp_stats_interval_ns
+	 * at a send/recv: packets are current to that interval, exact at close. */
+	int stats_due = !(dirs & DIR_IO) || now - st->stats_at >= tcp_stats_interval_ns;
+	__u32 so = st->segs_out, si = st->segs_in, dso = 0, dsi = 0;
+	if (stats_due) {
+		err |= KREAD(so, sk, off_tcp_segs_out);
+		err |= KREAD(si, sk, off_tcp_segs_in);
+		so -= st->segs_out_base;
+		si -= st->segs_in_base;
+		dso = so - st->segs_out;
+		dsi = si - st->segs_in;
+		if ((__s32)dso < 0)
+			dso = 0;
+		if ((__s32)dsi < 0)
+			dsi = 0;
+		st->segs_out += dso;
+		st->segs_in += dsi;
+	}
 	if (err)
 		TEL_INC(read_failed);
 	struct conn_stats *s = tcp_conn_entry(st, pid, now);
@@ -468,7 +582,7 @@ static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, i
 			__sync_fetch_and_add(&s->recv_packets, dsi);
 		s->timestamp = now;
 	}
-	if (!(dirs & DIR_IO) || now - st->stats_at >= tcp_stats_interval_ns)
+	if (stats_due)
 		tcp_stats_write(sk, st, 1, so, si);
 }
 
@@ -801,12 +915,12 @@ static __always_inline void udp_finish_recv(struct udp_call *call)
 }
 
 /* sock:sock_send_length / sock_recv_length for a UDP socket. */
-static __always_inline void udp_on_io(const void *sk, __u16 family, int ret, int flags, int is_send, __u64 cookie)
+static __always_inline void udp_on_io(const void *sk, struct sk_view *v, int ret, int flags, int is_send, __u64 cookie)
 {
 	struct conn_tuple t;
 	if (ret <= 0 || (!is_send && (flags & (MSG_PEEK | MSG_ERRQUEUE))))
 		return;
-	if (sock_tuple_of(sk, &t, CONN_TYPE_UDP, family))
+	if (udp_tuple_view(v, &t))
 		return;
 	if (t.dport == 0) {
 		/* Unconnected: the peer is in the syscall's sockaddr. */
@@ -838,15 +952,14 @@ static __always_inline void udp_on_io(const void *sk, __u16 family, int ret, int
 /* sock:sock_send_length / sock_recv_length: route by protocol. */
 static __always_inline void on_io(const void *sk, int ret, int flags, int is_send, __u64 cookie)
 {
-	int err = 0;
-	if (!offsets_ready || !sk)
+	struct sk_view v;
+	if (!offsets_ready || !sk || sk_view_read(sk, &v))
 		return;
-	__u16 family = sock_family(sk, &err);
-	if (err || (family != AF_INET && family != AF_INET6))
+	if (v.family != AF_INET && v.family != AF_INET6)
 		return;
-	__u32 proto = sock_protocol(sk, &err);
+	__u32 proto = sk_view_protocol(sk, &v);
 	if (proto == IPPROTO_UDP) {
-		udp_on_io(sk, family, ret, flags, is_send, cookie);
+		udp_on_io(sk, &v, ret, flags, is_send, cookie);
 		return;
 	}
 	if (proto != IPPROTO_TCP || ret < 0)
@@ -872,11 +985,10 @@ static __always_inline void on_io(const void *sk, int ret, int flags, int is_sen
  * receive-space adjust, probe): refresh what it says moved. */
 static __always_inline int is_tcp_inet(const void *sk)
 {
-	int err = 0;
-	__u16 family = sock_family(sk, &err);
-	if (err || (family != AF_INET && family != AF_INET6))
+	struct sk_view v;
+	if (sk_view_read(sk, &v) || (v.family != AF_INET && v.family != AF_INET6))
 		return 0;
-	return sock_protocol(sk, &err) == IPPROTO_TCP && !err;
+	return sk_view_protocol(sk, &v) == IPPROTO_TCP;
 }
 
 #endif

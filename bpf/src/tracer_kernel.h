@@ -46,6 +46,21 @@ const volatile __u32 off_tcp_total_retrans = 0;
 const volatile __u32 off_tcp_segs_in = 0;
 const volatile __u32 off_tcp_segs_out = 0;
 
+/* The hot path reads the head of struct sock_common in one go: when
+ * head_ok, every skc_* offset above (and skc_num, skc_prot) lies inside its
+ * first SK_HEAD bytes; else each field is read on its own. */
+#define SK_HEAD 128
+const volatile __u8 head_ok = 0;
+const volatile __u32 off_skc_num = 0;   /* __u16, host order (the bound local port) */
+const volatile __u32 off_skc_prot = 0;  /* struct proto * */
+/* &tcp_prot, &tcpv6_prot, &udp_prot, &udpv6_prot from /proc/kallsyms: the
+ * protocol of a socket is then its skc_prot, already in the head (no
+ * sk_protocol read). 0: unknown, sk_protocol is read instead. */
+const volatile __u64 prot_tcp = 0;
+const volatile __u64 prot_tcpv6 = 0;
+const volatile __u64 prot_udp = 0;
+const volatile __u64 prot_udpv6 = 0;
+
 /* Set to 1 by userspace once the offsets above are filled: nothing runs before. */
 const volatile __u8 offsets_ready = 0;
 

@@ -47,6 +47,8 @@ export function offsetsFromBtf(btf: Btf = loadKernelBtf()): SockOffsets {
     skcDport: skc('skc_dport', [2]),
     skcV6RcvSaddr: skc('skc_v6_rcv_saddr', [16]),
     skcV6Daddr: skc('skc_v6_daddr', [16]),
+    skcNum: skc('skc_num', [2]),
+    skcProt: skc('skc_prot', [8]),
     skcNet: skc('skc_net', [8]),
     netNsInum: bytes(btf, 'net', ['ns', 'inum'], [4]),
     inetSport: bytes(btf, 'inet_sock', ['inet_sport'], [2]),

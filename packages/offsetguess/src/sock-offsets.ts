@@ -19,6 +19,10 @@ export interface SockOffsets {
   skcDport: number;
   skcV6RcvSaddr: number;
   skcV6Daddr: number;
+  /** the bound local port, host order (zeroed at the final TCP close: the tracer uses it for UDP) */
+  skcNum: number;
+  /** struct proto *skc_prot */
+  skcProt: number;
   /** possible_net_t skc_net: a struct net pointer */
   skcNet: number;
   /** struct net: ns.inum, the namespace's inode number */

@@ -44,6 +44,8 @@ describe('offsetsFromBtf', () => {
     expect(o.skcRcvSaddr).toBe(at(sk, '__sk_common', 'skc_rcv_saddr'));
     expect(o.skcV6Daddr).toBe(at(sk, '__sk_common', 'skc_v6_daddr'));
     expect(o.skcNet).toBe(at(sk, '__sk_common', 'skc_net'));
+    expect(o.skcNum).toBe(at(sk, '__sk_common', 'skc_num'));
+    expect(o.skcProt).toBe(at(sk, '__sk_common', 'skc_prot'));
     expect(o.netNsInum).toBe(at(struct('net'), 'ns', 'inum'));
     expect(o.inetSport).toBe(at(struct('inet_sock'), 'inet_sport'));
     expect(o.skProtocol.bitOffset).toBe(bitOffset(sk, ['sk_protocol']));

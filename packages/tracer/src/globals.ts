@@ -1,11 +1,41 @@
 // Settings handed to the eBPF programs as globals before load.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { readTracepointFormat, type TracepointFormat } from '@tracer-bpf/loader';
 import type { SockOffsets } from '@tracer-bpf/offsetguess';
 import type { BackendName } from './backends.js';
 import { TracerError } from './errors.js';
 
 export type Globals = Record<string, number | bigint | boolean>;
+
+/** SK_HEAD of bpf/src/tracer_kernel.h: the head of struct sock_common read in one go. */
+export const SK_HEAD = 128;
+
+/** Every field the hot path takes from the head of sock_common lies in its first SK_HEAD bytes. */
+export function headOk(o: SockOffsets): boolean {
+  const fields: Array<[number, number]> = [
+    [o.skcFamily, 2], [o.skcState, 1], [o.skcRcvSaddr, 4], [o.skcDaddr, 4], [o.skcDport, 2], [o.skcNum, 2],
+    [o.skcProt, 8], [o.skcNet, 8], [o.skcV6RcvSaddr, 16], [o.skcV6Daddr, 16],
+  ];
+  return fields.every(([off, size]) => off + size <= SK_HEAD);
+}
+
+/** Addresses of tcp_prot, tcpv6_prot, udp_prot, udpv6_prot (kallsyms data symbols: CONFIG_KALLSYMS_ALL), or zeros. */
+export function protGlobals(kallsyms = '/proc/kallsyms'): Globals {
+  const want = new Map([['tcp_prot', 'prot_tcp'], ['tcpv6_prot', 'prot_tcpv6'], ['udp_prot', 'prot_udp'], ['udpv6_prot', 'prot_udpv6']]);
+  const found: Globals = {};
+  let text = '';
+  try {
+    text = readFileSync(kallsyms, 'utf8');
+  } catch {
+    return { prot_tcp: 0n };
+  }
+  for (const m of text.matchAll(/^([0-9a-f]+) [dD] (tcp_prot|tcpv6_prot|udp_prot|udpv6_prot)$/gm)) {
+    found[want.get(m[2]!)!] = BigInt(`0x${m[1]}`);
+  }
+  // All four, and real addresses (kptr_restrict shows zeros): else the programs read sk_protocol.
+  const ok = [...want.values()].every((g) => typeof found[g] === 'bigint' && found[g] !== 0n);
+  return ok ? found : { prot_tcp: 0n };
+}
 
 /** Kernel struct offsets, as bpf/src/tracer_kernel.h names them. */
 export function offsetGlobals(o: SockOffsets): Globals {
@@ -18,6 +48,9 @@ export function offsetGlobals(o: SockOffsets): Globals {
     off_skc_v6_rcv_saddr: o.skcV6RcvSaddr,
     off_skc_v6_daddr: o.skcV6Daddr,
     off_skc_net: o.skcNet,
+    off_skc_num: o.skcNum,
+    off_skc_prot: o.skcProt,
+    head_ok: headOk(o) ? 1 : 0,
     off_net_ns_inum: o.netNsInum,
     off_inet_sport: o.inetSport,
     bitoff_sk_protocol: o.skProtocol.bitOffset,

@@ -10,7 +10,7 @@ import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGR
 import { ClosedReader } from './closed-reader.js';
 import { type Connection, toConnection } from './connection.js';
 import { TracerError } from './errors.js';
-import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, syscallGlobals } from './globals.js';
+import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, protGlobals, syscallGlobals } from './globals.js';
 import type { TracerOptions, Transport } from './options.js';
 import { listeningPorts } from './ports.js';
 import { defaultUdpTimeouts, monotonicNs, type UdpTimeouts } from './udp-expiry.js';
@@ -177,6 +177,7 @@ export class Tracer {
 
     const globals: Globals = {
       ...offsetGlobals(offsets),
+      ...protGlobals(),
       ...pidNamespaceGlobals(),
       transport_perf: transport === 'perf' ? 1 : 0,
       ring_wakeup_bytes: ringBytes / 8,
