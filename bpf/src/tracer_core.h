@@ -54,14 +54,15 @@ static __always_inline __u32 current_tgid(void)
 	return bpf_get_current_pid_tgid() >> 32;
 }
 
-/* An id for a connection without a socket cookie: the CPU and the
- * CLOCK_MONOTONIC ns of first sight (bit 63 set, never a cookie). Unique
- * without any shared counter: a per-CPU counter is not safe where BPF
- * programs can be preempted (PREEMPT_RT), and fetching atomics need 5.12. */
-static __always_inline __u64 assign_id(void)
+/* An id for a connection without a socket cookie (bit 63 set, never a
+ * cookie): the socket's address (unique among live sockets) and the time of
+ * first sight in microseconds (a freed socket's address reused later gets
+ * another). No shared counter: a per-CPU one is not safe where BPF programs
+ * can be preempted (PREEMPT_RT), fetching atomics need 5.12, and time alone
+ * repeats where the clock is coarse (seen in QEMU guests). */
+static __always_inline __u64 assign_id(const void *sk, __u64 now)
 {
-	return (1ULL << 63) | ((__u64)(bpf_get_smp_processor_id() & 0xff) << 55) |
-	       (bpf_ktime_get_ns() & ((1ULL << 55) - 1));
+	return (1ULL << 63) | ((((__u64)sk >> 4) & 0xffffffffULL) << 31) | ((now >> 10) & 0x7fffffffULL);
 }
 
 /* ::ffff:a.b.c.d as read into two little-endian u64 halves. */
@@ -383,7 +384,7 @@ static __always_inline struct sock_state *tcp_state_new(const void *sk, __u64 co
 	__u64 key = (__u64)sk;
 	struct sock_state z = {};
 	__u64 now = bpf_ktime_get_ns();
-	z.id = cookie ? cookie : assign_id();
+	z.id = cookie ? cookie : assign_id(sk, now);
 	z.flags = cookie ? CONN_ID_COOKIE : 0;
 	if (!born) {
 		z.flags |= CONN_SEEN_LATE;
@@ -872,12 +873,12 @@ static __always_inline __u64 udp_call_sockaddr(struct udp_call *call, __u32 inde
 	return 0;
 }
 
-static __always_inline void udp_count_tuple(struct conn_tuple *t, int bytes, int is_send, __u64 cookie, __u32 pid)
+static __always_inline void udp_count_tuple(const void *sk, struct conn_tuple *t, int bytes, int is_send, __u64 cookie, __u32 pid)
 {
 	__u64 now = bpf_ktime_get_ns();
 	t->pid = pid;
 	__u32 first = is_send ? CONN_L_INIT : CONN_R_INIT;
-	__u64 id = cookie ? cookie : assign_id();
+	__u64 id = cookie ? cookie : assign_id(sk, now);
 	struct conn_stats *s = conn_get(t, id, first | (cookie ? CONN_ID_COOKIE : 0) | (pid ? 0 : CONN_NO_PID),
 					is_send ? CONN_DIRECTION_OUTGOING : CONN_DIRECTION_INCOMING, now, now);
 	if (!s)
@@ -911,7 +912,7 @@ static __always_inline void udp_finish_recv(struct udp_call *call)
 		return;
 	if (udp_apply_sockaddr(&t, udp_call_sockaddr(call, call->index)))
 		TEL_INC(udp_addr_missing);
-	udp_count_tuple(&t, ret, 0, 0, current_tgid());
+	udp_count_tuple(sk, &t, ret, 0, 0, current_tgid());
 }
 
 /* sock:sock_send_length / sock_recv_length for a UDP socket. */
@@ -946,7 +947,7 @@ static __always_inline void udp_on_io(const void *sk, struct sk_view *v, int ret
 			TEL_INC(udp_addr_missing);
 		}
 	}
-	udp_count_tuple(&t, ret, is_send, cookie, current_tgid());
+	udp_count_tuple(sk, &t, ret, is_send, cookie, current_tgid());
 }
 
 /* sock:sock_send_length / sock_recv_length: route by protocol. */

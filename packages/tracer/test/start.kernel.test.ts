@@ -64,6 +64,9 @@ describe.each(COMBOS)('backend %s, transport %s', (backend, transport) => {
     try {
       expect(t.info.backend).toBe(backend);
       expect(t.info.transport).toBe(transport);
+      // socket cookies: tp_btf programs on 5.12+ (bpf_get_socket_cookie for tracing programs)
+      const [maj, min] = release().split('.').map(Number) as [number, number];
+      expect(t.info.cookies).toBe(backend === 'tp_btf' && (maj > 5 || (maj === 5 && min >= 12)));
       const { clientPort, serverPort } = await exchange('127.0.0.1', 1000, 500);
       await new Promise((r) => setTimeout(r, 100));
       const mine = t.snapshot().filter((c) => c.protocol === 'tcp' && (c.localPort === serverPort || c.remotePort === serverPort));
