@@ -46,6 +46,11 @@ function ownBpfFds(): number {
   return n;
 }
 
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [maj, min] = release().split('.').map(Number) as [number, number];
+  return maj > major || (maj === major && min >= minor);
+}
+
 const COMBOS = [
   ['tp_btf', 'ringbuf'],
   ['tp_btf', 'perf'],
@@ -65,8 +70,7 @@ describe.each(COMBOS)('backend %s, transport %s', (backend, transport) => {
       expect(t.info.backend).toBe(backend);
       expect(t.info.transport).toBe(transport);
       // socket cookies: tp_btf programs on 5.12+ (bpf_get_socket_cookie for tracing programs)
-      const [maj, min] = release().split('.').map(Number) as [number, number];
-      expect(t.info.cookies).toBe(backend === 'tp_btf' && (maj > 5 || (maj === 5 && min >= 12)));
+      expect(t.info.cookies).toBe(backend === 'tp_btf' && kernelAtLeast(5, 12));
       const { clientPort, serverPort } = await exchange('127.0.0.1', 1000, 500);
       await new Promise((r) => setTimeout(r, 100));
       const mine = t.snapshot().filter((c) => c.protocol === 'tcp' && (c.localPort === serverPort || c.remotePort === serverPort));
@@ -84,8 +88,7 @@ describe.each(COMBOS)('backend %s, transport %s', (backend, transport) => {
       // every program loaded is in the stats, with recursion misses where the kernel counts them (5.12+)
       expect(st.programs.map((p) => p.name)).toEqual(t.info.programs);
       const hasMisses = st.programs.every((p) => p.recursionMisses !== undefined);
-      const [maj, min] = release().split('.').map(Number) as [number, number];
-      expect(hasMisses).toBe(maj > 5 || (maj === 5 && min >= 12)); // bpf_prog_info.recursion_misses: 5.12
+      expect(hasMisses).toBe(kernelAtLeast(5, 12)); // bpf_prog_info.recursion_misses: 5.12
     } finally {
       t.close();
     }
