@@ -62,7 +62,10 @@ static __always_inline __u32 current_tgid(void)
  * repeats where the clock is coarse (seen in QEMU guests). */
 static __always_inline __u64 assign_id(const void *sk, __u64 now)
 {
-	return (1ULL << 63) | ((((__u64)sk >> 4) & 0xffffffffULL) << 31) | ((now >> 10) & 0x7fffffffULL);
+	/* A BTF-typed socket pointer allows no arithmetic: copy its value out. */
+	__u64 ptr = (__u64)sk, v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), &ptr);
+	return (1ULL << 63) | (((v >> 4) & 0xffffffffULL) << 31) | ((now >> 10) & 0x7fffffffULL);
 }
 
 /* ::ffff:a.b.c.d as read into two little-endian u64 halves. */
