@@ -28,7 +28,7 @@ inside each kernel of tools/vmtest/kernels.json, booted under QEMU TCG.
       --filter F        vitest file filter inside each suite (default: kernel.test)
       --suite DIR       run this package dir instead of the discovered ones (repeatable)
   -j, --jobs N          guests booted at once (default: host CPUs + 1, at most the kernel count)
-      --timeout S       per guest, seconds (default: 480); --idle-timeout S: no console output (default: 240)
+      --timeout S       per guest, seconds (default: 1200); --idle-timeout S: no console output (default: 240)
       --update-expected rewrite tools/vmtest/expected.json from this run's counts
       --refresh         re-read the Debian archive lists now (default: when older than 6 h)
       --list            resolve and print the kernels, boot nothing
@@ -51,7 +51,7 @@ try {
       filter: { type: 'string' },
       suite: { type: 'string', multiple: true, default: [] },
       jobs: { type: 'string', short: 'j' },
-      timeout: { type: 'string', default: '480' },
+      timeout: { type: 'string', default: '1200' },
       'idle-timeout': { type: 'string', default: '240' },
       'update-expected': { type: 'boolean', default: false },
       refresh: { type: 'boolean', default: false },
