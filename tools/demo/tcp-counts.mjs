@@ -75,9 +75,13 @@ if (process.getuid?.() !== 0) {
 
 let loader;
 let bpf;
+let btf;
+let decode;
 try {
   loader = await import('@tracer-bpf/loader');
   bpf = await import('@tracer-bpf/bpf/test');
+  btf = await import('@tracer-bpf/btf');
+  decode = await import('@tracer-bpf/decode');
 } catch (err) {
   fail(`cannot load the workspace packages (${err.message}): build them first with \`pnpm build\` (or run \`pnpm demo\`)`, 1);
 }
@@ -96,31 +100,26 @@ if (!tracefs) {
   }
 }
 
-const obj = BpfObject.open(bpf.testObjectFile('loaderTest'));
+const objectFile = bpf.testObjectFile('loaderTest');
+// The flows map's key and value, laid out as the object's BTF (bpf/test/loader_test.h) says.
+const flow = bpf.flowLayout(btf.loadElfBtf(objectFile));
+const obj = BpfObject.open(objectFile);
 // Connection states: the classic tracepoint when tracefs is there, else its tp_btf twin.
-const stateKind = tracefs ? 1 : 2;
+const stateKind = tracefs ? bpf.FLOW_KIND.stateTracepoint : bpf.FLOW_KIND.stateTpBtf;
 obj.program(tracefs ? 'count_state_btf' : 'count_state').setAutoload(false);
 if (tracefs) {
   // The classic record's field offsets come from tracefs: its layout is no ABI.
-  const fmt = loader.readTracepointFormat('sock', 'inet_sock_set_state');
-  for (const f of ['newstate', 'sport', 'dport', 'family', 'protocol', 'saddr', 'daddr', 'saddr_v6', 'daddr_v6']) {
-    obj.setGlobal(`tp_off_${f}`, fmt.field(f).offset);
-  }
+  obj.setGlobals(bpf.stateRecordGlobals(loader.readTracepointFormat('sock', 'inet_sock_set_state')));
 }
 if (!tracefs) process.stderr.write('tcp-counts: without tracefs, connection states come from tp_btf (count_state_btf)\n');
 // Bytes: the cheapest backend this kernel has (tp_btf needs the 6.3+ sock_send_length tracepoint).
-const BYTE_BACKENDS = {
-  tp_btf: ['count_send', 'count_recv'],
-  fentry: ['fexit_send', 'fentry_recv'],
-  kprobe: ['kprobe_send', 'kretprobe_send', 'kprobe_recv'],
-};
 const backend =
   !tracefs || existsSync(`${tracefs}/events/sock/sock_send_length`)
     ? 'tp_btf'
     : probeFeature('fentry').supported
       ? 'fentry'
       : 'kprobe';
-for (const name of BYTE_BACKENDS[backend]) obj.program(name).setAutoload(true);
+for (const name of bpf.BYTE_BACKENDS[backend]) obj.program(name).setAutoload(true);
 obj.setGlobal('target_port', opts.port);
 
 let stopping = false;
@@ -150,45 +149,15 @@ process.stdout.write(
     `${opts.count === Infinity ? ' (Ctrl-C to stop)' : `, ${opts.count} time${opts.count === 1 ? '' : 's'}`}\n`,
 );
 
-// ---- decoding (bpf/test/loader_test.h: 48-byte key, 48-byte value) ----
+// ---- formatting ----
 
-const KEY = 48;
-const VAL = 48;
 const AF_INET = 2;
 const AF_INET6 = 10;
 
-function ipv4(b) {
-  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-}
-
-function ipv6(b) {
-  // ::ffff:a.b.c.d (IPv4-mapped)
-  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return `::ffff:${ipv4(b.subarray(12))}`;
-  const groups = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
-  // Compress the longest run (>= 2) of zero groups.
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (g) => g.toString(16);
-  if (best < 0) return groups.map(hex).join(':');
-  return `${groups.slice(0, best).map(hex).join(':')}::${groups.slice(best + bestLen).map(hex).join(':')}`;
-}
-
 function endpoint(family, addr, port) {
-  return family === AF_INET ? `${ipv4(addr)}:${port}` : `[${ipv6(addr)}]:${port}`;
+  // decode's RFC 5952 text; an IPv4-mapped address prints as IPv4.
+  const ip = family === AF_INET ? decode.formatIPv4(addr.subarray(0, 4)) : decode.formatIPv6(addr);
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 function fmtBytes(n) {
@@ -213,18 +182,18 @@ function snapshot() {
   const dump = flows.readAll();
   const rows = new Map();
   for (let i = 0; i < dump.count; i++) {
-    const k = dump.keys.subarray(i * KEY, (i + 1) * KEY);
-    const v = dump.values.subarray(i * VAL, (i + 1) * VAL);
-    const family = k.readUInt16LE(36);
+    const raw = dump.keys.subarray(i * flow.keySize, (i + 1) * flow.keySize);
+    const k = flow.decodeKey(raw);
+    const v = flow.decodeValue(dump.values.subarray(i * flow.valueSize, (i + 1) * flow.valueSize));
+    const { family, kind } = k;
     if (family !== AF_INET && family !== AF_INET6) continue;
-    const kind = k.readUInt32LE(40);
-    // The 4-tuple part of the key (addresses, ports, family, protocol) names the connection end.
-    const id = k.subarray(0, 40).toString('hex');
+    // The 4-tuple (addresses, ports, family, protocol) names the connection end; kind tells which program wrote it.
+    const id = `${k.saddr.toString('hex')}/${k.daddr.toString('hex')}/${k.sport}/${k.dport}/${family}/${k.protocol}`;
     let row = rows.get(id);
     if (!row) {
       row = {
-        local: endpoint(family, k.subarray(0, 16), k.readUInt16LE(32)),
-        remote: endpoint(family, k.subarray(16, 32), k.readUInt16LE(34)),
+        local: endpoint(family, k.saddr, k.sport),
+        remote: endpoint(family, k.daddr, k.dport),
         sent: 0n,
         recv: 0n,
         established: 0n,
@@ -234,13 +203,13 @@ function snapshot() {
       };
       rows.set(id, row);
     }
-    row.keys.push(Buffer.from(k));
-    if (kind === 0) {
-      row.sent += v.readBigUInt64LE(0);
-      row.recv += v.readBigUInt64LE(8);
+    row.keys.push(Buffer.from(raw));
+    if (kind === bpf.FLOW_KIND.bytes) {
+      row.sent += v.sentBytes;
+      row.recv += v.recvBytes;
     } else if (kind === stateKind) {
-      row.established += v.readBigUInt64LE(32);
-      row.closed += v.readBigUInt64LE(40);
+      row.established += v.established;
+      row.closed += v.closed;
       row.hasState = true;
     }
   }

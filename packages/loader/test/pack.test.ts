@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AF_INET, FLOW_KIND, flow } from './flow.js';
 
 const PKG = '@tracer-bpf/loader';
 const pkgRoot = realpathSync(fileURLToPath(new URL('..', import.meta.url)));
@@ -115,16 +116,14 @@ async function main() {
     await obj.load();
     const link = obj.program('count_send').attach();
     const clientPort = await exchange(server, port, Number(up), Number(down));
-    const dump = obj.map('flows').readAll();
-    const flows = [];
+    const map = obj.map('flows');
+    const dump = map.readAll();
+    // Raw entries: the test decodes them with the one flow layout (@tracer-bpf/bpf/test).
+    const entries = [];
     for (let i = 0; i < dump.count; i++) {
-      const k = dump.keys.subarray(i * 48, (i + 1) * 48);
-      const v = dump.values.subarray(i * 48, (i + 1) * 48);
-      flows.push({
-        sport: k.readUInt16LE(32), dport: k.readUInt16LE(34), family: k.readUInt16LE(36),
-        protocol: k.readUInt16LE(38), kind: k.readUInt32LE(40),
-        sentBytes: Number(v.readBigUInt64LE(0)), recvBytes: Number(v.readBigUInt64LE(8)),
-        sentCalls: Number(v.readBigUInt64LE(16)), established: Number(v.readBigUInt64LE(32)),
+      entries.push({
+        key: dump.keys.subarray(i * map.keySize, (i + 1) * map.keySize).toString('hex'),
+        value: dump.values.subarray(i * map.valueSize, (i + 1) * map.valueSize).toString('hex'),
       });
     }
     const addons = Object.keys(require.cache).filter((f) => f.endsWith('.node'));
@@ -132,7 +131,7 @@ async function main() {
       kind, resolved, addons, libbpfVersion: libbpfVersion(),
       features: { kernelBtf: features.kernelBtf.supported, tpBtf: features.tpBtf.supported, batchOps: features.batchOps.supported },
       link: { kind: link.kind, target: link.target },
-      links: obj.links.length, port, clientPort, method: dump.method, flows,
+      links: obj.links.length, port, clientPort, method: dump.method, entries,
     }));
   } finally {
     obj.close();
@@ -172,17 +171,8 @@ interface ScriptResult {
   port: number;
   clientPort: number;
   method: string;
-  flows: {
-    sport: number;
-    dport: number;
-    family: number;
-    protocol: number;
-    kind: number;
-    sentBytes: number;
-    recvBytes: number;
-    sentCalls: number;
-    established: number;
-  }[];
+  /** The flows map, hex key and value per entry. */
+  entries: { key: string; value: string }[];
 }
 
 describe('the packed loader, installed with npm where nothing can be compiled', () => {
@@ -340,16 +330,14 @@ describe('the packed loader, installed with npm where nothing can be compiled', 
       expect(out.links).toBe(1);
       expect(out.method).toBe('batch');
 
-      // Only count_send is attached: byte keys (kind 0) with sent bytes, nothing received, no state keys.
-      const client = out.flows.find((f) => f.sport === out.clientPort && f.dport === out.port);
-      const server = out.flows.find((f) => f.sport === out.port && f.dport === out.clientPort);
-      expect(client, JSON.stringify(out.flows)).toMatchObject({ family: 2, protocol: 6, kind: 0, sentBytes: UP, recvBytes: 0 });
-      expect(server, JSON.stringify(out.flows)).toMatchObject({ family: 2, protocol: 6, kind: 0, sentBytes: DOWN, recvBytes: 0 });
-      for (const f of out.flows) {
-        expect(f.kind).toBe(0);
-        expect(f.recvBytes).toBe(0);
-        expect(f.sport === out.port || f.dport === out.port).toBe(true);
-      }
+      // Only count_send is attached: two byte keys (client and server end) with sent bytes, nothing received, no state keys.
+      const flows = out.entries.map((e) => ({ ...flow.decodeKey(Buffer.from(e.key, 'hex')), ...flow.decodeValue(Buffer.from(e.value, 'hex')) }));
+      const shown = JSON.stringify(out.entries);
+      const client = flows.find((f) => f.sport === out.clientPort && f.dport === out.port);
+      const server = flows.find((f) => f.sport === out.port && f.dport === out.clientPort);
+      expect(flows, shown).toHaveLength(2);
+      expect(client, shown).toMatchObject({ family: AF_INET, protocol: 6, kind: FLOW_KIND.bytes, sentBytes: BigInt(UP), recvBytes: 0n });
+      expect(server, shown).toMatchObject({ family: AF_INET, protocol: 6, kind: FLOW_KIND.bytes, sentBytes: BigInt(DOWN), recvBytes: 0n });
       // Running it left nothing to build behind.
       expect(listFiles(installed).filter((f) => /^build\//.test(f))).toEqual([]);
     },
