@@ -651,8 +651,10 @@ static __always_inline void tcp_on_state(const void *sk, int oldstate, int newst
 		}
 		if (newstate != TCP_STATE_SYN_RECV)
 			return;
-		/* A child of a listener: an incoming connection. */
-		st = tcp_state_new(sk, cookie, 1, CONN_DIRECTION_INCOMING);
+		/* A child of a listener: an incoming connection. Its id is assigned,
+		 * never its cookie: a clone inherits the listener's sk_cookie on some
+		 * kernels (6.1 and 6.12 seen: 1000 accepted sockets, one cookie). */
+		st = tcp_state_new(sk, 0, 1, CONN_DIRECTION_INCOMING);
 		if (!st)
 			return;
 	} else if (oldstate == TCP_STATE_CLOSE && newstate == TCP_STATE_SYN_SENT) {
