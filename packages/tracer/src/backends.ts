@@ -2,8 +2,6 @@
 // loads, and what it needs from the kernel. `auto` takes the first row whose
 // needs hold; any row can be forced (so fallbacks are tested on kernels that
 // have the preferred path). kprobe and fentry rows arrive with their issue.
-import { existsSync } from 'node:fs';
-import { findTracefs } from '@tracer-bpf/loader';
 
 export type BackendName = 'tp_btf' | 'tracepoint';
 
@@ -49,11 +47,4 @@ export function backendByName(name: BackendName): Backend {
   const b = BACKENDS.find((x) => x.name === name);
   if (!b) throw new Error(`unknown backend ${name}`);
   return b;
-}
-
-/** The kernel has sock:sock_send_length / sock_recv_length (6.3+): a tracefs or BTF fact, not a version. */
-export function hasPerCallTracepoints(): boolean {
-  const tracefs = findTracefs();
-  if (tracefs) return existsSync(`${tracefs}/events/sock/sock_send_length`);
-  return false;
 }
