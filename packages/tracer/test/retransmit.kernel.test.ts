@@ -10,10 +10,7 @@
 // taken while the client waits must equal that TCP_INFO exactly.
 import net from 'node:net';
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cProgram } from './c-programs.js';
 import { testObjectFile } from '@tracer-bpf/bpf/test';

@@ -4,19 +4,18 @@
 // backend x transport this kernel has. Counts are scaled down to a tenth in
 // the (slow) QEMU guests of the kernel matrix (TRACER_BPF_KERNEL_CONFIG set).
 import net from 'node:net';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, version } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cProgram } from './c-programs.js';
+import { NETNS } from './stories.js';
 import { type Connection, Tracer } from '../src/index.js';
 
 const IN_VM = process.env.TRACER_BPF_KERNEL_CONFIG !== undefined;
 const scale = (n: number): number => (IN_VM ? Math.max(1, Math.floor(n / 10)) : n);
-const NETNS = statSync('/proc/self/ns/net').ino;
 const RT = /PREEMPT_RT/.test(version());
 const POLL_MS = 50;
 

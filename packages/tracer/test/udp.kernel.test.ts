@@ -12,20 +12,17 @@
 // than skipping: the same traffic runs, the expectation changes.
 import dgram from 'node:dgram';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cProgram } from './c-programs.js';
-import { type Connection, Tracer, type TracerOptions } from '../src/index.js';
+import { byPort, NETNS, shape, withTracer } from './stories.js';
+import { type Connection, Tracer } from '../src/index.js';
 
 const run = promisify(execFile);
 // A slow QEMU guest of the matrix: a tenth of the traffic.
 const SCALE = process.env.TRACER_BPF_KERNEL_CONFIG ? 0.1 : 1;
 const K = Math.max(2, Math.round(40 * SCALE));
 const M = Math.max(4, Math.round(64 * SCALE));
-const NETNS = statSync('/proc/self/ns/net').ino;
 
 const upSize = (i: number): number => 100 + 13 * i;
 const downSize = (i: number): number => 7 + 29 * i;
@@ -185,37 +182,6 @@ const CASES: Case[] = [
 
 const BACKENDS = ['tp_btf', 'tracepoint'] as const;
 
-async function withTracer<T>(opts: TracerOptions, f: (t: Tracer) => Promise<T>): Promise<T> {
-  const t = await Tracer.start(opts);
-  try {
-    return await f(t);
-  } finally {
-    t.close();
-  }
-}
-
-/** Drop the fields that are not part of the expectation (ids, times, flags that vary). */
-function shape(c: Connection) {
-  return {
-    protocol: c.protocol,
-    family: c.family,
-    pid: c.pid,
-    netns: c.netns,
-    localAddress: c.localAddress,
-    localPort: c.localPort,
-    remoteAddress: c.remoteAddress,
-    remotePort: c.remotePort,
-    direction: c.direction,
-    sentBytes: c.sentBytes,
-    recvBytes: c.recvBytes,
-    sentPackets: c.sentPackets,
-    recvPackets: c.recvPackets,
-    assured: c.assured,
-    closed: c.closed,
-    tcp: c.tcp,
-  };
-}
-const byPort = (x: { localPort: number }, y: { localPort: number }): number => x.localPort - y.localPort;
 
 describe.each(BACKENDS)('UDP on backend %s', (backend) => {
   describe.each(CASES)('$name', (c) => {

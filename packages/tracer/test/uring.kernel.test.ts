@@ -23,18 +23,18 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cProgram } from './c-programs.js';
-import { type Connection, Tracer, type TracerOptions } from '../src/index.js';
+import { byPort, NETNS, shape, withTracer } from './stories.js';
+import type { Connection } from '../src/index.js';
 
 const run = promisify(execFile);
 // A slow QEMU guest of the matrix: a tenth of the traffic.
 const SCALE = process.env.TRACER_BPF_KERNEL_CONFIG ? 0.1 : 1;
 const IN_VM = SCALE !== 1;
-const NETNS = statSync('/proc/self/ns/net').ino;
 const K = Math.max(2, Math.round(40 * SCALE));
 const TCP_UP = Math.round(100_000 * SCALE) + 7;
 const TCP_DOWN = Math.round(300_000 * SCALE) + 13;
@@ -63,36 +63,6 @@ function expectedUringErrno(): { errno: number; why: string } {
   return { errno: 0, why: `io_uring built in, ${sysctl} = ${existsSync(sysctl) ? disabled : 'absent'}` };
 }
 
-async function withTracer<T>(opts: TracerOptions, f: (t: Tracer) => Promise<T>): Promise<T> {
-  const t = await Tracer.start(opts);
-  try {
-    return await f(t);
-  } finally {
-    t.close();
-  }
-}
-
-function shape(c: Connection) {
-  return {
-    protocol: c.protocol,
-    family: c.family,
-    pid: c.pid,
-    netns: c.netns,
-    localAddress: c.localAddress,
-    localPort: c.localPort,
-    remoteAddress: c.remoteAddress,
-    remotePort: c.remotePort,
-    direction: c.direction,
-    sentBytes: c.sentBytes,
-    recvBytes: c.recvBytes,
-    sentPackets: c.sentPackets,
-    recvPackets: c.recvPackets,
-    assured: c.assured,
-    closed: c.closed,
-    tcp: c.tcp,
-  };
-}
-const byPort = (x: { localPort: number }, y: { localPort: number }): number => x.localPort - y.localPort;
 
 /** Run uring_io; a refused io_uring_setup() exits 3 with {"uringErrno":E}. */
 async function uring<T>(args: string[]): Promise<({ uringErrno: number } & Partial<T>) | ({ uringErrno?: undefined } & T)> {
