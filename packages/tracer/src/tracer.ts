@@ -1,10 +1,11 @@
 // @tracer-bpf/tracer: load the tracer's eBPF programs for one backend, poll
 // the per-connection maps, and receive close records.
+import { existsSync } from 'node:fs';
 import { release, version } from 'node:os';
 import { objects } from '@tracer-bpf/bpf';
 import { findTracefs, BpfObject, BpfVerifierError, probeFeature } from '@tracer-bpf/loader';
 import { ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TCP_STATS_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
-import { loadKernelBtf } from '@tracer-bpf/btf';
+import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
 import { offsetsFromBtf, type OffsetSource, type SockOffsets } from '@tracer-bpf/offsetguess';
 import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGRAMS } from './backends.js';
 import { ClosedReader } from './closed-reader.js';
@@ -57,11 +58,18 @@ export interface TracerStats {
 const DEFAULT_MAX = 65536;
 const CLOSED_QUEUE_MAX = 1 << 20;
 
-function hasBtfTracepoint(name: string): boolean {
+/** The kernel has tracepoint `name` (its BTF has the btf_trace_<name> typedef); from tracefs without BTF. */
+function hasTracepoint(btf: Btf | undefined, category: string, name: string): boolean {
+  if (btf) return btf.findIds(`btf_trace_${name}`).length > 0;
+  const tracefs = findTracefs();
+  return tracefs !== undefined && existsSync(`${tracefs}/events/${category}/${name}`);
+}
+
+function kernelBtf(): Btf | undefined {
   try {
-    return loadKernelBtf().findIds(`btf_trace_${name}`).length > 0;
+    return loadKernelBtf();
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -159,8 +167,11 @@ export class Tracer {
 
     let offsets: SockOffsets;
     let source: OffsetSource;
+    // One parse of the kernel's BTF serves the offsets and the tracepoint check.
+    const btf = kernelBtf();
     if (opts.offsets === undefined || opts.offsets === 'auto' || opts.offsets === 'btf') {
-      offsets = offsetsFromBtf();
+      if (!btf) throw new TracerError('ERR_NO_BTF', 'offsets: this kernel has no readable BTF (/sys/kernel/btf/vmlinux); pass offsets (offset guessing lands in its own issue)');
+      offsets = offsetsFromBtf(btf);
       source = 'btf';
     } else if (typeof opts.offsets === 'object') {
       offsets = opts.offsets;
@@ -171,7 +182,7 @@ export class Tracer {
 
     const { backend, reason: backendReason } = chooseBackend(opts.backend);
     const { transport, reason: transportReason } = chooseTransport(opts.transport);
-    const perCall = hasBtfTracepoint('sock_send_length');
+    const perCall = hasTracepoint(btf, 'sock', 'sock_send_length');
     const legacy = backend.legacy.filter((p) => p !== 'tp_probe' || classicProbeUsable());
     const programs = [...backend.lifecycle, ...(perCall ? backend.perCall : legacy), ...(udpPeers && perCall ? UDP_PEER_PROGRAMS : [])];
 
