@@ -4,11 +4,12 @@
 // `unshare -p -n --fork` the pid is the one the tracer's (root) pid namespace
 // sees, not the pid 1 the process sees itself as.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Connection, Tracer } from '../src/index.js';
+import { byPort, NETNS } from './stories.js';
 
 const SCALE = process.env.TRACER_BPF_KERNEL_CONFIG ? 0.1 : 1;
 const UP = Math.max(1000, Math.round(100_000 * SCALE));
@@ -148,15 +149,14 @@ function expectExchange(got: Connection[], r: Run, pid: number): void {
     closed: c.closed,
   });
   const common = { protocol: 'tcp', family: 'ipv4', pid, netns: r.inner.netns, localAddress: '127.0.0.1', remoteAddress: '127.0.0.1', closed: 'destroyed' } as const;
-  expect(got.map(pick).sort((a, b) => a.localPort - b.localPort)).toEqual(
+  expect(got.map(pick).sort(byPort)).toEqual(
     [
       { ...common, localPort: r.result.clientPort, remotePort: r.result.serverPort, direction: 'outgoing', sentBytes: BigInt(UP), recvBytes: BigInt(DOWN) },
       { ...common, localPort: r.result.serverPort, remotePort: r.result.clientPort, direction: 'incoming', sentBytes: BigInt(DOWN), recvBytes: BigInt(UP) },
-    ].sort((a, b) => a.localPort - b.localPort),
+    ].sort(byPort),
   );
 }
 
-const ROOT_NETNS = statSync("/proc/self/ns/net").ino;
 
 describe.each(['tp_btf', 'tracepoint'] as const)('namespaces, backend %s', (backend) => {
   let dir: string;
@@ -179,7 +179,7 @@ describe.each(['tp_btf', 'tracepoint'] as const)('namespaces, backend %s', (back
     expect(r.hostPid).toBe(r.inner.pid);
     expect(r.inner.pid).toBe(r.unsharePid);
     expect(r.result.got).toBe(DOWN);
-    expect(r.inner.netns).not.toBe(ROOT_NETNS);
+    expect(r.inner.netns).not.toBe(NETNS);
     expectExchange(await closedPair(t, r.inner.netns, [r.result.clientPort, r.result.serverPort]), r, r.hostPid);
   });
 

@@ -29,7 +29,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cProgram } from './c-programs.js';
 import { byPort, NETNS, shape, withTracer } from './stories.js';
-import type { Connection } from '../src/index.js';
+import type { Connection, Tracer } from '../src/index.js';
 
 const run = promisify(execFile);
 // A slow QEMU guest of the matrix: a tenth of the traffic.
@@ -161,24 +161,35 @@ describe.each(BACKENDS)('io_uring on backend %s', (backend) => {
 
   type Udp = { pid: number; port: number; count: number; sent: number; received: number; badSource: number };
 
+  /**
+   * One run of the C client in `mode` against a Node echo server, with the
+   * growth of udpAddrMissing over it; undefined when io_uring is refused here
+   * (the expected errno is then asserted).
+   */
+  async function udpRun(t: Tracer, mode: 'udp' | 'udp-sendmsg'): Promise<{ c: Udp; srv: Awaited<ReturnType<typeof echoServer>>; missing: bigint } | undefined> {
+    expect(t.info.backend).toBe(backend);
+    const srv = await echoServer();
+    const missing0 = t.stats().kernel.udpAddrMissing;
+    let r;
+    try {
+      r = await uring<Udp>([mode, String(srv.port), String(K)]);
+    } finally {
+      await closeUdp(srv.s);
+    }
+    const missing = t.stats().kernel.udpAddrMissing - missing0;
+    if (want.errno !== 0) {
+      expect(r.uringErrno).toBe(want.errno);
+      return undefined;
+    }
+    expect(r.uringErrno).toBeUndefined();
+    return { c: r as Udp, srv, missing };
+  }
+
   it(`connected UDP: ${K} rounds of IORING_OP_SEND / IORING_OP_RECV: exact bytes and datagrams each way, peers known`, async () => {
     await withTracer({ backend }, async (t) => {
-      expect(t.info.backend).toBe(backend);
-      const srv = await echoServer();
-      const missing0 = t.stats().kernel.udpAddrMissing;
-      let r;
-      try {
-        r = await uring<Udp>(['udp', String(srv.port), String(K)]);
-      } finally {
-        await closeUdp(srv.s);
-      }
-      const missing = t.stats().kernel.udpAddrMissing - missing0;
-      if (want.errno !== 0) {
-        expect(r.uringErrno).toBe(want.errno);
-        return;
-      }
-      expect(r.uringErrno).toBeUndefined();
-      const c = r as Udp;
+      const run = await udpRun(t, 'udp');
+      if (!run) return;
+      const { c, srv, missing } = run;
       expect({ count: c.count, sent: BigInt(c.sent), received: BigInt(c.received), seen: srv.seen() }).toEqual({ count: K, sent: sum(K, upSize), received: sum(K, downSize), seen: K });
       const mine = t
         .snapshot()
@@ -205,22 +216,9 @@ describe.each(BACKENDS)('io_uring on backend %s', (backend) => {
 
   it(`unconnected UDP: ${K} rounds of IORING_OP_SENDMSG (msg_name) / IORING_OP_RECVMSG: exact counts, unspecified peer, udpAddrMissing + ${2 * K} (the listed limit)`, async () => {
     await withTracer({ backend }, async (t) => {
-      expect(t.info.backend).toBe(backend);
-      const srv = await echoServer();
-      const missing0 = t.stats().kernel.udpAddrMissing;
-      let r;
-      try {
-        r = await uring<Udp>(['udp-sendmsg', String(srv.port), String(K)]);
-      } finally {
-        await closeUdp(srv.s);
-      }
-      const missing = t.stats().kernel.udpAddrMissing - missing0;
-      if (want.errno !== 0) {
-        expect(r.uringErrno).toBe(want.errno);
-        return;
-      }
-      expect(r.uringErrno).toBeUndefined();
-      const c = r as Udp;
+      const run = await udpRun(t, 'udp-sendmsg');
+      if (!run) return;
+      const { c, srv, missing } = run;
       // Every reply's msg_name (filled by IORING_OP_RECVMSG) was the server: the traffic itself is right.
       expect({ count: c.count, sent: BigInt(c.sent), received: BigInt(c.received), seen: srv.seen(), badSource: c.badSource }).toEqual({
         count: K,
