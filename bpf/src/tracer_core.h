@@ -79,13 +79,6 @@ static __always_inline int is_unspec6(__u64 h, __u64 l)
 	return h == 0 && l == 0;
 }
 
-static __always_inline __u16 sock_family(const void *sk, int *err)
-{
-	__u16 family = 0;
-	*err |= KREAD(family, sk, off_skc_family);
-	return family;
-}
-
 static __always_inline __u32 sock_protocol(const void *sk, int *err)
 {
 	return read_bits(sk, bitoff_sk_protocol, bits_sk_protocol, err);
@@ -175,59 +168,20 @@ static __always_inline __u32 sk_view_protocol(const void *sk, struct sk_view *v)
 	return err ? 0 : p;
 }
 
-/* A UDP tuple from the view: the local port is skc_num (the bound port). */
-static __always_inline int udp_tuple_view(struct sk_view *v, struct conn_tuple *t)
+/* A tuple (pid left 0) from the view: addresses, ports, netns, type and
+ * family; IPv4-mapped IPv6 is written as IPv4. `sport` is the local port in
+ * host order: skc_num for UDP (the bound port), inet_sport for TCP (skc_num
+ * is zeroed before the final close). Non-zero if the family is not INET or
+ * the netns read failed. */
+static __always_inline int tuple_from_view(struct sk_view *v, struct conn_tuple *t, __u32 type_bit, __u16 sport)
 {
 	TRACER_ZERO(t);
 	if (v->family == AF_INET) {
 		t->saddr_l = v->saddr;
 		t->daddr_l = v->daddr;
-		t->metadata = CONN_TYPE_UDP | CONN_V4;
-	} else {
-		__u64 *s = v->v6s, *d = v->v6d;
-		int sm = is_v4mapped(s[0], s[1]), dm = is_v4mapped(d[0], d[1]);
-		if ((sm || is_unspec6(s[0], s[1])) && (dm || is_unspec6(d[0], d[1])) && (sm || dm)) {
-			t->saddr_l = s[1] >> 32;
-			t->daddr_l = d[1] >> 32;
-			t->metadata = CONN_TYPE_UDP | CONN_V4;
-		} else {
-			t->saddr_h = s[0];
-			t->saddr_l = s[1];
-			t->daddr_h = d[0];
-			t->daddr_l = d[1];
-			t->metadata = CONN_TYPE_UDP | CONN_V6;
-		}
-	}
-	t->sport = v->num;
-	t->dport = bpf_ntohs(v->dport);
-	__u32 inum = 0;
-	if (v->net && KREAD(inum, (const void *)v->net, off_net_ns_inum)) {
-		TEL_INC(read_failed);
-		return -1;
-	}
-	t->netns = inum;
-	return 0;
-}
-
-/* Fill `t` (pid left 0) from the socket: addresses, ports, netns, type and
- * family. IPv4-mapped IPv6 is written as IPv4. Returns non-zero if a read
- * failed or the family is not INET. */
-static __always_inline int sock_tuple_of(const void *sk, struct conn_tuple *t, __u32 type_bit, __u16 family)
-{
-	int err = 0;
-	__be16 sport = 0, dport = 0;
-	TRACER_ZERO(t);
-	if (family == AF_INET) {
-		__u32 s = 0, d = 0;
-		err |= KREAD(s, sk, off_skc_rcv_saddr);
-		err |= KREAD(d, sk, off_skc_daddr);
-		t->saddr_l = s;
-		t->daddr_l = d;
 		t->metadata = type_bit | CONN_V4;
-	} else if (family == AF_INET6) {
-		__u64 s[2] = {}, d[2] = {};
-		err |= bpf_probe_read_kernel(s, sizeof(s), sk + off_skc_v6_rcv_saddr);
-		err |= bpf_probe_read_kernel(d, sizeof(d), sk + off_skc_v6_daddr);
+	} else if (v->family == AF_INET6) {
+		__u64 *s = v->v6s, *d = v->v6d;
 		int sm = is_v4mapped(s[0], s[1]), dm = is_v4mapped(d[0], d[1]);
 		if ((sm || is_unspec6(s[0], s[1])) && (dm || is_unspec6(d[0], d[1])) && (sm || dm)) {
 			t->saddr_l = s[1] >> 32;
@@ -243,25 +197,33 @@ static __always_inline int sock_tuple_of(const void *sk, struct conn_tuple *t, _
 	} else {
 		return -1;
 	}
-	err |= KREAD(sport, sk, off_inet_sport);
-	err |= KREAD(dport, sk, off_skc_dport);
-	t->sport = bpf_ntohs(sport);
-	t->dport = bpf_ntohs(dport);
-	t->netns = sock_netns(sk, &err);
-	if (err)
-		TEL_INC(read_failed);
-	return err;
-}
-
-static __always_inline int sock_tuple(const void *sk, struct conn_tuple *t, __u32 type_bit)
-{
-	int err = 0;
-	__u16 family = sock_family(sk, &err);
-	if (err) {
+	t->sport = sport;
+	t->dport = bpf_ntohs(v->dport);
+	__u32 inum = 0;
+	if (v->net && KREAD(inum, (const void *)v->net, off_net_ns_inum)) {
 		TEL_INC(read_failed);
 		return -1;
 	}
-	return sock_tuple_of(sk, t, type_bit, family);
+	t->netns = inum;
+	return 0;
+}
+
+/* The socket's tuple, read from the kernel now. */
+static __always_inline int sock_tuple(const void *sk, struct conn_tuple *t, __u32 type_bit)
+{
+	struct sk_view v;
+	if (sk_view_read(sk, &v))
+		return -1;
+	__u16 sport = v.num;
+	if (type_bit == CONN_TYPE_TCP) {
+		__be16 inet_sport = 0;
+		if (KREAD(inet_sport, sk, off_inet_sport)) {
+			TEL_INC(read_failed);
+			return -1;
+		}
+		sport = bpf_ntohs(inet_sport);
+	}
+	return tuple_from_view(&v, t, type_bit, sport);
 }
 
 static __always_inline struct conn_stats *conn_get(struct conn_tuple *t, __u64 id, __u32 flags, __u8 dir, __u64 start,
@@ -926,7 +888,7 @@ static __always_inline void udp_on_io(const void *sk, struct sk_view *v, int ret
 	struct conn_tuple t;
 	if (ret <= 0 || (!is_send && (flags & (MSG_PEEK | MSG_ERRQUEUE))))
 		return;
-	if (udp_tuple_view(v, &t))
+	if (tuple_from_view(v, &t, CONN_TYPE_UDP, v->num))
 		return;
 	if (t.dport == 0) {
 		/* Unconnected: the peer is in the syscall's sockaddr. */
