@@ -17,21 +17,13 @@
 struct sock;
 struct sk_buff;
 
-/* bpf_get_socket_cookie() on a BTF socket pointer (tracing programs, 5.12+). */
-const volatile __u8 have_cookie = 0;
-
-static __always_inline __u64 btf_cookie(struct sock *sk)
-{
-	return have_cookie ? bpf_get_socket_cookie(sk) : 0;
-}
-
 /* --------------------------------------------------------------- tp_btf */
 
 SEC("?tp_btf/inet_sock_set_state")
 int BPF_PROG(btf_state, struct sock *sk, int oldstate, int newstate)
 {
 	if (offsets_ready && is_tcp_inet(sk))
-		tcp_on_state(sk, oldstate, newstate, btf_cookie(sk));
+		tcp_on_state(sk, oldstate, newstate, 1);
 	return 0;
 }
 
@@ -39,7 +31,7 @@ SEC("?tp_btf/tcp_destroy_sock")
 int BPF_PROG(btf_destroy, struct sock *sk)
 {
 	if (offsets_ready && is_tcp_inet(sk))
-		tcp_on_destroy(ctx, sk, btf_cookie(sk));
+		tcp_on_destroy(ctx, sk, 1);
 	return 0;
 }
 
@@ -55,14 +47,14 @@ int BPF_PROG(btf_retransmit, struct sock *sk)
 SEC("?tp_btf/sock_send_length")
 int BPF_PROG(btf_send_length, struct sock *sk, int ret, int flags)
 {
-	on_io(sk, ret, flags, 1, btf_cookie(sk));
+	on_io(sk, ret, flags, 1, 1);
 	return 0;
 }
 
 SEC("?tp_btf/sock_recv_length")
 int BPF_PROG(btf_recv_length, struct sock *sk, int ret, int flags)
 {
-	on_io(sk, ret, flags, 0, btf_cookie(sk));
+	on_io(sk, ret, flags, 0, 1);
 	return 0;
 }
 
@@ -75,7 +67,7 @@ int BPF_PROG(btf_rcv_space_adjust, struct sock *sk)
 {
 	struct sock_state *st;
 	int created = 0;
-	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, btf_cookie(sk), &created)))
+	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 1, &created)))
 		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, current_tgid());
 	return 0;
 }
@@ -85,7 +77,7 @@ int BPF_PROG(btf_probe, struct sock *sk)
 {
 	struct sock_state *st;
 	int created = 0;
-	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, btf_cookie(sk), &created)))
+	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 1, &created)))
 		tcp_refresh(sk, st, DIR_SEND, 0);
 	return 0;
 }

@@ -42,6 +42,34 @@ static __always_inline struct telemetry *tel(void)
 	} while (0)
 #define TEL_INC(field) TEL_ADD(field, 1)
 
+/* CLOCK_MONOTONIC ns for the hot path: the clock as read at the latest
+ * jiffy an event saw, so at most a tick or two (1-10 ms) early. On the dev
+ * VM (kvm-clock) bpf_ktime_get_ns() costs more than the rest of a UDP
+ * send's accounting, a per-CPU map lookup half as much; jiffies and a
+ * global cost nothing. CPUs race on the pair harmlessly: a stale value is
+ * at most one tick older (ns is stored before jiffies), and stored
+ * timestamps only move forward (stamp()). Ids (assign_id) and close
+ * records read the clock itself. */
+__u64 clock_jiffies = 0;
+__u64 clock_ns = 0;
+
+static __always_inline __u64 clock_now(void)
+{
+	__u64 j = bpf_jiffies64();
+	if (j == clock_jiffies)
+		return clock_ns;
+	__u64 ns = bpf_ktime_get_ns();
+	clock_ns = ns;
+	clock_jiffies = j;
+	return ns;
+}
+
+static __always_inline void stamp(struct conn_stats *s, __u64 now)
+{
+	if (now > s->timestamp)
+		s->timestamp = now;
+}
+
 /* tgid of the current task in the tracer's pid namespace (0 if not visible there). */
 static __always_inline __u32 current_tgid(void)
 {
@@ -52,6 +80,18 @@ static __always_inline __u32 current_tgid(void)
 		return ns.tgid;
 	}
 	return bpf_get_current_pid_tgid() >> 32;
+}
+
+/* bpf_get_socket_cookie() on a BTF socket pointer (tracing programs, 5.12+). */
+const volatile __u8 have_cookie = 0;
+
+/* The socket's cookie, or 0 (then an id is assigned). Asked only when a
+ * connection is first seen (it is a helper call); `btf` is a constant at
+ * every call site: 1 where sk is a BTF-typed pointer (tp_btf), 0 where it is
+ * a plain address, which the helper refuses. */
+static __always_inline __u64 sk_cookie(const void *sk, int btf)
+{
+	return btf && have_cookie ? bpf_get_socket_cookie((void *)sk) : 0;
 }
 
 /* An id for a connection without a socket cookie (bit 63 set, never a
@@ -237,7 +277,7 @@ static __always_inline struct conn_stats *conn_get(struct conn_tuple *t, __u64 i
 	z.flags = flags;
 	z.direction = dir;
 	z.start = start;
-	z.timestamp = now;
+	z.timestamp = now > start ? now : start;
 	long r = bpf_map_update_elem(&conn_stats, t, &z, BPF_NOEXIST);
 	if (r == -7 /* E2BIG: full */) {
 		TEL_INC(conn_stats_full);
@@ -344,11 +384,12 @@ static __always_inline __u8 tcp_direction_late(struct sock_state *st)
 /* Per-socket state, created at first sight. `born` says whether this is the
  * connection's beginning (connect or a child of a listener), else it is an
  * older socket seen late and counts start now. */
-static __always_inline struct sock_state *tcp_state_new(const void *sk, __u64 cookie, int born, __u8 dir)
+static __always_inline struct sock_state *tcp_state_new(const void *sk, int btf, int born, __u8 dir)
 {
 	__u64 key = (__u64)sk;
 	struct sock_state z = {};
 	__u64 now = bpf_ktime_get_ns();
+	__u64 cookie = sk_cookie(sk, btf);
 	z.id = cookie ? cookie : assign_id(sk, now);
 	z.flags = cookie ? CONN_ID_COOKIE : 0;
 	if (!born) {
@@ -455,7 +496,7 @@ static __always_inline void tcp_stats_write(const void *sk, struct sock_state *s
 	}
 	if (err)
 		TEL_INC(read_failed);
-	st->stats_at = bpf_ktime_get_ns();
+	st->stats_at = clock_now();
 	struct tcp_stats *v = bpf_map_lookup_elem(&tcp_stats, &st->tup);
 	if (!v) {
 		struct tcp_stats z = {};
@@ -488,7 +529,7 @@ static __always_inline void tcp_stats_update(const void *sk, struct sock_state *
 
 static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, int dirs, __u32 pid)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = clock_now();
 	if (tcp_build_tuple(sk, st))
 		return;
 	pid = tcp_note_pid(st, pid, now);
@@ -546,7 +587,7 @@ static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, i
 			__sync_fetch_and_add(&s->sent_packets, dso);
 		if (dsi)
 			__sync_fetch_and_add(&s->recv_packets, dsi);
-		s->timestamp = now;
+		stamp(s, now);
 	}
 	if (stats_due)
 		tcp_stats_write(sk, st, 1, so, si);
@@ -554,7 +595,7 @@ static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, i
 
 /* The socket at a hook that is not its birth: its state, created if it is
  * an older connection seen for the first time (not a listener). */
-static __always_inline struct sock_state *tcp_state_seen(const void *sk, __u64 cookie, int *created)
+static __always_inline struct sock_state *tcp_state_seen(const void *sk, int btf, int *created)
 {
 	struct sock_state *st = tcp_state_get(sk);
 	if (st)
@@ -564,7 +605,7 @@ static __always_inline struct sock_state *tcp_state_seen(const void *sk, __u64 c
 	__u8 now = sock_state_now(sk, &err);
 	if (err || now == TCP_STATE_LISTEN || now == TCP_STATE_CLOSE || now == TCP_STATE_NEW_SYN_RECV)
 		return 0;
-	st = tcp_state_new(sk, cookie, 0, CONN_DIRECTION_UNKNOWN);
+	st = tcp_state_new(sk, btf, 0, CONN_DIRECTION_UNKNOWN);
 	if (!st)
 		return 0;
 	st->states |= TCPF(now);
@@ -599,7 +640,7 @@ static __always_inline void port_binding_set(const void *sk, __u8 protocol, int 
 }
 
 /* sock:inet_sock_set_state for a TCP socket. */
-static __always_inline void tcp_on_state(const void *sk, int oldstate, int newstate, __u64 cookie)
+static __always_inline void tcp_on_state(const void *sk, int oldstate, int newstate, int btf)
 {
 	struct sock_state *st;
 	if (newstate == TCP_STATE_LISTEN) {
@@ -623,13 +664,13 @@ static __always_inline void tcp_on_state(const void *sk, int oldstate, int newst
 		/* connect(): an outgoing connection, in the connecting process. */
 		st = tcp_state_get(sk);
 		if (!st)
-			st = tcp_state_new(sk, cookie, 1, CONN_DIRECTION_OUTGOING);
+			st = tcp_state_new(sk, btf, 1, CONN_DIRECTION_OUTGOING);
 		if (!st)
 			return;
 		tcp_note_pid(st, current_tgid(), 0);
 	} else {
 		int created = 0;
-		st = tcp_state_seen(sk, cookie, &created);
+		st = tcp_state_seen(sk, btf, &created);
 		if (!st)
 			return;
 	}
@@ -704,7 +745,7 @@ static __always_inline void emit_close(void *ctx, struct conn *c)
 
 /* tcp:tcp_destroy_sock: after both the user close and the protocol close.
  * One close record per process that used the socket; all state removed. */
-static __always_inline void tcp_on_destroy(void *ctx, const void *sk, __u64 cookie)
+static __always_inline void tcp_on_destroy(void *ctx, const void *sk, int btf)
 {
 	struct sock_state *st = tcp_state_get(sk);
 	if (!st) {
@@ -717,9 +758,9 @@ static __always_inline void tcp_on_destroy(void *ctx, const void *sk, __u64 cook
 		if (err || !dport)
 			return;
 		int created = 0;
-		st = tcp_state_seen(sk, cookie, &created);
+		st = tcp_state_seen(sk, btf, &created);
 		if (!st) {
-			st = tcp_state_new(sk, cookie, 0, CONN_DIRECTION_UNKNOWN);
+			st = tcp_state_new(sk, btf, 0, CONN_DIRECTION_UNKNOWN);
 			if (!st)
 				return;
 			if (tcp_build_tuple(sk, st) == 0 && st->tup_ok)
@@ -840,30 +881,34 @@ static __always_inline __u64 udp_call_sockaddr(struct udp_call *call, __u32 inde
 	return 0;
 }
 
-static __always_inline void udp_count_tuple(const void *sk, struct conn_tuple *t, int bytes, int is_send, __u64 cookie, __u32 pid)
+static __always_inline void udp_count_tuple(const void *sk, struct conn_tuple *t, int bytes, int is_send, int btf, __u32 pid)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = clock_now();
 	t->pid = pid;
-	__u32 first = is_send ? CONN_L_INIT : CONN_R_INIT;
-	__u64 id = cookie ? cookie : assign_id(sk, now);
-	struct conn_stats *s = conn_get(t, id, first | (cookie ? CONN_ID_COOKIE : 0) | (pid ? 0 : CONN_NO_PID),
-					is_send ? CONN_DIRECTION_OUTGOING : CONN_DIRECTION_INCOMING, now, now);
-	if (!s)
-		return;
+	struct conn_stats *s = bpf_map_lookup_elem(&conn_stats, t);
+	if (!s) {
+		/* A new flow: its id and start from the clock itself. */
+		__u64 fine = bpf_ktime_get_ns();
+		__u64 cookie = sk_cookie(sk, btf);
+		__u32 first = is_send ? CONN_L_INIT : CONN_R_INIT;
+		__u64 id = cookie ? cookie : assign_id(sk, fine);
+		s = conn_get(t, id, first | (cookie ? CONN_ID_COOKIE : 0) | (pid ? 0 : CONN_NO_PID),
+			     is_send ? CONN_DIRECTION_OUTGOING : CONN_DIRECTION_INCOMING, fine, fine);
+		if (!s)
+			return;
+	}
 	if (is_send) {
 		__sync_fetch_and_add(&s->sent_bytes, bytes);
 		__sync_fetch_and_add(&s->sent_packets, 1);
 		if ((s->flags & CONN_R_INIT) && !(s->flags & CONN_ASSURED))
 			s->flags |= CONN_ASSURED;
-		TEL_INC(udp_sends);
 	} else {
 		__sync_fetch_and_add(&s->recv_bytes, bytes);
 		__sync_fetch_and_add(&s->recv_packets, 1);
 		if ((s->flags & CONN_L_INIT) && !(s->flags & CONN_ASSURED))
 			s->flags |= CONN_ASSURED;
-		TEL_INC(udp_recvs);
 	}
-	s->timestamp = now;
+	stamp(s, now);
 }
 
 /* A received datagram whose source address is now in user memory. */
@@ -883,7 +928,7 @@ static __always_inline void udp_finish_recv(struct udp_call *call)
 }
 
 /* sock:sock_send_length / sock_recv_length for a UDP socket. */
-static __always_inline void udp_on_io(const void *sk, struct sk_view *v, int ret, int flags, int is_send, __u64 cookie)
+static __always_inline void udp_on_io(const void *sk, struct sk_view *v, int ret, int flags, int is_send, int btf)
 {
 	struct conn_tuple t;
 	if (ret <= 0 || (!is_send && (flags & (MSG_PEEK | MSG_ERRQUEUE))))
@@ -914,11 +959,11 @@ static __always_inline void udp_on_io(const void *sk, struct sk_view *v, int ret
 			TEL_INC(udp_addr_missing);
 		}
 	}
-	udp_count_tuple(sk, &t, ret, is_send, cookie, current_tgid());
+	udp_count_tuple(sk, &t, ret, is_send, btf, current_tgid());
 }
 
 /* sock:sock_send_length / sock_recv_length: route by protocol. */
-static __always_inline void on_io(const void *sk, int ret, int flags, int is_send, __u64 cookie)
+static __always_inline void on_io(const void *sk, int ret, int flags, int is_send, int btf)
 {
 	struct sk_view v;
 	if (!offsets_ready || !sk || sk_view_read(sk, &v))
@@ -927,7 +972,7 @@ static __always_inline void on_io(const void *sk, int ret, int flags, int is_sen
 		return;
 	__u32 proto = sk_view_protocol(sk, &v);
 	if (proto == IPPROTO_UDP) {
-		udp_on_io(sk, &v, ret, flags, is_send, cookie);
+		udp_on_io(sk, &v, ret, flags, is_send, btf);
 		return;
 	}
 	if (proto != IPPROTO_TCP || ret < 0)
@@ -935,7 +980,7 @@ static __always_inline void on_io(const void *sk, int ret, int flags, int is_sen
 	if (!is_send && (flags & MSG_ERRQUEUE))
 		return;
 	int created = 0;
-	struct sock_state *st = tcp_state_seen(sk, cookie, &created);
+	struct sock_state *st = tcp_state_seen(sk, btf, &created);
 	if (!st)
 		return;
 	/* First seen at this call: the baseline was read after the call moved

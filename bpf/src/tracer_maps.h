@@ -18,7 +18,7 @@ struct sock_state {
 	__u64 start;
 	__u64 sent_base;         /* sent_raw at the baseline */
 	__u64 recv_base;
-	__u64 stats_at;          /* bpf_ktime_get_ns() of the last tcp_stats write */
+	__u64 stats_at;          /* clock_now() of the last tcp_stats write */
 	__u64 sent;              /* bytes sent so far (monotonic) */
 	__u64 recv;
 	__u32 segs_out_base;
@@ -93,6 +93,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct batch);
 } closed_batch SEC(".maps");
+
 
 /* UDP: the user's sockaddr (or msghdr / mmsghdr vector) of the syscall in
  * flight on a thread, and a receive waiting for its source address. */

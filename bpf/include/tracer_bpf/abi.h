@@ -49,7 +49,7 @@
 
 enum tracer_abi_const {
 	/* Bumped on any layout change of a struct below. */
-	TRACER_ABI_VERSION = 2,
+	TRACER_ABI_VERSION = 3,
 	/* Close records per `struct batch` (4 x 144 + 16 = 592 bytes: more than
 	 * the 512-byte BPF stack, so a full batch is sent from its per-CPU map
 	 * value, never copied onto the stack). */
@@ -299,12 +299,10 @@ struct telemetry {
 	__u64 closed_sent;        /* close records sent */
 	__u64 batch_flushes;      /* full batches sent (perf transport) */
 	__u64 pids_overflow;      /* a socket used by more processes than tracked: bytes went to the last one */
-	__u64 udp_sends;          /* UDP datagrams counted on send */
-	__u64 udp_recvs;          /* UDP datagrams counted on receive */
 	__u64 udp_addr_missing;   /* unconnected UDP datagram whose peer address could not be seen */
 	__u64 tcp_seen_late;      /* TCP connections first seen after they were opened */
 };
-TRACER_ABI_SIZE(telemetry, 96);
+TRACER_ABI_SIZE(telemetry, 80);
 TRACER_ABI_OFFSET(telemetry, conn_stats_full, 0);
 TRACER_ABI_OFFSET(telemetry, tcp_stats_full, 8);
 TRACER_ABI_OFFSET(telemetry, sock_state_full, 16);
@@ -313,9 +311,7 @@ TRACER_ABI_OFFSET(telemetry, closed_lost, 32);
 TRACER_ABI_OFFSET(telemetry, closed_sent, 40);
 TRACER_ABI_OFFSET(telemetry, batch_flushes, 48);
 TRACER_ABI_OFFSET(telemetry, pids_overflow, 56);
-TRACER_ABI_OFFSET(telemetry, udp_sends, 64);
-TRACER_ABI_OFFSET(telemetry, udp_recvs, 72);
-TRACER_ABI_OFFSET(telemetry, udp_addr_missing, 80);
-TRACER_ABI_OFFSET(telemetry, tcp_seen_late, 88);
+TRACER_ABI_OFFSET(telemetry, udp_addr_missing, 64);
+TRACER_ABI_OFFSET(telemetry, tcp_seen_late, 72);
 
 #endif /* TRACER_BPF_ABI_H */

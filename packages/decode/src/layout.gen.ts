@@ -71,7 +71,7 @@ export const structs = {
     },
   },
   telemetry: {
-    size: 96,
+    size: 80,
     fields: {
       conn_stats_full: { offset: 0, size: 8, type: 'u64' },
       tcp_stats_full: { offset: 8, size: 8, type: 'u64' },
@@ -81,10 +81,8 @@ export const structs = {
       closed_sent: { offset: 40, size: 8, type: 'u64' },
       batch_flushes: { offset: 48, size: 8, type: 'u64' },
       pids_overflow: { offset: 56, size: 8, type: 'u64' },
-      udp_sends: { offset: 64, size: 8, type: 'u64' },
-      udp_recvs: { offset: 72, size: 8, type: 'u64' },
-      udp_addr_missing: { offset: 80, size: 8, type: 'u64' },
-      tcp_seen_late: { offset: 88, size: 8, type: 'u64' },
+      udp_addr_missing: { offset: 64, size: 8, type: 'u64' },
+      tcp_seen_late: { offset: 72, size: 8, type: 'u64' },
     },
   },
   port_binding: {
@@ -101,7 +99,7 @@ export const structs = {
 /** Every ABI enum (and the constants enum): name to value. */
 export const enums = {
   tracer_abi_const: {
-    TRACER_ABI_VERSION: 2,
+    TRACER_ABI_VERSION: 3,
     CONN_CLOSED_BATCH_SIZE: 4,
     TRACER_COMM_LEN: 16,
   },

@@ -45,7 +45,7 @@ describe('enums', () => {
     expect(GuessWhat.NOT_APPLICABLE).toBe(abi.enums.guess_what.GUESS_NOT_APPLICABLE);
     expect(CONN_CLOSED_BATCH_SIZE).toBe(abi.enums.tracer_abi_const.CONN_CLOSED_BATCH_SIZE);
     expect(TRACER_ABI_VERSION).toBe(abi.enums.tracer_abi_const.TRACER_ABI_VERSION);
-    expect(TRACER_ABI_VERSION).toBe(2);
+    expect(TRACER_ABI_VERSION).toBe(3);
   });
 
   it('close reasons: every kernel reason has its own userspace name; anything else is unknown', () => {

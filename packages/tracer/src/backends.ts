@@ -15,6 +15,8 @@ export interface Backend {
   perCall: readonly string[];
   /** Without them (before 6.3): TCP receives at tcp_rcv_space_adjust, sends at tcp_probe; no UDP. */
   legacy: readonly string[];
+  /** Programs get BTF-typed socket pointers: socket cookies (5.12+) and socket-local storage (5.11+) are possible. */
+  btfTyped: boolean;
   /** What the kernel must allow. */
   needs: { tpBtf: boolean; tracefs: boolean };
 }
@@ -26,6 +28,7 @@ export const BACKENDS: readonly Backend[] = [
     lifecycle: ['btf_state', 'btf_destroy', 'btf_retransmit'],
     perCall: ['btf_send_length', 'btf_recv_length'],
     legacy: ['btf_rcv_space_adjust', 'btf_probe'],
+    btfTyped: true,
     needs: { tpBtf: true, tracefs: false },
   },
   {
@@ -34,6 +37,7 @@ export const BACKENDS: readonly Backend[] = [
     lifecycle: ['tp_state', 'tp_destroy', 'tp_retransmit'],
     perCall: ['tp_send_length', 'tp_recv_length'],
     legacy: ['tp_rcv_space_adjust', 'tp_probe'],
+    btfTyped: false,
     needs: { tpBtf: false, tracefs: true },
   },
 ];

@@ -198,10 +198,11 @@ export class Tracer {
     if (backend.name === 'tracepoint') Object.assign(globals, classicTracepointGlobals(perCall, !perCall));
     if (udpPeers && perCall) Object.assign(globals, syscallGlobals());
 
-    const load = async (cookies: boolean): Promise<BpfObject> => {
+    let cookies = backend.btfTyped;
+    const load = async (): Promise<BpfObject> => {
       const obj = BpfObject.open(objects.tracer);
       try {
-        obj.setGlobals({ ...globals, have_cookie: cookies && backend.name === 'tp_btf' ? 1 : 0 });
+        obj.setGlobals({ ...globals, have_cookie: cookies ? 1 : 0 });
         for (const m of ['conn_stats', 'tcp_stats', 'sock_state']) obj.map(m).setMaxEntries(maxConnections);
         obj.map('closed_ring').setMaxEntries(transport === 'ringbuf' ? ringBytes : 4096);
         for (const p of programs) obj.program(p).setAutoload(true);
@@ -213,14 +214,13 @@ export class Tracer {
       }
     };
     let obj: BpfObject;
-    let cookies = backend.name === 'tp_btf';
     try {
-      obj = await load(cookies);
+      obj = await load();
     } catch (e) {
       // bpf_get_socket_cookie() reached tracing programs in 5.12: without it, assigned ids.
-      if (!cookies || !(e instanceof BpfVerifierError) || !/get_socket_cookie|unknown func/.test(e.log ?? e.message)) throw e;
+      if (!cookies || !(e instanceof BpfVerifierError) || !/get_socket_cookie/.test(e.log ?? e.message)) throw e;
       cookies = false;
-      obj = await load(false);
+      obj = await load();
     }
     try {
       const pb = obj.map('port_bindings');

@@ -113,8 +113,6 @@ static void print_telemetry(const struct telemetry *t)
 	U64("closed_sent", t->closed_sent); printf(",");
 	U64("batch_flushes", t->batch_flushes); printf(",");
 	U64("pids_overflow", t->pids_overflow); printf(",");
-	U64("udp_sends", t->udp_sends); printf(",");
-	U64("udp_recvs", t->udp_recvs); printf(",");
 	U64("udp_addr_missing", t->udp_addr_missing); printf(",");
 	U64("tcp_seen_late", t->tcp_seen_late);
 	printf("}");
@@ -284,8 +282,6 @@ int main(void)
 		.closed_sent = 0xc000000000000007ULL,
 		.batch_flushes = 0x0000000100000000ULL,
 		.pids_overflow = 0x7fffffffffffffffULL,
-		.udp_sends = 0x8000000080000000ULL,
-		.udp_recvs = 0x0123456789abcdefULL,
 		.udp_addr_missing = 0xfedcba9876543211ULL,
 		.tcp_seen_late = (1ULL << 53) - 1,
 	};
