@@ -8,6 +8,7 @@
 struct conn_tuple abi_conn_tuple;
 struct conn_stats abi_conn_stats;
 struct tcp_stats abi_tcp_stats;
+struct tcp_sock_rec abi_tcp_sock_rec;
 struct conn abi_conn;
 struct batch abi_batch;
 struct telemetry abi_telemetry;

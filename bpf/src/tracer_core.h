@@ -363,10 +363,10 @@ static __always_inline int tcp_build_tuple(const void *sk, struct sock_state *st
 {
 	if (st->tup_ok)
 		return 0;
-	if (sock_tuple(sk, &st->tup, CONN_TYPE_TCP))
+	if (sock_tuple(sk, &st->rec.tup, CONN_TYPE_TCP))
 		return -1;
 	/* After connect() the source port is set; before, the tuple is incomplete. */
-	if (st->tup.sport && st->tup.dport)
+	if (st->rec.tup.sport && st->rec.tup.dport)
 		st->tup_ok = 1;
 	return 0;
 }
@@ -375,8 +375,8 @@ static __always_inline __u8 tcp_direction_late(struct sock_state *st)
 {
 	struct port_binding pb = {};
 	TRACER_ZERO(&pb);
-	pb.netns = st->tup.netns;
-	pb.port = st->tup.sport;
+	pb.netns = st->rec.tup.netns;
+	pb.port = st->rec.tup.sport;
 	pb.protocol = IPPROTO_TCP;
 	return bpf_map_lookup_elem(&port_bindings, &pb) ? CONN_DIRECTION_INCOMING : CONN_DIRECTION_OUTGOING;
 }
@@ -384,26 +384,32 @@ static __always_inline __u8 tcp_direction_late(struct sock_state *st)
 /* Per-socket state, created at first sight. `born` says whether this is the
  * connection's beginning (connect or a child of a listener), else it is an
  * older socket seen late and counts start now. */
+/* The value a new socket's state starts from (larger than the stack allows
+ * next to the rest: inserted from here, then filled in place). */
+const volatile struct sock_state zero_sock_state = {};
+
 static __always_inline struct sock_state *tcp_state_new(const void *sk, int btf, int born, __u8 dir)
 {
 	__u64 key = (__u64)sk;
-	struct sock_state z = {};
-	__u64 now = bpf_ktime_get_ns();
-	__u64 cookie = sk_cookie(sk, btf);
-	z.id = cookie ? cookie : assign_id(sk, now);
-	z.flags = cookie ? CONN_ID_COOKIE : 0;
-	if (!born) {
-		z.flags |= CONN_SEEN_LATE;
-		TEL_INC(tcp_seen_late);
-	}
-	z.start = now;
-	z.direction = dir;
-	long r = bpf_map_update_elem(&sock_state, &key, &z, BPF_NOEXIST);
+	long r = bpf_map_update_elem(&sock_state, &key, (const void *)&zero_sock_state, BPF_NOEXIST);
 	if (r == -7) {
 		TEL_INC(sock_state_full);
 		return 0;
 	}
-	return bpf_map_lookup_elem(&sock_state, &key);
+	struct sock_state *st = bpf_map_lookup_elem(&sock_state, &key);
+	if (!st || r)
+		return st; /* r: it existed (BPF_NOEXIST), left as it is */
+	__u64 now = bpf_ktime_get_ns();
+	__u64 cookie = sk_cookie(sk, btf);
+	st->id = cookie ? cookie : assign_id(sk, now);
+	st->flags = cookie ? CONN_ID_COOKIE : 0;
+	if (!born) {
+		st->flags |= CONN_SEEN_LATE;
+		TEL_INC(tcp_seen_late);
+	}
+	st->start = now;
+	st->direction = dir;
+	return st;
 }
 
 static __always_inline struct sock_state *tcp_state_get(const void *sk)
@@ -412,72 +418,63 @@ static __always_inline struct sock_state *tcp_state_get(const void *sk)
 	return bpf_map_lookup_elem(&sock_state, &key);
 }
 
-static __always_inline __u32 tcp_last_pid(struct sock_state *st)
+/* Process slot i of the socket, initialised: the connection of one process
+ * (pid 0: none seen in process context yet). */
+static __always_inline void tcp_slot_init(struct sock_state *st, __u32 i, __u32 pid, __u64 now)
 {
-	__u8 n = st->npids;
-	if (n == 0)
-		return 0;
-	if (n >= TRACER_MAX_PIDS)
-		return st->pids[TRACER_MAX_PIDS - 1];
-	/* n is 1..TRACER_MAX_PIDS-1 here */
-	__u32 i = (n - 1) & (TRACER_MAX_PIDS - 1);
-	return st->pids[i];
+	i &= CONN_MAX_PIDS - 1;
+	struct conn_stats *s = &st->rec.slots[i];
+	s->id = st->id;
+	s->start = st->start;
+	s->direction = st->direction;
+	s->flags = st->flags | (pid ? 0 : CONN_NO_PID);
+	s->timestamp = now > st->start ? now : st->start;
+	st->rec.pids[i] = pid;
 }
 
-static __always_inline struct conn_stats *tcp_conn_entry(struct sock_state *st, __u32 pid, __u64 now)
+/* The slot of the last process seen (nslots >= 1). */
+static __always_inline __u32 tcp_last_slot(struct sock_state *st)
 {
-	struct conn_tuple key = st->tup;
-	key.pid = pid;
-	__u32 flags = st->flags | (pid ? 0 : CONN_NO_PID);
-	return conn_get(&key, st->id, flags, st->direction, st->start, now);
+	__u8 n = st->rec.nslots;
+	if (n >= CONN_MAX_PIDS)
+		return CONN_MAX_PIDS - 1;
+	return (n - 1) & (CONN_MAX_PIDS - 1);
 }
 
-/* Note the process doing I/O on the socket; returns the pid to charge. A
- * late or accepted socket first charged to pid 0 moves to its process. */
+/* Note the process doing I/O on the socket; returns the slot to charge. A
+ * late or accepted socket first charged to pid 0 moves to its process.
+ * A slot is filled before nslots counts it (userspace reads concurrently). */
 static __always_inline __u32 tcp_note_pid(struct sock_state *st, __u32 pid, __u64 now)
 {
 	if (!pid) {
-		if (st->npids == 0) {
+		if (st->rec.nslots == 0) {
 			/* charged to pid 0 until a process shows up (moved then) */
-			st->pids[0] = 0;
-			st->npids = 1;
+			tcp_slot_init(st, 0, 0, now);
+			st->rec.nslots = 1;
 		}
-		return tcp_last_pid(st);
+		return tcp_last_slot(st);
 	}
 #pragma unroll
-	for (int i = 0; i < TRACER_MAX_PIDS; i++) {
-		if (i < st->npids && st->pids[i] == pid)
-			return pid;
+	for (int i = 0; i < CONN_MAX_PIDS; i++) {
+		if (i < st->rec.nslots && st->rec.pids[i] == pid)
+			return i;
 	}
-	if (st->npids == 1 && st->pids[0] == 0) {
-		st->pids[0] = pid;
-		if (st->tup_ok) {
-			struct conn_tuple old = st->tup;
-			struct conn_stats *s = bpf_map_lookup_elem(&conn_stats, &old);
-			if (s) {
-				struct conn_stats moved = *s;
-				moved.flags &= ~CONN_NO_PID;
-				struct conn_tuple key = st->tup;
-				key.pid = pid;
-				if (bpf_map_update_elem(&conn_stats, &key, &moved, BPF_NOEXIST) == -7)
-					TEL_INC(conn_stats_full);
-				bpf_map_delete_elem(&conn_stats, &old);
-			}
-		}
-		return pid;
+	if (st->rec.nslots == 1 && st->rec.pids[0] == 0) {
+		st->rec.pids[0] = pid;
+		st->rec.slots[0].flags &= ~CONN_NO_PID;
+		return 0;
 	}
-	if (st->npids < TRACER_MAX_PIDS) {
-		__u32 i = st->npids & (TRACER_MAX_PIDS - 1);
-		st->pids[i] = pid;
-		st->npids++;
-		return pid;
+	if (st->rec.nslots < CONN_MAX_PIDS) {
+		__u32 i = st->rec.nslots & (CONN_MAX_PIDS - 1);
+		tcp_slot_init(st, i, pid, now);
+		st->rec.nslots++;
+		return i;
 	}
 	TEL_INC(pids_overflow);
-	return st->pids[TRACER_MAX_PIDS - 1];
+	return CONN_MAX_PIDS - 1;
 }
 
-/* The TCP figures of tcp_sock, written in place (an update would allocate
- * a new element on every event). segs_out/segs_in: read by the caller when
+/* The TCP figures of tcp_sock, into the socket's record. segs_out/segs_in: read by the caller when
  * it has them (have_segs), else here. */
 static __always_inline void tcp_stats_write(const void *sk, struct sock_state *st, int have_segs, __u32 so, __u32 si)
 {
@@ -497,17 +494,7 @@ static __always_inline void tcp_stats_write(const void *sk, struct sock_state *s
 	if (err)
 		TEL_INC(read_failed);
 	st->stats_at = clock_now();
-	struct tcp_stats *v = bpf_map_lookup_elem(&tcp_stats, &st->tup);
-	if (!v) {
-		struct tcp_stats z = {};
-		if (bpf_map_update_elem(&tcp_stats, &st->tup, &z, BPF_NOEXIST) == -7) {
-			TEL_INC(tcp_stats_full);
-			return;
-		}
-		v = bpf_map_lookup_elem(&tcp_stats, &st->tup);
-		if (!v)
-			return;
-	}
+	struct tcp_stats *v = &st->rec.tcp;
 	v->rtt = srtt >> 3;
 	v->rtt_var = mdev >> 2;
 	v->retransmits = retrans;
@@ -532,7 +519,7 @@ static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, i
 	__u64 now = clock_now();
 	if (tcp_build_tuple(sk, st))
 		return;
-	pid = tcp_note_pid(st, pid, now);
+	__u32 slot = tcp_note_pid(st, pid, now);
 	if (!st->based || !st->tup_ok) {
 		tcp_stats_update(sk, st);
 		return;
@@ -577,18 +564,17 @@ static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, i
 	}
 	if (err)
 		TEL_INC(read_failed);
-	struct conn_stats *s = tcp_conn_entry(st, pid, now);
-	if (s) {
-		if (ds)
-			__sync_fetch_and_add(&s->sent_bytes, ds);
-		if (dr)
-			__sync_fetch_and_add(&s->recv_bytes, dr);
-		if (dso)
-			__sync_fetch_and_add(&s->sent_packets, dso);
-		if (dsi)
-			__sync_fetch_and_add(&s->recv_packets, dsi);
-		stamp(s, now);
-	}
+	struct conn_stats *s = &st->rec.slots[slot & (CONN_MAX_PIDS - 1)];
+	if (ds)
+		__sync_fetch_and_add(&s->sent_bytes, ds);
+	if (dr)
+		__sync_fetch_and_add(&s->recv_bytes, dr);
+	if (dso)
+		__sync_fetch_and_add(&s->sent_packets, dso);
+	if (dsi)
+		__sync_fetch_and_add(&s->recv_packets, dsi);
+	stamp(s, now);
+	st->rec.live = 1;
 	if (stats_due)
 		tcp_stats_write(sk, st, 1, so, si);
 }
@@ -772,40 +758,33 @@ static __always_inline void tcp_on_destroy(void *ctx, const void *sk, int btf)
 	 * overwritten by another program preempting this one (PREEMPT_RT). */
 	struct conn rec;
 	struct conn *c = &rec;
-	if (st->tup_ok || st->tup.dport) {
+	if (st->tup_ok || st->rec.tup.dport) {
 		__u64 now = bpf_ktime_get_ns();
 		__u8 reason = (st->states & TCPF(TCP_STATE_ESTABLISHED)) || (st->flags & CONN_SEEN_LATE)
 				      ? CONN_CLOSE_DESTROYED
 				      : CONN_CLOSE_FAILED;
-		struct tcp_stats *ts = bpf_map_lookup_elem(&tcp_stats, &st->tup);
-		__u8 n = st->npids ? st->npids : 1;
+		if (st->rec.nslots == 0) {
+			/* no process ever seen (a failed handshake of a listener's child) */
+			tcp_slot_init(st, 0, 0, now);
+			st->rec.nslots = 1;
+		}
+		__u8 n = st->rec.nslots;
 		/* a bounded loop (5.3+ verifiers), not unrolled: the body is large */
-		for (int i = 0; i < TRACER_MAX_PIDS; i++) {
+		for (int i = 0; i < CONN_MAX_PIDS; i++) {
 			if (i >= n)
 				break;
 			__builtin_memset(c, 0, sizeof(*c));
-			c->tup = st->tup;
-			c->tup.pid = st->pids[i];
-			struct conn_stats *s = bpf_map_lookup_elem(&conn_stats, &c->tup);
-			if (s) {
-				c->conn_stats = *s;
-				bpf_map_delete_elem(&conn_stats, &c->tup);
-			} else {
-				c->conn_stats.id = st->id;
-				c->conn_stats.start = st->start;
-				c->conn_stats.direction = st->direction;
-				c->conn_stats.flags = st->flags | (c->tup.pid ? 0 : CONN_NO_PID);
-			}
+			c->tup = st->rec.tup;
+			c->tup.pid = st->rec.pids[i];
+			c->conn_stats = st->rec.slots[i];
 			c->conn_stats.timestamp = now;
-			if (ts)
-				c->tcp_stats = *ts;
+			c->tcp_stats = st->rec.tcp;
 			c->tcp_stats.state_transitions = st->states | TCPF(TCP_STATE_CLOSE);
 			c->tcp_stats.state = TCP_STATE_CLOSE;
 			c->reason = reason;
 			emit_close(ctx, c);
 		}
 	}
-	bpf_map_delete_elem(&tcp_stats, &st->tup);
 	__u64 key = (__u64)sk;
 	bpf_map_delete_elem(&sock_state, &key);
 }

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The tracer's maps and its private per-socket state (never read as a
- * record by userspace: only its keys are deleted there). */
+/* The tracer's maps and its per-socket TCP state. */
 #ifndef TRACER_BPF_MAPS_H
 #define TRACER_BPF_MAPS_H
 
@@ -8,27 +7,25 @@
 #include <bpf/bpf_helpers.h>
 #include "tracer_bpf/abi.h"
 
-#define TRACER_MAX_PIDS 4
-
-/* Per TCP socket: what is needed to turn the kernel's own sequence counters
- * into per-process byte counts, and to close every entry at destroy. */
+/* Per TCP socket, the value of map `sock_state`: its public record
+ * (struct tcp_sock_rec: tuple, TCP figures, per-process counters; userspace
+ * reads it) and what is needed to turn the kernel's own sequence counters
+ * into those byte counts. */
 struct sock_state {
-	struct conn_tuple tup;   /* pid 0; valid when tup_ok */
+	struct tcp_sock_rec rec; /* rec.tup: pid 0; complete when tup_ok */
 	__u64 id;
 	__u64 start;
 	__u64 sent_base;         /* sent_raw at the baseline */
 	__u64 recv_base;
-	__u64 stats_at;          /* clock_now() of the last tcp_stats write */
+	__u64 stats_at;          /* clock_now() of the last write of rec.tcp */
 	__u64 sent;              /* bytes sent so far (monotonic) */
 	__u64 recv;
 	__u32 segs_out_base;
 	__u32 segs_in_base;
 	__u32 segs_out;          /* segments so far, from the baseline */
 	__u32 segs_in;
-	__u32 pids[TRACER_MAX_PIDS];
 	__u32 flags;             /* enum conn_flags */
 	__u16 states;            /* 1 << tcp state, every state entered */
-	__u8 npids;
 	__u8 tup_ok;
 	__u8 based;              /* byte baseline taken (ESTABLISHED or first sight after it) */
 	__u8 direction;
@@ -46,13 +43,6 @@ struct {
 	__type(key, struct conn_tuple);
 	__type(value, struct conn_stats);
 } conn_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct conn_tuple);
-	__type(value, struct tcp_stats);
-} tcp_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -54,6 +54,9 @@ enum tracer_abi_const {
 	 * the 512-byte BPF stack, so a full batch is sent from its per-CPU map
 	 * value, never copied onto the stack). */
 	CONN_CLOSED_BATCH_SIZE = 4,
+	/* Processes counted apart on one TCP socket (struct tcp_sock_rec); more
+	 * are charged to the last slot (telemetry pids_overflow). */
+	CONN_MAX_PIDS = 4,
 	/* TASK_COMM_LEN: a process name with its NUL. */
 	TRACER_COMM_LEN = 16,
 };
@@ -178,8 +181,8 @@ TRACER_ABI_OFFSET(conn_tuple, pid, 40);
 TRACER_ABI_OFFSET(conn_tuple, metadata, 44);
 
 /*
- * Per-connection counters, the value of the per-connection stats map (64
- * bytes). Counters are monotonic. Packets are TCP segments / UDP datagrams.
+ * Per-connection counters (64 bytes): the value of map `conn_stats` (UDP
+ * flows), a process slot of struct tcp_sock_rec, part of a close record. Counters are monotonic. Packets are TCP segments / UDP datagrams.
  * `id` tells connections on a reused tuple apart: a new id is a new
  * connection, never a counter going backwards.
  */
@@ -208,8 +211,8 @@ TRACER_ABI_OFFSET(conn_stats, direction, 60);
 TRACER_ABI_OFFSET(conn_stats, _pad0, 61);
 
 /*
- * TCP-only counters read from the kernel's tcp_sock, keyed by the tuple with
- * pid = 0 (24 bytes). RTT values are in microseconds, shifted like tcp_info
+ * TCP-only counters read from the kernel's tcp_sock, per socket (24 bytes:
+ * in struct tcp_sock_rec and close records). RTT values are in microseconds, shifted like tcp_info
  * (srtt_us >> 3, mdev_us >> 2); retransmits is tcp_sock.total_retrans;
  * segments are segs_out / segs_in (what TCP_INFO reports).
  */
@@ -232,6 +235,34 @@ TRACER_ABI_OFFSET(tcp_stats, segs_in, 16);
 TRACER_ABI_OFFSET(tcp_stats, state_transitions, 20);
 TRACER_ABI_OFFSET(tcp_stats, state, 22);
 TRACER_ABI_OFFSET(tcp_stats, _pad0, 23);
+
+/*
+ * A TCP socket (352 bytes): the head of the value of map `sock_state`, keyed
+ * by the socket's kernel address (the rest of the value is the tracer's
+ * private state). TCP connections are counted here, so that a send or
+ * receive costs one map access: `conn_stats` holds UDP flows only. Slot i
+ * (i < nslots) holds the counters of process pids[i], each slot a
+ * connection of its own (tup with pid = pids[i]); `tcp` is per socket.
+ * Userspace shows the socket once `live` is set: its tuple is complete and
+ * its byte counts have a baseline (ESTABLISHED, or first sight after it).
+ */
+struct tcp_sock_rec {
+	struct conn_tuple tup;                     /* pid 0 */
+	struct tcp_stats tcp;
+	struct conn_stats slots[CONN_MAX_PIDS];
+	__u32 pids[CONN_MAX_PIDS];
+	__u8 nslots;
+	__u8 live;
+	__u8 _pad0[6];
+};
+TRACER_ABI_SIZE(tcp_sock_rec, 352);
+TRACER_ABI_OFFSET(tcp_sock_rec, tup, 0);
+TRACER_ABI_OFFSET(tcp_sock_rec, tcp, 48);
+TRACER_ABI_OFFSET(tcp_sock_rec, slots, 72);
+TRACER_ABI_OFFSET(tcp_sock_rec, pids, 328);
+TRACER_ABI_OFFSET(tcp_sock_rec, nslots, 344);
+TRACER_ABI_OFFSET(tcp_sock_rec, live, 345);
+TRACER_ABI_OFFSET(tcp_sock_rec, _pad0, 346);
 
 /* A closed connection: the close record (144 bytes). */
 struct conn {
@@ -292,7 +323,6 @@ TRACER_ABI_OFFSET(port_binding, _pad0, 7);
  * userspace). Nothing is dropped without one of these moving. */
 struct telemetry {
 	__u64 conn_stats_full;    /* conn_stats map full: a connection was not counted */
-	__u64 tcp_stats_full;     /* tcp_stats map full */
 	__u64 sock_state_full;    /* per-socket state map full: a TCP socket was not followed */
 	__u64 read_failed;        /* a kernel or user memory read failed */
 	__u64 closed_lost;        /* a close record could not be sent (ring buffer full / perf output failed) */
@@ -302,16 +332,15 @@ struct telemetry {
 	__u64 udp_addr_missing;   /* unconnected UDP datagram whose peer address could not be seen */
 	__u64 tcp_seen_late;      /* TCP connections first seen after they were opened */
 };
-TRACER_ABI_SIZE(telemetry, 80);
+TRACER_ABI_SIZE(telemetry, 72);
 TRACER_ABI_OFFSET(telemetry, conn_stats_full, 0);
-TRACER_ABI_OFFSET(telemetry, tcp_stats_full, 8);
-TRACER_ABI_OFFSET(telemetry, sock_state_full, 16);
-TRACER_ABI_OFFSET(telemetry, read_failed, 24);
-TRACER_ABI_OFFSET(telemetry, closed_lost, 32);
-TRACER_ABI_OFFSET(telemetry, closed_sent, 40);
-TRACER_ABI_OFFSET(telemetry, batch_flushes, 48);
-TRACER_ABI_OFFSET(telemetry, pids_overflow, 56);
-TRACER_ABI_OFFSET(telemetry, udp_addr_missing, 64);
-TRACER_ABI_OFFSET(telemetry, tcp_seen_late, 72);
+TRACER_ABI_OFFSET(telemetry, sock_state_full, 8);
+TRACER_ABI_OFFSET(telemetry, read_failed, 16);
+TRACER_ABI_OFFSET(telemetry, closed_lost, 24);
+TRACER_ABI_OFFSET(telemetry, closed_sent, 32);
+TRACER_ABI_OFFSET(telemetry, batch_flushes, 40);
+TRACER_ABI_OFFSET(telemetry, pids_overflow, 48);
+TRACER_ABI_OFFSET(telemetry, udp_addr_missing, 56);
+TRACER_ABI_OFFSET(telemetry, tcp_seen_late, 64);
 
 #endif /* TRACER_BPF_ABI_H */

@@ -48,6 +48,18 @@ export const structs = {
       _pad0: { offset: 23, size: 1, type: 'u8' },
     },
   },
+  tcp_sock_rec: {
+    size: 352,
+    fields: {
+      tup: { offset: 0, size: 48, type: 'struct', struct: 'conn_tuple' },
+      tcp: { offset: 48, size: 24, type: 'struct', struct: 'tcp_stats' },
+      slots: { offset: 72, size: 256, type: 'array', elem: 'struct', struct: 'conn_stats', count: 4 },
+      pids: { offset: 328, size: 16, type: 'array', elem: 'u32', count: 4 },
+      nslots: { offset: 344, size: 1, type: 'u8' },
+      live: { offset: 345, size: 1, type: 'u8' },
+      _pad0: { offset: 346, size: 6, type: 'array', elem: 'u8', count: 6 },
+    },
+  },
   conn: {
     size: 144,
     fields: {
@@ -71,18 +83,17 @@ export const structs = {
     },
   },
   telemetry: {
-    size: 80,
+    size: 72,
     fields: {
       conn_stats_full: { offset: 0, size: 8, type: 'u64' },
-      tcp_stats_full: { offset: 8, size: 8, type: 'u64' },
-      sock_state_full: { offset: 16, size: 8, type: 'u64' },
-      read_failed: { offset: 24, size: 8, type: 'u64' },
-      closed_lost: { offset: 32, size: 8, type: 'u64' },
-      closed_sent: { offset: 40, size: 8, type: 'u64' },
-      batch_flushes: { offset: 48, size: 8, type: 'u64' },
-      pids_overflow: { offset: 56, size: 8, type: 'u64' },
-      udp_addr_missing: { offset: 64, size: 8, type: 'u64' },
-      tcp_seen_late: { offset: 72, size: 8, type: 'u64' },
+      sock_state_full: { offset: 8, size: 8, type: 'u64' },
+      read_failed: { offset: 16, size: 8, type: 'u64' },
+      closed_lost: { offset: 24, size: 8, type: 'u64' },
+      closed_sent: { offset: 32, size: 8, type: 'u64' },
+      batch_flushes: { offset: 40, size: 8, type: 'u64' },
+      pids_overflow: { offset: 48, size: 8, type: 'u64' },
+      udp_addr_missing: { offset: 56, size: 8, type: 'u64' },
+      tcp_seen_late: { offset: 64, size: 8, type: 'u64' },
     },
   },
   port_binding: {
@@ -101,6 +112,7 @@ export const enums = {
   tracer_abi_const: {
     TRACER_ABI_VERSION: 3,
     CONN_CLOSED_BATCH_SIZE: 4,
+    CONN_MAX_PIDS: 4,
     TRACER_COMM_LEN: 16,
   },
   conn_type_bit: {

@@ -82,13 +82,14 @@ export function tcpInfo(t: TcpStats): TcpInfo {
   };
 }
 
-export function toConnection(tup: ConnTuple, s: ConnStats, tcp: TcpStats | undefined, reason?: number): Connection {
+/** A Connection from a tuple and its counters; `pid` overrides the tuple's (a TCP socket record's process slot). */
+export function toConnection(tup: ConnTuple, s: ConnStats, tcp: TcpStats | undefined, reason?: number, pid?: number): Connection {
   return {
     id: s.id,
     idIsCookie: s.idIsCookie,
     protocol: tup.isTcp ? 'tcp' : 'udp',
     family: tup.isIPv6 ? 'ipv6' : 'ipv4',
-    pid: tup.pid,
+    pid: pid ?? tup.pid,
     netns: tup.netns,
     localAddress: tup.source,
     localPort: tup.sport,

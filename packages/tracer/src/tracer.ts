@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { release, version } from 'node:os';
 import { objects } from '@tracer-bpf/bpf';
 import { findTracefs, BpfObject, BpfVerifierError, probeFeature } from '@tracer-bpf/loader';
-import { ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TCP_STATS_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
+import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
 import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
 import { offsetsFromBtf, type OffsetSource, type SockOffsets } from '@tracer-bpf/offsetguess';
 import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGRAMS } from './backends.js';
@@ -56,6 +56,12 @@ export interface TracerStats {
 }
 
 const DEFAULT_MAX = 65536;
+/** Offsets in struct tcp_sock_rec, the head of a sock_state value. */
+const TCP_REC = (() => {
+  const f = abi.structs.tcp_sock_rec.fields;
+  return { tup: f.tup.offset, tcp: f.tcp.offset, slots: f.slots.offset, pids: f.pids.offset, nslots: f.nslots.offset, live: f.live.offset };
+})();
+const CONN_MAX_PIDS = abi.enums.tracer_abi_const.CONN_MAX_PIDS;
 const CLOSED_QUEUE_MAX = 1 << 20;
 
 /** The kernel has tracepoint `name` (its BTF has the btf_trace_<name> typedef); from tracefs without BTF. */
@@ -203,7 +209,7 @@ export class Tracer {
       const obj = BpfObject.open(objects.tracer);
       try {
         obj.setGlobals({ ...globals, have_cookie: cookies ? 1 : 0 });
-        for (const m of ['conn_stats', 'tcp_stats', 'sock_state']) obj.map(m).setMaxEntries(maxConnections);
+        for (const m of ['conn_stats', 'sock_state']) obj.map(m).setMaxEntries(maxConnections);
         obj.map('closed_ring').setMaxEntries(transport === 'ringbuf' ? ringBytes : 4096);
         for (const p of programs) obj.program(p).setAutoload(true);
         await obj.load();
@@ -285,15 +291,9 @@ export class Tracer {
   /** Live connections (when `live`) and UDP flows expired now. */
   #read(live: boolean): Connection[] {
     this.#lastRead = Date.now();
-    const tcp = new Map<string, Buffer>();
-    const ts = live ? this.#obj.map('tcp_stats').readAll() : { count: 0, keys: Buffer.alloc(0), values: Buffer.alloc(0) };
-    for (let i = 0; i < ts.count; i++) {
-      tcp.set(ts.keys.toString('latin1', i * CONN_TUPLE_SIZE, (i + 1) * CONN_TUPLE_SIZE), Buffer.from(ts.values.subarray(i * TCP_STATS_SIZE, (i + 1) * TCP_STATS_SIZE)));
-    }
-    const out: Connection[] = [];
+    const out: Connection[] = live ? this.#readTcp() : [];
     const connMap = this.#obj.map('conn_stats');
     const cs = connMap.readAll();
-    const key0 = Buffer.alloc(CONN_TUPLE_SIZE);
     const now = monotonicNs();
     const { oneWayMs, assuredMs } = this.#udpTimeouts;
     for (let i = 0; i < cs.count; i++) {
@@ -315,14 +315,27 @@ export class Tracer {
         }
       }
       if (!live) continue;
-      let tcpv;
-      if (tup.isTcp) {
-        cs.keys.copy(key0, 0, at, at + CONN_TUPLE_SIZE);
-        key0.writeUInt32LE(0, 40);
-        const t = tcp.get(key0.toString('latin1'));
-        if (t) tcpv = decodeTcpStats(t);
+      out.push(toConnection(tup, decodeConnStats(cs.values, i * CONN_STATS_SIZE), undefined));
+    }
+    return out;
+  }
+
+  /** Live TCP connections: one per process slot of every socket record (struct tcp_sock_rec) that is live. */
+  #readTcp(): Connection[] {
+    const map = this.#obj.map('sock_state');
+    const { count, values } = map.readAll();
+    const stride = map.valueSize;
+    const out: Connection[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = i * stride;
+      if (values[at + TCP_REC.live] === 0) continue;
+      const tup = decodeTuple(values, at + TCP_REC.tup);
+      const tcp = decodeTcpStats(values, at + TCP_REC.tcp);
+      const n = Math.min(values[at + TCP_REC.nslots]!, CONN_MAX_PIDS);
+      for (let j = 0; j < n; j++) {
+        const pid = values.readUInt32LE(at + TCP_REC.pids + 4 * j);
+        out.push(toConnection(tup, decodeConnStats(values, at + TCP_REC.slots + CONN_STATS_SIZE * j), tcp, undefined, pid));
       }
-      out.push(toConnection(tup, decodeConnStats(cs.values, i * CONN_STATS_SIZE), tcpv));
     }
     return out;
   }
@@ -336,7 +349,7 @@ export class Tracer {
       closedLostSamples: this.#closed.lostSamples,
       closedQueueDropped: this.#queueDropped,
       udpExpired: this.#expired,
-      connections: this.#obj.map('conn_stats').readAll().count,
+      connections: this.#obj.map('conn_stats').readAll().count + this.#obj.map('sock_state').readAll().count,
       maxConnections: this.#maxConnections,
       programs: this.info.programs.map((name) => {
         const p = this.#obj.program(name).stats();

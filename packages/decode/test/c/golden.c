@@ -102,11 +102,27 @@ static void print_batch(const struct batch *b)
 	printf("}");
 }
 
+static void print_tcp_sock_rec(const struct tcp_sock_rec *r)
+{
+	printf("{\"tup\":"); print_tuple(&r->tup);
+	printf(",\"tcp\":"); print_tcp(&r->tcp);
+	printf(",\"slots\":[");
+	for (int i = 0; i < CONN_MAX_PIDS; i++) {
+		if (i) printf(",");
+		print_stats(&r->slots[i]);
+	}
+	printf("],\"pids\":[");
+	for (int i = 0; i < CONN_MAX_PIDS; i++) printf("%s%u", i ? "," : "", r->pids[i]);
+	printf("],"); UN("nslots", r->nslots);
+	printf(","); UN("live", r->live);
+	printf(",\"_pad0\":"); u8s(r->_pad0, sizeof r->_pad0);
+	printf("}");
+}
+
 static void print_telemetry(const struct telemetry *t)
 {
 	printf("{");
 	U64("conn_stats_full", t->conn_stats_full); printf(",");
-	U64("tcp_stats_full", t->tcp_stats_full); printf(",");
 	U64("sock_state_full", t->sock_state_full); printf(",");
 	U64("read_failed", t->read_failed); printf(",");
 	U64("closed_lost", t->closed_lost); printf(",");
@@ -263,6 +279,20 @@ int main(void)
 	begin("tcp_stats", "tcp_stats", &c.tcp_stats, sizeof c.tcp_stats); print_tcp(&c.tcp_stats); printf("}");
 	begin("conn", "conn", &c, sizeof c); print_conn(&c); tuple_text(&c.tup); printf("}");
 
+	struct tcp_sock_rec r;
+	TRACER_ZERO(&r);
+	r.tup = c.tup;
+	r.tup.pid = 0;
+	r.tcp = c.tcp_stats;
+	for (unsigned i = 0; i < CONN_MAX_PIDS; i++) {
+		r.slots[i] = make_conn(5 + i).conn_stats;
+		r.pids[i] = 0x80000000u + 17 * i;
+	}
+	r.nslots = 3;
+	r.live = 1;
+	for (unsigned i = 0; i < sizeof r._pad0; i++) r._pad0[i] = 0xc1 + i;
+	begin("tcp_sock_rec", "tcp_sock_rec", &r, sizeof r); print_tcp_sock_rec(&r); printf("}");
+
 	struct batch b;
 	TRACER_ZERO(&b);
 	b.c0 = make_conn(1);
@@ -275,7 +305,6 @@ int main(void)
 
 	struct telemetry t = {
 		.conn_stats_full = 0x8000000000000001ULL,
-		.tcp_stats_full = (1ULL << 53) + 3,
 		.sock_state_full = 0xfffffffffffffffdULL,
 		.read_failed = 0x0020000000000005ULL,
 		.closed_lost = 0x00000000ffffffffULL,
