@@ -15,6 +15,8 @@ export const testObjects = {
   sizedTest: objectPath('test/sized_test'),
   /** XDP (`sec xdp`, for `ip link set dev lo xdpgeneric obj ...`): drops the first 2 TCP payload segments of each flow to ports 29800..29899, v4 and v6. */
   dropTest: objectPath('test/drop_test'),
+  /** tp_btf/sock_send_length programs that each do one operation (a helper, a map access), for tools/bench/bpf-op-cost.mjs. */
+  opCost: objectPath('test/op_cost'),
 } as const;
 
 export type TestObjectName = keyof typeof testObjects;
