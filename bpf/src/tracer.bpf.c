@@ -68,7 +68,7 @@ int BPF_PROG(btf_rcv_space_adjust, struct sock *sk)
 	struct sock_state *st;
 	int created = 0;
 	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 1, &created)))
-		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, current_tgid());
+		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, current_tgid(), 1);
 	return 0;
 }
 
@@ -78,7 +78,7 @@ int BPF_PROG(btf_probe, struct sock *sk)
 	struct sock_state *st;
 	int created = 0;
 	if (offsets_ready && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 1, &created)))
-		tcp_refresh(sk, st, DIR_SEND, 0);
+		tcp_refresh(sk, st, DIR_SEND, 0, 1);
 	return 0;
 }
 
@@ -161,7 +161,7 @@ int tp_rcv_space_adjust(void *ctx)
 	struct sock_state *st;
 	int created = 0;
 	if (offsets_ready && sk && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 0, &created)))
-		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, current_tgid());
+		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, current_tgid(), 0);
 	return 0;
 }
 
@@ -172,7 +172,7 @@ int tp_probe(void *ctx)
 	struct sock_state *st;
 	int created = 0;
 	if (offsets_ready && sk && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 0, &created)))
-		tcp_refresh(sk, st, DIR_SEND, 0);
+		tcp_refresh(sk, st, DIR_SEND, 0, 0);
 	return 0;
 }
 

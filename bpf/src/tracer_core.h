@@ -208,12 +208,60 @@ static __always_inline __u32 sk_view_protocol(const void *sk, struct sk_view *v)
 	return err ? 0 : p;
 }
 
+/* The view by direct loads (sk a BTF pointer: direct_loads). IPv6 addresses
+ * as four 32-bit loads each (the verifier allows a load inside an array of
+ * scalars, struct in6_addr's u6_addr32). */
+static __always_inline void sk_view_direct(const void *sk, struct sk_view *v)
+{
+	v->family = DLOAD(__u16, sk, off_skc_family);
+	v->state = DLOAD(__u8, sk, off_skc_state);
+	v->saddr = DLOAD(__u32, sk, off_skc_rcv_saddr);
+	v->daddr = DLOAD(__u32, sk, off_skc_daddr);
+	v->dport = DLOAD(__u16, sk, off_skc_dport);
+	v->num = DLOAD(__u16, sk, off_skc_num);
+	v->net = (__u64)DLOAD(const void *, sk, off_skc_net);
+	v->prot = 0;
+	v->v6s[0] = v->v6s[1] = v->v6d[0] = v->v6d[1] = 0;
+	if (v->family == AF_INET6) {
+		__u32 *s6 = (__u32 *)v->v6s, *d6 = (__u32 *)v->v6d;
+		s6[0] = DLOAD(__u32, sk, off_skc_v6_rcv_saddr);
+		s6[1] = DLOAD(__u32, sk, off_skc_v6_rcv_saddr + 4);
+		s6[2] = DLOAD(__u32, sk, off_skc_v6_rcv_saddr + 8);
+		s6[3] = DLOAD(__u32, sk, off_skc_v6_rcv_saddr + 12);
+		d6[0] = DLOAD(__u32, sk, off_skc_v6_daddr);
+		d6[1] = DLOAD(__u32, sk, off_skc_v6_daddr + 4);
+		d6[2] = DLOAD(__u32, sk, off_skc_v6_daddr + 8);
+		d6[3] = DLOAD(__u32, sk, off_skc_v6_daddr + 12);
+	}
+}
+
+/* IPPROTO_TCP, IPPROTO_UDP or 0, by direct loads (sk a BTF pointer): skc_prot
+ * where the protocols' addresses are known, else sk_protocol, a plain u16 on
+ * 5.6+ kernels (read as bits before). */
+static __always_inline __u32 sk_protocol_direct(const void *sk)
+{
+	if (prot_tcp) {
+		__u64 prot = (__u64)DLOAD(const void *, sk, off_skc_prot);
+		if (prot == prot_tcp || prot == prot_tcpv6)
+			return IPPROTO_TCP;
+		if (prot == prot_udp || (prot_udpv6 && prot == prot_udpv6))
+			return IPPROTO_UDP;
+		return 0;
+	}
+	if (bits_sk_protocol == 16 && !(bitoff_sk_protocol & 15))
+		return DLOAD(__u16, sk, bitoff_sk_protocol >> 3);
+	int err = 0;
+	__u32 p = sock_protocol(sk, &err);
+	return err ? 0 : p;
+}
+
 /* A tuple (pid left 0) from the view: addresses, ports, netns, type and
  * family; IPv4-mapped IPv6 is written as IPv4. `sport` is the local port in
  * host order: skc_num for UDP (the bound port), inet_sport for TCP (skc_num
- * is zeroed before the final close). Non-zero if the family is not INET or
- * the netns read failed. */
-static __always_inline int tuple_from_view(struct sk_view *v, struct conn_tuple *t, __u32 type_bit, __u16 sport)
+ * is zeroed before the final close). `direct` (a constant): the view came
+ * from direct loads, so its net is a BTF pointer. Non-zero if the family is
+ * not INET or the netns read failed. */
+static __always_inline int tuple_from_view(struct sk_view *v, struct conn_tuple *t, __u32 type_bit, __u16 sport, int direct)
 {
 	TRACER_ZERO(t);
 	if (v->family == AF_INET) {
@@ -240,7 +288,9 @@ static __always_inline int tuple_from_view(struct sk_view *v, struct conn_tuple 
 	t->sport = sport;
 	t->dport = bpf_ntohs(v->dport);
 	__u32 inum = 0;
-	if (v->net && KREAD(inum, (const void *)v->net, off_net_ns_inum)) {
+	if (direct)
+		inum = v->net ? DLOAD(__u32, (const void *)v->net, off_net_ns_inum) : 0;
+	else if (v->net && KREAD(inum, (const void *)v->net, off_net_ns_inum)) {
 		TEL_INC(read_failed);
 		return -1;
 	}
@@ -263,7 +313,7 @@ static __always_inline int sock_tuple(const void *sk, struct conn_tuple *t, __u3
 		}
 		sport = bpf_ntohs(inet_sport);
 	}
-	return tuple_from_view(&v, t, type_bit, sport);
+	return tuple_from_view(&v, t, type_bit, sport, 0);
 }
 
 static __always_inline struct conn_stats *conn_get(struct conn_tuple *t, __u64 id, __u32 flags, __u8 dir, __u64 start,
@@ -293,28 +343,49 @@ static __always_inline struct conn_stats *conn_get(struct conn_tuple *t, __u64 i
  * bytes_acked / bytes_received plus the 32-bit distance to the sequence
  * counter, so nothing wraps at 4 GiB. SYN and FIN take one sequence number
  * each: the SYN is inside the baseline, the FIN is taken out below. */
-static __always_inline __u64 tcp_sent_raw(const void *sk, int *err)
+/* `tp`: the socket as a BTF tcp_sock pointer (direct loads), or 0 (probe reads). */
+static __always_inline __u64 tcp_sent_raw(const void *sk, const void *tp, int *err)
 {
 	__u64 acked = 0;
 	__u32 write_seq = 0, snd_una = 0;
-	*err |= KREAD(acked, sk, off_tcp_bytes_acked);
-	*err |= KREAD(write_seq, sk, off_tcp_write_seq);
-	*err |= KREAD(snd_una, sk, off_tcp_snd_una);
+	if (tp) {
+		acked = DLOAD(__u64, tp, off_tcp_bytes_acked);
+		write_seq = DLOAD(__u32, tp, off_tcp_write_seq);
+		snd_una = DLOAD(__u32, tp, off_tcp_snd_una);
+	} else {
+		*err |= KREAD(acked, sk, off_tcp_bytes_acked);
+		*err |= KREAD(write_seq, sk, off_tcp_write_seq);
+		*err |= KREAD(snd_una, sk, off_tcp_snd_una);
+	}
 	return acked + (__u32)(write_seq - snd_una);
 }
 
-static __always_inline __u64 tcp_recv_raw(const void *sk, int *fin_consumed, int *err)
+/* sk_shutdown: a plain byte on 5.6+ kernels (a direct load), a bitfield before. */
+static __always_inline __u32 sock_shutdown(const void *sk, const void *tp, int *err)
+{
+	if (tp && bits_sk_shutdown == 8 && !(bitoff_sk_shutdown & 7))
+		return DLOAD(__u8, tp, bitoff_sk_shutdown >> 3);
+	return read_bits(sk, bitoff_sk_shutdown, bits_sk_shutdown, err);
+}
+
+static __always_inline __u64 tcp_recv_raw(const void *sk, const void *tp, int *fin_consumed, int *err)
 {
 	__u64 received = 0;
 	__u32 rcv_nxt = 0, copied_seq = 0;
-	*err |= KREAD(received, sk, off_tcp_bytes_received);
-	*err |= KREAD(rcv_nxt, sk, off_tcp_rcv_nxt);
-	*err |= KREAD(copied_seq, sk, off_tcp_copied_seq);
+	if (tp) {
+		received = DLOAD(__u64, tp, off_tcp_bytes_received);
+		rcv_nxt = DLOAD(__u32, tp, off_tcp_rcv_nxt);
+		copied_seq = DLOAD(__u32, tp, off_tcp_copied_seq);
+	} else {
+		*err |= KREAD(received, sk, off_tcp_bytes_received);
+		*err |= KREAD(rcv_nxt, sk, off_tcp_rcv_nxt);
+		*err |= KREAD(copied_seq, sk, off_tcp_copied_seq);
+	}
 	/* The peer's FIN is the last sequence number: consumed once the reader
 	 * caught up with rcv_nxt after RCV_SHUTDOWN. (An RST or shutdown(SHUT_RD)
 	 * also sets RCV_SHUTDOWN: the count never goes backwards, below.) */
 	*fin_consumed = 0;
-	if (rcv_nxt == copied_seq && (read_bits(sk, bitoff_sk_shutdown, bits_sk_shutdown, err) & RCV_SHUTDOWN))
+	if (rcv_nxt == copied_seq && (sock_shutdown(sk, tp, err) & RCV_SHUTDOWN))
 		*fin_consumed = 1;
 	return received - (__u32)(rcv_nxt - copied_seq);
 }
@@ -339,8 +410,8 @@ static __always_inline int tcp_fin_sent(struct sock_state *st, __u8 now)
 static __always_inline void tcp_take_baseline(const void *sk, struct sock_state *st)
 {
 	int err = 0, fin = 0;
-	st->sent_base = tcp_sent_raw(sk, &err);
-	st->recv_base = tcp_recv_raw(sk, &fin, &err);
+	st->sent_base = tcp_sent_raw(sk, 0, &err);
+	st->recv_base = tcp_recv_raw(sk, 0, &fin, &err);
 	/* A late-seen socket may already have queued or consumed a FIN. */
 	__u8 now = sock_state_now(sk, &err);
 	if (tcp_fin_sent(st, now))
@@ -514,7 +585,7 @@ static __always_inline void tcp_stats_update(const void *sk, struct sock_state *
  * limits the work to the direction(s) this event is about. */
 #define DIR_IO 4 /* a send/recv call: tcp_stats may wait (tcp_stats_interval_ns) */
 
-static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, int dirs, __u32 pid)
+static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, int dirs, __u32 pid, int btf)
 {
 	__u64 now = clock_now();
 	if (tcp_build_tuple(sk, st))
@@ -529,8 +600,9 @@ static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, i
 	/* The current state only matters for a socket seen late (its FIN may
 	 * predate us); otherwise the states we saw say whether our FIN was sent. */
 	__u8 state = (st->flags & CONN_SEEN_LATE) ? sock_state_now(sk, &err) : 0;
+	const void *tp = btf && direct_loads ? bpf_skc_to_tcp_sock((void *)sk) : 0;
 	if ((dirs & DIR_SEND) && !st->sent_final) {
-		__s64 sent = (__s64)(tcp_sent_raw(sk, &err) - st->sent_base) - tcp_fin_sent(st, state);
+		__s64 sent = (__s64)(tcp_sent_raw(sk, tp, &err) - st->sent_base) - tcp_fin_sent(st, state);
 		if (sent > (__s64)st->sent) {
 			ds = sent - (__s64)st->sent;
 			st->sent = sent;
@@ -538,7 +610,7 @@ static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, i
 	}
 	if (dirs & DIR_RECV) {
 		int fin = 0;
-		__s64 recv = (__s64)(tcp_recv_raw(sk, &fin, &err) - st->recv_base) - fin;
+		__s64 recv = (__s64)(tcp_recv_raw(sk, tp, &fin, &err) - st->recv_base) - fin;
 		if (recv > (__s64)st->recv) {
 			dr = recv - (__s64)st->recv;
 			st->recv = recv;
@@ -664,7 +736,7 @@ static __always_inline void tcp_on_state(const void *sk, int oldstate, int newst
 	st->states |= TCPF(oldstate) & ~TCPF(TCP_STATE_LISTEN) & ~TCPF(TCP_STATE_CLOSE);
 	st->last_state = newstate;
 	if (newstate == TCP_STATE_CLOSE) {
-		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, 0);
+		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, 0, btf);
 		st->sent_final = 1;
 		return;
 	}
@@ -673,7 +745,7 @@ static __always_inline void tcp_on_state(const void *sk, int oldstate, int newst
 		tcp_take_baseline(sk, st);
 		/* Visible from now on, charged to the connecting process (or pid 0
 		 * for an accepted socket until its process does I/O). */
-		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, 0);
+		tcp_refresh(sk, st, DIR_SEND | DIR_RECV, 0, btf);
 		return;
 	}
 	tcp_stats_update(sk, st);
@@ -771,7 +843,7 @@ static __always_inline void tcp_on_destroy(void *ctx, const void *sk, int btf)
 				st->direction = tcp_direction_late(st);
 		}
 	}
-	tcp_refresh(sk, st, DIR_SEND | DIR_RECV, 0);
+	tcp_refresh(sk, st, DIR_SEND | DIR_RECV, 0, btf);
 	/* The record is built on the stack: a per-CPU scratch value could be
 	 * overwritten by another program preempting this one (PREEMPT_RT). */
 	struct conn rec;
@@ -922,7 +994,8 @@ static __always_inline void udp_on_io(const void *sk, struct sk_view *v, int ret
 	struct conn_tuple t;
 	if (ret <= 0 || (!is_send && (flags & (MSG_PEEK | MSG_ERRQUEUE))))
 		return;
-	if (tuple_from_view(v, &t, CONN_TYPE_UDP, v->num))
+	/* direct: the view came from direct loads (on_io), net is a BTF pointer */
+	if (tuple_from_view(v, &t, CONN_TYPE_UDP, v->num, btf && direct_loads))
 		return;
 	if (t.dport == 0) {
 		/* Unconnected: the peer is in the syscall's sockaddr. */
@@ -955,14 +1028,31 @@ static __always_inline void udp_on_io(const void *sk, struct sk_view *v, int ret
 static __always_inline void on_io(const void *sk, int ret, int flags, int is_send, int btf)
 {
 	struct sk_view v;
-	if (!offsets_ready || !sk || sk_view_read(sk, &v))
+	if (!offsets_ready || !sk)
 		return;
-	if (v.family != AF_INET && v.family != AF_INET6)
-		return;
-	__u32 proto = sk_view_protocol(sk, &v);
-	if (proto == IPPROTO_UDP) {
-		udp_on_io(sk, &v, ret, flags, is_send, btf);
-		return;
+	__u32 proto;
+	if (btf && direct_loads) {
+		/* Family and protocol by direct loads: a TCP socket needs nothing
+		 * else of its head here (its tuple is in its record). */
+		__u16 family = DLOAD(__u16, sk, off_skc_family);
+		if (family != AF_INET && family != AF_INET6)
+			return;
+		proto = sk_protocol_direct(sk);
+		if (proto == IPPROTO_UDP) {
+			sk_view_direct(sk, &v);
+			udp_on_io(sk, &v, ret, flags, is_send, btf);
+			return;
+		}
+	} else {
+		if (sk_view_read(sk, &v))
+			return;
+		if (v.family != AF_INET && v.family != AF_INET6)
+			return;
+		proto = sk_view_protocol(sk, &v);
+		if (proto == IPPROTO_UDP) {
+			udp_on_io(sk, &v, ret, flags, is_send, btf);
+			return;
+		}
 	}
 	if (proto != IPPROTO_TCP || ret < 0)
 		return;
@@ -980,7 +1070,7 @@ static __always_inline void on_io(const void *sk, int ret, int flags, int is_sen
 		else
 			st->recv_base -= ret;
 	}
-	tcp_refresh(sk, st, (is_send ? DIR_SEND : DIR_RECV) | DIR_IO, current_tgid());
+	tcp_refresh(sk, st, (is_send ? DIR_SEND : DIR_RECV) | DIR_IO, current_tgid(), btf);
 }
 
 /* A TCP-only hook that carries the socket (state change, retransmit,

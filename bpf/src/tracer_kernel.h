@@ -66,6 +66,14 @@ const volatile __u8 offsets_ready = 0;
 
 #define KREAD(dst, base, off) bpf_probe_read_kernel(&(dst), sizeof(dst), (const void *)(base) + (off))
 
+/* Direct loads through a BTF-typed pointer (tp_btf: the verifier checks each
+ * offset against the pointer's type, and the JIT makes a plain load that
+ * cannot fault) instead of a bpf_probe_read_kernel() call each: the hot path
+ * of the tp_btf backend uses them when userspace sets direct_loads (and the
+ * verifier accepts them); tcp_sock fields through bpf_skc_to_tcp_sock(). */
+const volatile __u8 direct_loads = 0;
+#define DLOAD(T, base, off) (*(volatile T *)((const char *)(base) + (off)))
+
 /* A field of up to 24 bits at a bit offset (bitfield or not). */
 static __always_inline __u32 read_bits(const void *base, __u32 bitoff, __u32 bits, int *err)
 {

@@ -2,6 +2,7 @@ import type { SockOffsets } from '@tracer-bpf/offsetguess';
 import type { BackendName } from './backends.js';
 
 export type Transport = 'ringbuf' | 'perf';
+export type KernelReads = 'direct' | 'probe';
 
 export interface TracerOptions {
   /** Which hooks feed the counters. Default 'auto': tp_btf where the kernel allows it, else classic tracepoints. */
@@ -25,6 +26,13 @@ export interface TracerOptions {
    */
   udpTimeoutMs?: number;
   udpAssuredTimeoutMs?: number;
+  /**
+   * How the hot path reads kernel structs. 'direct': plain loads through the
+   * BTF-typed socket pointer, checked by the verifier (tp_btf backend);
+   * 'probe': a bpf_probe_read_kernel() call per read (every backend). Default
+   * 'auto': direct where the backend and the verifier allow it, else probe.
+   */
+  kernelReads?: KernelReads | 'auto';
   /** Entries of the per-connection map (default 65536); the TCP and socket maps get the same. */
   maxConnections?: number;
   /** Ring buffer size in bytes, a power of two (default 1 MiB). */

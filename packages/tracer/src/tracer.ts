@@ -12,7 +12,7 @@ import { ClosedReader } from './closed-reader.js';
 import { type Connection, toConnection } from './connection.js';
 import { TracerError } from './errors.js';
 import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, protGlobals, syscallGlobals } from './globals.js';
-import type { TracerOptions, Transport } from './options.js';
+import type { KernelReads, TracerOptions, Transport } from './options.js';
 import { listeningPorts } from './ports.js';
 import { defaultUdpTimeouts, monotonicNs, type UdpTimeouts } from './udp-expiry.js';
 
@@ -28,6 +28,9 @@ export interface TracerInfo {
   udpPeers: boolean;
   /** Connection ids are socket cookies (tracing programs, 5.12+); else ids assigned at first sight. */
   cookies: boolean;
+  /** How the hot path reads kernel structs (option kernelReads), and why. */
+  kernelReads: KernelReads;
+  kernelReadsReason: string;
   kernel: string;
   programs: string[];
 }
@@ -170,6 +173,10 @@ export class Tracer {
     if (opts.udpTimeoutMs !== undefined) udpTimeouts.oneWayMs = positiveInt('udpTimeoutMs', opts.udpTimeoutMs, 86_400_000);
     if (opts.udpAssuredTimeoutMs !== undefined) udpTimeouts.assuredMs = positiveInt('udpAssuredTimeoutMs', opts.udpAssuredTimeoutMs, 86_400_000);
     if (typeof udpPeers !== 'boolean') throw new TracerError('ERR_TRACER_OPTION', 'udpPeers: expected a boolean');
+    const readsOpt = opts.kernelReads ?? 'auto';
+    if (readsOpt !== 'auto' && readsOpt !== 'direct' && readsOpt !== 'probe') {
+      throw new TracerError('ERR_TRACER_OPTION', `kernelReads: expected 'auto', 'direct' or 'probe', got ${String(readsOpt)}`);
+    }
 
     let offsets: SockOffsets;
     let source: OffsetSource;
@@ -204,11 +211,17 @@ export class Tracer {
     if (backend.name === 'tracepoint') Object.assign(globals, classicTracepointGlobals(perCall, !perCall));
     if (udpPeers && perCall) Object.assign(globals, syscallGlobals());
 
+    if (readsOpt === 'direct' && !backend.btfTyped) {
+      throw new TracerError('ERR_TRACER_OPTION', `kernelReads 'direct' needs a backend with BTF-typed sockets (tp_btf); backend ${backend.name} gets plain addresses: use 'probe' or 'auto'`);
+    }
     let cookies = backend.btfTyped;
+    let direct = backend.btfTyped && readsOpt !== 'probe';
+    let kernelReadsReason =
+      readsOpt !== 'auto' ? 'forced by the kernelReads option' : direct ? 'auto: the backend passes BTF-typed sockets' : `auto: backend ${backend.name} passes plain socket addresses`;
     const load = async (): Promise<BpfObject> => {
       const obj = BpfObject.open(objects.tracer);
       try {
-        obj.setGlobals({ ...globals, have_cookie: cookies ? 1 : 0 });
+        obj.setGlobals({ ...globals, have_cookie: cookies ? 1 : 0, direct_loads: direct ? 1 : 0 });
         for (const m of ['conn_stats', 'sock_state']) obj.map(m).setMaxEntries(maxConnections);
         obj.map('closed_ring').setMaxEntries(transport === 'ringbuf' ? ringBytes : 4096);
         for (const p of programs) obj.program(p).setAutoload(true);
@@ -219,14 +232,24 @@ export class Tracer {
         throw e;
       }
     };
-    let obj: BpfObject;
-    try {
-      obj = await load();
-    } catch (e) {
-      // bpf_get_socket_cookie() reached tracing programs in 5.12: without it, assigned ids.
-      if (!cookies || !(e instanceof BpfVerifierError) || !/get_socket_cookie/.test(e.log ?? e.message)) throw e;
-      cookies = false;
-      obj = await load();
+    // What a verifier may refuse is tried and dropped when it does:
+    // bpf_get_socket_cookie() on a BTF socket (tracing programs, 5.12+: else
+    // assigned ids), then direct loads (else probe reads).
+    let obj: BpfObject | undefined;
+    while (!obj) {
+      try {
+        obj = await load();
+      } catch (e) {
+        if (!(e instanceof BpfVerifierError)) throw e;
+        if (cookies && /get_socket_cookie/.test(e.log ?? e.message)) {
+          cookies = false;
+        } else if (direct && readsOpt === 'auto') {
+          direct = false;
+          kernelReadsReason = `auto: the verifier refused direct loads (${e.message.split('\n')[0]})`;
+        } else {
+          throw e;
+        }
+      }
     }
     try {
       const pb = obj.map('port_bindings');
@@ -246,6 +269,8 @@ export class Tracer {
         perCall,
         udpPeers: udpPeers && perCall,
         cookies,
+        kernelReads: direct ? 'direct' : 'probe',
+        kernelReadsReason,
         kernel: release(),
         programs,
       };

@@ -51,26 +51,30 @@ function kernelAtLeast(major: number, minor: number): boolean {
   return maj > major || (maj === major && min >= minor);
 }
 
+// The last column forces the hot path's kernel reads ('auto': direct loads on tp_btf, probe reads on tracepoints).
 const COMBOS = [
-  ['tp_btf', 'ringbuf'],
-  ['tp_btf', 'perf'],
-  ['tracepoint', 'ringbuf'],
-  ['tracepoint', 'perf'],
+  ['tp_btf', 'ringbuf', 'auto'],
+  ['tp_btf', 'perf', 'auto'],
+  ['tp_btf', 'ringbuf', 'probe'],
+  ['tracepoint', 'ringbuf', 'auto'],
+  ['tracepoint', 'perf', 'auto'],
 ] as const;
 
-describe.each(COMBOS)('backend %s, transport %s', (backend, transport) => {
+describe.each(COMBOS)('backend %s, transport %s, kernel reads %s', (backend, transport, kernelReads) => {
   it('counts one TCP exchange exactly, on both ends, closed once', async () => {
     const rt = /PREEMPT_RT/.test((await import('node:os')).version());
     if (transport === 'perf' && rt) {
-      await expect(Tracer.start({ backend, transport })).rejects.toThrow(/refused on a PREEMPT_RT kernel/);
+      await expect(Tracer.start({ backend, transport, kernelReads })).rejects.toThrow(/refused on a PREEMPT_RT kernel/);
       return;
     }
-    const t = await Tracer.start({ backend, transport });
+    const t = await Tracer.start({ backend, transport, kernelReads });
     try {
       expect(t.info.backend).toBe(backend);
       expect(t.info.transport).toBe(transport);
       // socket cookies: tp_btf programs on 5.12+ (bpf_get_socket_cookie for tracing programs)
       expect(t.info.cookies).toBe(backend === 'tp_btf' && kernelAtLeast(5, 12));
+      // direct loads wherever sockets are BTF-typed: a verifier that refused them would show here
+      expect(t.info.kernelReads).toBe(kernelReads === 'auto' && backend === 'tp_btf' ? 'direct' : 'probe');
       const { clientPort, serverPort } = await exchange('127.0.0.1', 1000, 500);
       await new Promise((r) => setTimeout(r, 100));
       const mine = t.snapshot().filter((c) => c.protocol === 'tcp' && (c.localPort === serverPort || c.remotePort === serverPort));
@@ -101,6 +105,8 @@ describe('start and close', () => {
     await expect(Tracer.start({ backend: 'nope' as never })).rejects.toThrow(/backend: "nope" is not one of/);
     await expect(Tracer.start({ maxConnections: 0 })).rejects.toThrow(/maxConnections: expected an integer/);
     await expect(Tracer.start({ ringBytes: 5000 })).rejects.toThrow(/ringBytes: expected a power of two/);
+    await expect(Tracer.start({ kernelReads: 'fast' as never })).rejects.toThrow(/kernelReads: expected 'auto', 'direct' or 'probe', got fast/);
+    await expect(Tracer.start({ backend: 'tracepoint', kernelReads: 'direct' })).rejects.toThrow(/kernelReads 'direct' needs a backend with BTF-typed sockets/);
   });
 
   it('leaves no link, program or map of ours behind after close, and after an abort signal', async () => {
