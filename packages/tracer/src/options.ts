@@ -16,9 +16,13 @@ export interface TracerOptions {
    * sendmsg, sendmmsg, recvfrom, recvmsg, recvmmsg). Attaching any of them
    * puts every thread of the host on the syscall slow path; without them an
    * unconnected UDP flow has the unspecified peer (:: / 0.0.0.0, port 0).
-   * Default true.
+   * 'auto' (default): attached on demand, once the first datagram of an
+   * unconnected socket is seen without its peer (checked every closedPollMs
+   * and at each snapshot), so hosts without such sockets never pay for them;
+   * datagrams before that keep the unspecified peer. true: attached at start.
+   * false: never.
    */
-  udpPeers?: boolean;
+  udpPeers?: boolean | 'auto';
   /**
    * Idle time after which a UDP flow ends (delivered closed, reason
    * 'expired'), ms: seen one way / seen both ways (assured). Default: the

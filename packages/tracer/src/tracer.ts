@@ -26,6 +26,8 @@ export interface TracerInfo {
   perCall: boolean;
   /** Peers of unconnected UDP sockets come from the syscall tracepoints. */
   udpPeers: boolean;
+  /** ...attached on demand (option udpPeers 'auto'): stats().udpPeersAttached says when they are. */
+  udpPeersOnDemand: boolean;
   /** Connection ids are socket cookies (tracing programs, 5.12+); else ids assigned at first sight. */
   cookies: boolean;
   /** How the hot path reads kernel structs (option kernelReads), and why. */
@@ -46,6 +48,10 @@ export interface TracerStats {
   closedQueueDropped: number;
   /** UDP flows ended by idle expiry since start. */
   udpExpired: number;
+  /** The syscall programs for unconnected UDP peers are attached (at start, or on demand once a peer was missed). */
+  udpPeersAttached: boolean;
+  /** Why attaching them on demand failed, if it did (not retried). */
+  udpPeersError: Error | undefined;
   /** Entries in the per-connection map, and its size. */
   connections: number;
   maxConnections: number;
@@ -135,12 +141,25 @@ export class Tracer {
   #sweepTimer: NodeJS.Timeout;
   #udpTimeouts: UdpTimeouts;
   #timer: NodeJS.Timeout;
+  /** Syscall programs to attach once a UDP peer is missed (udpPeers 'auto'); empty once attached. */
+  #peersLater: readonly string[];
+  #peersError: Error | undefined;
   #maxConnections: number;
   #isClosed = false;
   #onAbort: (() => void) | undefined;
   #signal: AbortSignal | undefined;
 
-  private constructor(obj: BpfObject, info: TracerInfo, transport: Transport, maxConnections: number, pollMs: number, udpTimeouts: UdpTimeouts, signal?: AbortSignal) {
+  private constructor(
+    obj: BpfObject,
+    info: TracerInfo,
+    transport: Transport,
+    maxConnections: number,
+    pollMs: number,
+    udpTimeouts: UdpTimeouts,
+    peersLater: readonly string[],
+    signal?: AbortSignal,
+  ) {
+    this.#peersLater = peersLater;
     this.#obj = obj;
     this.#udpTimeouts = udpTimeouts;
     this.info = info;
@@ -150,7 +169,10 @@ export class Tracer {
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs);
     this.#sweepTimer.unref();
     // Bounded delay: consumed on a timer as well as on wake-ups.
-    this.#timer = setInterval(() => this.#closed.flush(), pollMs);
+    this.#timer = setInterval(() => {
+      this.#closed.flush();
+      this.#attachPeersIfMissed();
+    }, pollMs);
     this.#timer.unref();
     if (signal) {
       this.#signal = signal;
@@ -168,11 +190,12 @@ export class Tracer {
     if ((ringBytes & (ringBytes - 1)) !== 0 || ringBytes < 4096) throw new TracerError('ERR_TRACER_OPTION', `ringBytes: expected a power of two of at least 4096, got ${ringBytes}`);
     const pollMs = opts.closedPollMs === undefined ? 200 : positiveInt('closedPollMs', opts.closedPollMs, 60_000);
     const statsMs = opts.tcpStatsIntervalMs === undefined ? 10 : opts.tcpStatsIntervalMs === 0 ? 0 : positiveInt('tcpStatsIntervalMs', opts.tcpStatsIntervalMs, 60_000);
-    const udpPeers = opts.udpPeers ?? true;
+    const udpPeersOpt = opts.udpPeers ?? 'auto';
     const udpTimeouts = defaultUdpTimeouts();
     if (opts.udpTimeoutMs !== undefined) udpTimeouts.oneWayMs = positiveInt('udpTimeoutMs', opts.udpTimeoutMs, 86_400_000);
     if (opts.udpAssuredTimeoutMs !== undefined) udpTimeouts.assuredMs = positiveInt('udpAssuredTimeoutMs', opts.udpAssuredTimeoutMs, 86_400_000);
-    if (typeof udpPeers !== 'boolean') throw new TracerError('ERR_TRACER_OPTION', 'udpPeers: expected a boolean');
+    if (typeof udpPeersOpt !== 'boolean' && udpPeersOpt !== 'auto') throw new TracerError('ERR_TRACER_OPTION', `udpPeers: expected true, false or 'auto', got ${String(udpPeersOpt)}`);
+    const udpPeers = udpPeersOpt !== false;
     const readsOpt = opts.kernelReads ?? 'auto';
     if (readsOpt !== 'auto' && readsOpt !== 'direct' && readsOpt !== 'probe') {
       throw new TracerError('ERR_TRACER_OPTION', `kernelReads: expected 'auto', 'direct' or 'probe', got ${String(readsOpt)}`);
@@ -255,11 +278,10 @@ export class Tracer {
       const pb = obj.map('port_bindings');
       const one = Buffer.from([1]);
       for (const { netns, port } of listeningPorts()) pb.update(encodePortBinding({ netns, port, protocol: IpProtocol.TCP }), one);
-      const report = obj.attachAll();
-      if (!report.ok) {
-        const f = report.failed[0]!;
-        throw f.error;
-      }
+      // On demand, the syscall programs wait (loaded, not attached) until a peer is missed.
+      const onDemand = udpPeersOpt === 'auto' && udpPeers && perCall;
+      const later = onDemand ? UDP_PEER_PROGRAMS : [];
+      for (const name of programs) if (!later.includes(name)) obj.program(name).attach();
       const info: TracerInfo = {
         backend: backend.name,
         backendReason,
@@ -268,13 +290,14 @@ export class Tracer {
         offsets: source,
         perCall,
         udpPeers: udpPeers && perCall,
+        udpPeersOnDemand: onDemand,
         cookies,
         kernelReads: direct ? 'direct' : 'probe',
         kernelReadsReason,
         kernel: release(),
         programs,
       };
-      return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, opts.signal);
+      return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, later, opts.signal);
     } catch (e) {
       obj.close();
       throw e;
@@ -292,11 +315,30 @@ export class Tracer {
   snapshot(): Connection[] {
     this.#check('snapshot');
     this.#closed.flush();
+    this.#attachPeersIfMissed();
     const out = this.#read(true);
     const closed = this.#queue;
     this.#queue = [];
     for (const c of closed) out.push(c);
     return out;
+  }
+
+  /**
+   * udpPeers 'auto': attach the syscall programs once the kernel missed a
+   * UDP peer. A failure is kept for stats() (this runs on a timer too) and
+   * not retried; what was attached of them stays until close.
+   */
+  #attachPeersIfMissed(): void {
+    if (this.#peersLater.length === 0 || this.#isClosed) return;
+    const t = this.#obj.map('telemetry').lookup(Buffer.alloc(4))!;
+    if (sumTelemetry(t, 0, Math.floor(t.byteLength / TELEMETRY_SIZE)).udpAddrMissing === 0n) return;
+    const names = this.#peersLater;
+    this.#peersLater = [];
+    try {
+      for (const name of names) this.#obj.program(name).attach();
+    } catch (e) {
+      this.#peersError = e instanceof Error ? e : new Error(String(e));
+    }
   }
 
   /** Expire idle UDP flows into the closed queue when no snapshot did lately (keeps the map from filling). */
@@ -374,6 +416,8 @@ export class Tracer {
       closedLostSamples: this.#closed.lostSamples,
       closedQueueDropped: this.#queueDropped,
       udpExpired: this.#expired,
+      udpPeersAttached: this.info.udpPeers && this.#peersLater.length === 0 && this.#peersError === undefined,
+      udpPeersError: this.#peersError,
       connections: this.#obj.map('conn_stats').readAll().count + this.#obj.map('sock_state').readAll().count,
       maxConnections: this.#maxConnections,
       programs: this.info.programs.map((name) => {

@@ -23,7 +23,7 @@ function onPorts(cs: Connection[], ports: number[]): Connection[] {
 
 describe('UDP idle expiry', () => {
   it('a one-way flow expires after udpTimeoutMs, a two-way (assured) one after udpAssuredTimeoutMs; each delivered once', async () => {
-    const t = await Tracer.start({ udpTimeoutMs: 400, udpAssuredTimeoutMs: 1500 });
+    const t = await Tracer.start({ udpTimeoutMs: 400, udpAssuredTimeoutMs: 1500, udpPeers: true });
     const a = await bound();
     const b = await bound();
     const c = await bound();

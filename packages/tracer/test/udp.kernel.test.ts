@@ -186,7 +186,7 @@ const BACKENDS = ['tp_btf', 'tracepoint'] as const;
 describe.each(BACKENDS)('UDP on backend %s', (backend) => {
   describe.each(CASES)('$name', (c) => {
     it(`${K} datagrams each way: one entry per side, exact counts`, async () => {
-      await withTracer({ backend }, async (t) => {
+      await withTracer({ backend, udpPeers: true }, async (t) => {
         expect(t.info.backend).toBe(backend);
         expect(t.info.udpPeers).toBe(t.info.perCall);
         const { a, b, aSend, bTo } = await c.setup();
@@ -235,6 +235,57 @@ describe.each(BACKENDS)('UDP on backend %s', (backend) => {
           ].sort(byPort),
         );
       });
+    });
+  });
+
+  it(`udpPeers 'auto' (the default): the syscall programs attach once a peer is missed, and later datagrams have their peer`, async () => {
+    await withTracer({ backend, closedPollMs: 50 }, async (t) => {
+      expect(t.info.udpPeersOnDemand).toBe(t.info.perCall);
+      expect(t.stats().udpPeersAttached).toBe(false);
+      const a = dgram.createSocket('udp4');
+      const b = dgram.createSocket('udp4');
+      await bind(a, '127.0.0.1');
+      await bind(b, '127.0.0.1');
+      const pa = portOf(a);
+      const pb = portOf(b);
+      const exchange = (n: number): Promise<void> =>
+        new Promise<void>((resolve) => {
+          let got = 0;
+          const onMessage = (): void => {
+            if (++got === n) {
+              b.off('message', onMessage);
+              resolve();
+            }
+          };
+          b.on('message', onMessage);
+          for (let i = 0; i < n; i++) a.send(Buffer.alloc(upSize(i)), pb, '127.0.0.1');
+        });
+      try {
+        // One unconnected datagram: its peer is missed, which brings the syscall programs in.
+        await exchange(1);
+        if (!t.info.perCall) {
+          expect(t.stats().udpPeersAttached).toBe(false);
+          return;
+        }
+        const deadline = Date.now() + 5000;
+        while (!t.stats().udpPeersAttached && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(t.stats().udpPeersAttached).toBe(true);
+        expect(t.stats().udpPeersError).toBeUndefined();
+        const missing = t.stats().kernel.udpAddrMissing;
+        await exchange(K);
+        expect(t.stats().kernel.udpAddrMissing).toBe(missing);
+      } finally {
+        await closeSock(a);
+        await closeSock(b);
+      }
+      const mine = udpOn(t, [pa, pb]).map(shape);
+      const flow = (local: number, remote: number) => mine.filter((c) => c.localPort === local && c.remotePort === remote);
+      // before: the unspecified peer, one datagram each way of the first exchange
+      expect(flow(pa, 0).map((c) => [c.remoteAddress, c.sentPackets, c.sentBytes])).toEqual([['0.0.0.0', 1n, BigInt(upSize(0))]]);
+      expect(flow(pb, 0).map((c) => [c.remoteAddress, c.recvPackets, c.recvBytes])).toEqual([['0.0.0.0', 1n, BigInt(upSize(0))]]);
+      // after: every datagram with its peer
+      expect(flow(pa, pb).map((c) => [c.remoteAddress, c.sentPackets, c.sentBytes])).toEqual([['127.0.0.1', BigInt(K), sum(K, upSize)]]);
+      expect(flow(pb, pa).map((c) => [c.remoteAddress, c.recvPackets, c.recvBytes])).toEqual([['127.0.0.1', BigInt(K), sum(K, upSize)]]);
     });
   });
 
@@ -318,7 +369,7 @@ describe('UDP from C programs (sendmmsg/recvmmsg, MSG_PEEK)', () => {
 
   describe.each(BACKENDS)('backend %s', (backend) => {
     it(`one sendmmsg of ${M} datagrams to two unconnected peers, recvmmsg on each side: exact per-peer counts`, async () => {
-      await withTracer({ backend }, async (t) => {
+      await withTracer({ backend, udpPeers: true }, async (t) => {
         const { stdout } = await run(bin('udp_mmsg'), [String(M)], { timeout: 30_000 });
         const r = JSON.parse(stdout) as { pid: number; sender: number; peers: [number, number]; count: [number, number]; sent: [number, number]; got: [number, number]; back: [number, number] };
         // The program's own view of what went where (message i to peer i % 2, 10 + 3i bytes; reply j of peer p: 100(p+1) + j bytes).
@@ -344,7 +395,7 @@ describe('UDP from C programs (sendmmsg/recvmmsg, MSG_PEEK)', () => {
     });
 
     it('MSG_PEEK (recvfrom and recvmsg) is not counted', async () => {
-      await withTracer({ backend }, async (t) => {
+      await withTracer({ backend, udpPeers: true }, async (t) => {
         const { stdout } = await run(bin('udp_peek'), [], { timeout: 30_000 });
         const r = JSON.parse(stdout) as { pid: number; a: number; b: number; calls: number[] };
         // send 100, peek 100, peek 100, read 100, answer 50, peek 50, read 50

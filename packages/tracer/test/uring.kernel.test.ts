@@ -102,7 +102,7 @@ beforeAll(async () => {
 
 describe.each(BACKENDS)('io_uring on backend %s', (backend) => {
   it(`TCP: ${TCP_UP} bytes up in 4 IORING_OP_SEND SQEs, ${TCP_DOWN} down by IORING_OP_RECV: both ends exact, closed once`, async () => {
-    await withTracer({ backend, closedPollMs: 50 }, async (t) => {
+    await withTracer({ backend, closedPollMs: 50, udpPeers: true }, async (t) => {
       expect(t.info.backend).toBe(backend);
       let serverGot = 0;
       const srv = net.createServer((s) => {
@@ -186,7 +186,7 @@ describe.each(BACKENDS)('io_uring on backend %s', (backend) => {
   }
 
   it(`connected UDP: ${K} rounds of IORING_OP_SEND / IORING_OP_RECV: exact bytes and datagrams each way, peers known`, async () => {
-    await withTracer({ backend }, async (t) => {
+    await withTracer({ backend, udpPeers: true }, async (t) => {
       const run = await udpRun(t, 'udp');
       if (!run) return;
       const { c, srv, missing } = run;
@@ -215,7 +215,7 @@ describe.each(BACKENDS)('io_uring on backend %s', (backend) => {
   });
 
   it(`unconnected UDP: ${K} rounds of IORING_OP_SENDMSG (msg_name) / IORING_OP_RECVMSG: exact counts, unspecified peer, udpAddrMissing + ${2 * K} (the listed limit)`, async () => {
-    await withTracer({ backend }, async (t) => {
+    await withTracer({ backend, udpPeers: true }, async (t) => {
       const run = await udpRun(t, 'udp-sendmsg');
       if (!run) return;
       const { c, srv, missing } = run;
