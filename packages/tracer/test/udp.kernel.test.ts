@@ -43,6 +43,15 @@ const portOf = (s: Sock): number => s.address().port;
  * K rounds: A sends upSize(i), B answers downSize(i) (to its connected peer,
  * else to the datagram's source), A waits for the answer before the next.
  */
+/** Two UDP sockets bound to 127.0.0.1, not connected. */
+async function loopbackPair(): Promise<{ a: Sock; b: Sock; pa: number; pb: number }> {
+  const a = dgram.createSocket('udp4');
+  const b = dgram.createSocket('udp4');
+  await bind(a, '127.0.0.1');
+  await bind(b, '127.0.0.1');
+  return { a, b, pa: portOf(a), pb: portOf(b) };
+}
+
 async function pingPong(a: Sock, b: Sock, bTo: { port: number; host: string } | undefined, k: number, aSend: (buf: Buffer) => void): Promise<void> {
   let i = 0;
   b.on('message', (msg, rinfo) => {
@@ -242,12 +251,7 @@ describe.each(BACKENDS)('UDP on backend %s', (backend) => {
     await withTracer({ backend, closedPollMs: 50 }, async (t) => {
       expect(t.info.udpPeersOnDemand).toBe(t.info.perCall);
       expect(t.stats().udpPeersAttached).toBe(false);
-      const a = dgram.createSocket('udp4');
-      const b = dgram.createSocket('udp4');
-      await bind(a, '127.0.0.1');
-      await bind(b, '127.0.0.1');
-      const pa = portOf(a);
-      const pb = portOf(b);
+      const { a, b, pa, pb } = await loopbackPair();
       const exchange = (n: number): Promise<void> =>
         new Promise<void>((resolve) => {
           let got = 0;
@@ -295,12 +299,7 @@ describe.each(BACKENDS)('UDP on backend %s', (backend) => {
       // no syscall tracepoint is loaded
       expect(t.info.programs.filter((p) => p.startsWith('sys_'))).toEqual([]);
       // A: unconnected, bound to 127.0.0.1. B: connected to A (its receives and sends know the peer).
-      const a = dgram.createSocket('udp4');
-      const b = dgram.createSocket('udp4');
-      await bind(a, '127.0.0.1');
-      await bind(b, '127.0.0.1');
-      const pa = portOf(a);
-      const pb = portOf(b);
+      const { a, b, pa, pb } = await loopbackPair();
       await connect(b, pa, '127.0.0.1');
       const missing0 = t.stats().kernel.udpAddrMissing;
       // Phase 1: A sends K datagrams to B (K unconnected sends).
