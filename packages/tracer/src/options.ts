@@ -48,6 +48,10 @@ export interface TracerOptions {
    * are always current.
    */
   tcpStatsIntervalMs?: number;
+  /** Closed connections kept per client of connections()/snapshot() until its next call (default 50 000); more are dropped and counted. */
+  maxClosedPerClient?: number;
+  /** A client of connections() silent this long is dropped with its queue, ms (default 120 000). */
+  clientTimeoutMs?: number;
   /** Longest a close record waits in the ring buffer before userspace reads it, ms (default 200). */
   closedPollMs?: number;
   /** Stop and release everything when this signal aborts. */

@@ -8,6 +8,7 @@ import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE,
 import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
 import { offsetsFromBtf, type OffsetSource, type SockOffsets } from '@tracer-bpf/offsetguess';
 import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGRAMS } from './backends.js';
+import { type ClientConnection, Clients, type ClientStats } from './clients.js';
 import { ClosedReader } from './closed-reader.js';
 import { type Connection, toConnection } from './connection.js';
 import { TracerError } from './errors.js';
@@ -44,8 +45,12 @@ export interface TracerStats {
   closedDelivered: number;
   /** perf transport: samples the kernel dropped because the perf ring was full (4 records each). */
   closedLostSamples: number;
-  /** Closed connections dropped because nobody took a snapshot (bounded queue). */
+  /** Closed connections dropped because a client's queue was full (summed over the clients registered now). */
   closedQueueDropped: number;
+  /** Per client: closed connections waiting, dropped, last call. */
+  clients: ClientStats[];
+  /** Clients dropped because they were silent longer than clientTimeoutMs. */
+  clientsExpired: number;
   /** UDP flows ended by idle expiry since start. */
   udpExpired: number;
   /** The syscall programs for unconnected UDP peers are attached (at start, or on demand once a peer was missed). */
@@ -71,7 +76,8 @@ const TCP_REC = (() => {
   return { tup: f.tup.offset, tcp: f.tcp.offset, slots: f.slots.offset, pids: f.pids.offset, nslots: f.nslots.offset, live: f.live.offset };
 })();
 const CONN_MAX_PIDS = abi.enums.tracer_abi_const.CONN_MAX_PIDS;
-const CLOSED_QUEUE_MAX = 1 << 20;
+/** snapshot()'s client name. */
+const DEFAULT_CLIENT = 'default';
 
 /** The kernel has tracepoint `name` (its BTF has the btf_trace_<name> typedef); from tracefs without BTF. */
 function hasTracepoint(btf: Btf | undefined, category: string, name: string): boolean {
@@ -133,8 +139,7 @@ export class Tracer {
   readonly info: TracerInfo;
   #obj: BpfObject;
   #closed: ClosedReader;
-  #queue: Connection[] = [];
-  #queueDropped = 0;
+  #clients: Clients;
   #expired = 0;
   #lastRead = Date.now();
   #sweepMs: number;
@@ -157,9 +162,13 @@ export class Tracer {
     pollMs: number,
     udpTimeouts: UdpTimeouts,
     peersLater: readonly string[],
+    clients: Clients,
     signal?: AbortSignal,
   ) {
     this.#peersLater = peersLater;
+    this.#clients = clients;
+    // snapshot()'s client exists from the start: it sees every close from then on.
+    clients.add(DEFAULT_CLIENT, Date.now());
     this.#obj = obj;
     this.#udpTimeouts = udpTimeouts;
     this.info = info;
@@ -191,6 +200,8 @@ export class Tracer {
     const pollMs = opts.closedPollMs === undefined ? 200 : positiveInt('closedPollMs', opts.closedPollMs, 60_000);
     const statsMs = opts.tcpStatsIntervalMs === undefined ? 10 : opts.tcpStatsIntervalMs === 0 ? 0 : positiveInt('tcpStatsIntervalMs', opts.tcpStatsIntervalMs, 60_000);
     const udpPeersOpt = opts.udpPeers ?? 'auto';
+    const maxClosed = opts.maxClosedPerClient === undefined ? 50_000 : positiveInt('maxClosedPerClient', opts.maxClosedPerClient, 1 << 24);
+    const clientTimeoutMs = opts.clientTimeoutMs === undefined ? 120_000 : positiveInt('clientTimeoutMs', opts.clientTimeoutMs, 86_400_000);
     const udpTimeouts = defaultUdpTimeouts();
     if (opts.udpTimeoutMs !== undefined) udpTimeouts.oneWayMs = positiveInt('udpTimeoutMs', opts.udpTimeoutMs, 86_400_000);
     if (opts.udpAssuredTimeoutMs !== undefined) udpTimeouts.assuredMs = positiveInt('udpAssuredTimeoutMs', opts.udpAssuredTimeoutMs, 86_400_000);
@@ -297,7 +308,7 @@ export class Tracer {
         kernel: release(),
         programs,
       };
-      return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, later, opts.signal);
+      return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, later, new Clients(maxClosed, clientTimeoutMs), opts.signal);
     } catch (e) {
       obj.close();
       throw e;
@@ -310,17 +321,32 @@ export class Tracer {
 
   /**
    * Live connections (their counters so far) and the connections closed
-   * since the last call, each closed one exactly once.
+   * since the last call, each closed one exactly once: connections() of the
+   * default client.
    */
-  snapshot(): Connection[] {
+  snapshot(): ClientConnection[] {
     this.#check('snapshot');
+    return this.connections({ client: DEFAULT_CLIENT });
+  }
+
+  /**
+   * One client's view: live connections, then those closed since that
+   * client's last call (each exactly once, up to maxClosedPerClient waiting:
+   * more are dropped and counted), every one with `delta`, what moved since
+   * the client's previous call. Clients are independent; a new name starts
+   * now (it sees what closes from its first call on), and a client silent
+   * for clientTimeoutMs is dropped.
+   */
+  connections(opts: { client?: string } = {}): ClientConnection[] {
+    this.#check('connections');
+    const client = opts.client ?? DEFAULT_CLIENT;
+    if (typeof client !== 'string' || client === '') throw new TracerError('ERR_TRACER_OPTION', 'connections: client must be a non-empty string');
     this.#closed.flush();
     this.#attachPeersIfMissed();
-    const out = this.#read(true);
-    const closed = this.#queue;
-    this.#queue = [];
-    for (const c of closed) out.push(c);
-    return out;
+    const live = this.#read(true);
+    const now = Date.now();
+    this.#clients.expire(now);
+    return this.#clients.take(client, live, now);
   }
 
   /**
@@ -343,16 +369,14 @@ export class Tracer {
 
   /** Expire idle UDP flows into the closed queue when no snapshot did lately (keeps the map from filling). */
   #sweep(): void {
-    if (this.#isClosed || Date.now() - this.#lastRead < this.#sweepMs) return;
+    if (this.#isClosed) return;
+    this.#clients.expire(Date.now());
+    if (Date.now() - this.#lastRead < this.#sweepMs) return;
     for (const c of this.#read(false)) this.#enqueue(c);
   }
 
   #enqueue(c: Connection): void {
-    if (this.#queue.length >= CLOSED_QUEUE_MAX) {
-      this.#queueDropped++;
-      return;
-    }
-    this.#queue.push(c);
+    this.#clients.push(c);
   }
 
   /** Live connections (when `live`) and UDP flows expired now. */
@@ -414,7 +438,9 @@ export class Tracer {
       kernel: sumTelemetry(t, 0, Math.floor(t.byteLength / TELEMETRY_SIZE)),
       closedDelivered: this.#closed.delivered,
       closedLostSamples: this.#closed.lostSamples,
-      closedQueueDropped: this.#queueDropped,
+      closedQueueDropped: this.#clients.dropped,
+      clients: this.#clients.stats(),
+      clientsExpired: this.#clients.expired,
       udpExpired: this.#expired,
       udpPeersAttached: this.info.udpPeers && this.#peersLater.length === 0 && this.#peersError === undefined,
       udpPeersError: this.#peersError,

@@ -1,0 +1,146 @@
+// Several readers of one tracer: each client gets the connections closed
+// since its own last call exactly once (a bounded queue of its own) and
+// per-connection deltas against what it saw last time.
+import type { Connection } from './connection.js';
+
+/** What moved on a connection since the client's previous call (everything, the first time it sees it). */
+export interface ConnectionDelta {
+  sentBytes: bigint;
+  recvBytes: bigint;
+  sentPackets: bigint;
+  recvPackets: bigint;
+  /** TCP retransmits (0 for UDP). */
+  retransmits: number;
+}
+
+export interface ClientConnection extends Connection {
+  delta: ConnectionDelta;
+}
+
+export interface ClientStats {
+  name: string;
+  /** Closed connections waiting for this client's next call. */
+  queued: number;
+  /** Closed connections this client will never see: its queue was full. */
+  dropped: number;
+  /** Date.now() of its last call (its registration, before the first). */
+  lastCallMs: number;
+}
+
+interface Seen {
+  sentBytes: bigint;
+  recvBytes: bigint;
+  sentPackets: bigint;
+  recvPackets: bigint;
+  retransmits: number;
+}
+
+interface Client {
+  queue: Connection[];
+  dropped: number;
+  seen: Map<string, Seen>;
+  lastCallMs: number;
+}
+
+/** One connection's identity across calls: its id (socket cookie or assigned), process and tuple. */
+export function connectionKey(c: Connection): string {
+  return `${c.protocol} ${c.id} ${c.pid} ${c.netns} ${c.localAddress} ${c.localPort} ${c.remoteAddress} ${c.remotePort}`;
+}
+
+const ZERO: Seen = { sentBytes: 0n, recvBytes: 0n, sentPackets: 0n, recvPackets: 0n, retransmits: 0 };
+
+function withDelta(c: Connection, prev: Seen): ClientConnection {
+  const retransmits = c.tcp?.retransmits ?? 0;
+  return {
+    ...c,
+    delta: {
+      sentBytes: c.sentBytes - prev.sentBytes,
+      recvBytes: c.recvBytes - prev.recvBytes,
+      sentPackets: c.sentPackets - prev.sentPackets,
+      recvPackets: c.recvPackets - prev.recvPackets,
+      retransmits: retransmits - prev.retransmits,
+    },
+  };
+}
+
+export class Clients {
+  readonly #maxQueued: number;
+  readonly #silentMs: number;
+  readonly #clients = new Map<string, Client>();
+  #expired = 0;
+
+  /** `maxQueued`: closed connections kept per client; `silentMs`: a client silent that long is dropped. */
+  constructor(maxQueued: number, silentMs: number) {
+    this.#maxQueued = maxQueued;
+    this.#silentMs = silentMs;
+  }
+
+  /** Register `name` now (its queue starts empty: it sees what closes from here on). */
+  add(name: string, nowMs: number): void {
+    if (!this.#clients.has(name)) this.#clients.set(name, { queue: [], dropped: 0, seen: new Map(), lastCallMs: nowMs });
+  }
+
+  /** A closed connection, for every client's next call. */
+  push(c: Connection): void {
+    for (const cl of this.#clients.values()) {
+      if (cl.queue.length >= this.#maxQueued) cl.dropped++;
+      else cl.queue.push(c);
+    }
+  }
+
+  /**
+   * Client `name`'s view: `live` connections with deltas against its last
+   * call, then the connections closed since (each once). A new name is
+   * registered by its first call (nothing closed before it is delivered).
+   */
+  take(name: string, live: readonly Connection[], nowMs: number): ClientConnection[] {
+    this.add(name, nowMs);
+    const cl = this.#clients.get(name)!;
+    cl.lastCallMs = nowMs;
+    const out: ClientConnection[] = [];
+    const seen = new Map<string, Seen>();
+    for (const c of live) {
+      const key = connectionKey(c);
+      out.push(withDelta(c, cl.seen.get(key) ?? ZERO));
+      seen.set(key, { sentBytes: c.sentBytes, recvBytes: c.recvBytes, sentPackets: c.sentPackets, recvPackets: c.recvPackets, retransmits: c.tcp?.retransmits ?? 0 });
+    }
+    for (const c of cl.queue) {
+      const key = connectionKey(c);
+      out.push(withDelta(c, cl.seen.get(key) ?? ZERO));
+      seen.delete(key);
+    }
+    cl.queue = [];
+    // What was neither live nor closed now is forgotten: the next sight of it starts from zero.
+    cl.seen = seen;
+    return out;
+  }
+
+  /** Drop clients silent for longer than the limit; returns how many. */
+  expire(nowMs: number): number {
+    let n = 0;
+    for (const [name, cl] of this.#clients) {
+      if (nowMs - cl.lastCallMs > this.#silentMs) {
+        this.#clients.delete(name);
+        n++;
+      }
+    }
+    this.#expired += n;
+    return n;
+  }
+
+  /** Clients dropped for silence since start. */
+  get expired(): number {
+    return this.#expired;
+  }
+
+  stats(): ClientStats[] {
+    return [...this.#clients].map(([name, cl]) => ({ name, queued: cl.queue.length, dropped: cl.dropped, lastCallMs: cl.lastCallMs }));
+  }
+
+  /** Closed connections dropped over every client since start (clients still registered). */
+  get dropped(): number {
+    let n = 0;
+    for (const cl of this.#clients.values()) n += cl.dropped;
+    return n;
+  }
+}

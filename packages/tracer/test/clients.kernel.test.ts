@@ -1,0 +1,64 @@
+// Two readers of one tracer watch the same real TCP connection: each sees
+// its own deltas and gets the close exactly once; snapshot() is a third.
+import net from 'node:net';
+import { expect, it } from 'vitest';
+import type { ClientConnection, Tracer } from '../src/index.js';
+import { withTracer } from './stories.js';
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 100));
+
+async function write(sock: net.Socket, n: number, peer: net.Socket): Promise<void> {
+  let got = 0;
+  await new Promise<void>((resolve) => {
+    const onData = (d: Buffer): void => {
+      got += d.length;
+      if (got === n) {
+        peer.off('data', onData);
+        resolve();
+      }
+    };
+    peer.on('data', onData);
+    sock.write(Buffer.alloc(n, 1));
+  });
+}
+
+it('two clients: deltas of their own, each close once; snapshot() is the default client', async () => {
+  await withTracer({}, async (t: Tracer) => {
+    let server: net.Socket | undefined;
+    const srv = net.createServer((s) => (server = s));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    const c = net.connect(port, '127.0.0.1');
+    await new Promise<void>((r) => c.on('connect', () => r()));
+    while (!server) await settle();
+    const local = c.localPort; // (gone from the socket once it is destroyed)
+    const mine = (xs: ClientConnection[]) => xs.filter((x) => x.protocol === 'tcp' && x.localPort === local && x.remotePort === port);
+    try {
+      t.connections({ client: 'a' });
+      await write(c, 1000, server);
+      await settle();
+      expect(mine(t.connections({ client: 'a' })).map((x) => [x.sentBytes, x.delta.sentBytes])).toEqual([[1000n, 1000n]]);
+      await write(c, 300, server);
+      await settle();
+      expect(mine(t.connections({ client: 'a' })).map((x) => [x.sentBytes, x.delta.sentBytes])).toEqual([[1300n, 300n]]);
+      // b's first call: everything so far is its delta
+      expect(mine(t.connections({ client: 'b' })).map((x) => [x.sentBytes, x.delta.sentBytes])).toEqual([[1300n, 1300n]]);
+      await write(c, 50, server);
+    } finally {
+      c.destroy();
+      server?.destroy();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+    await settle();
+    for (const client of ['a', 'b', 'default']) {
+      const closed = mine(t.connections({ client })).filter((x) => x.closed);
+      expect(closed.map((x) => [x.closed, x.sentBytes]), client).toEqual([['destroyed', 1350n]]);
+      expect(closed[0]!.delta.sentBytes, client).toBe(client === 'a' ? 50n : client === 'b' ? 50n : 1350n);
+      expect(mine(t.connections({ client })), `${client}, again`).toEqual([]);
+    }
+    const st = t.stats();
+    expect(st.clients.map((x) => x.name).sort()).toEqual(['a', 'b', 'default']);
+    expect(st.closedQueueDropped).toBe(0);
+    expect(() => t.connections({ client: '' })).toThrow(/client must be a non-empty string/);
+  });
+});
