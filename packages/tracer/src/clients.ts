@@ -115,6 +115,26 @@ export class Clients {
     return out;
   }
 
+  /** Only the connections closed since client `name`'s last call (registering it if new), each once. */
+  takeClosed(name: string, nowMs: number): ClientConnection[] {
+    this.add(name, nowMs);
+    const cl = this.#clients.get(name)!;
+    cl.lastCallMs = nowMs;
+    const out = cl.queue.map((c) => {
+      const key = connectionKey(c);
+      const d = withDelta(c, cl.seen.get(key) ?? ZERO);
+      cl.seen.delete(key);
+      return d;
+    });
+    cl.queue = [];
+    return out;
+  }
+
+  /** Forget client `name` and its queue. */
+  remove(name: string): void {
+    this.#clients.delete(name);
+  }
+
   /** Drop clients silent for longer than the limit; returns how many. */
   expire(nowMs: number): number {
     let n = 0;

@@ -140,6 +140,10 @@ export class Tracer {
   #obj: BpfObject;
   #closed: ClosedReader;
   #clients: Clients;
+  #iterators = 0;
+  /** closedConnections() iterators waiting for a close record. */
+  #waiters = new Set<() => void>();
+  #pollMs: number;
   #expired = 0;
   #lastRead = Date.now();
   #sweepMs: number;
@@ -167,6 +171,7 @@ export class Tracer {
   ) {
     this.#peersLater = peersLater;
     this.#clients = clients;
+    this.#pollMs = pollMs;
     // snapshot()'s client exists from the start: it sees every close from then on.
     clients.add(DEFAULT_CLIENT, Date.now());
     this.#obj = obj;
@@ -350,6 +355,44 @@ export class Tracer {
   }
 
   /**
+   * Closed connections as they come: an async iterator with a client of its
+   * own (it sees what closes from the call on, each once, bounded like any
+   * client). It waits at most closedPollMs between reads of the kernel's
+   * close records, and ends when the tracer closes or `signal` aborts.
+   */
+  async *closedConnections(opts: { signal?: AbortSignal } = {}): AsyncGenerator<ClientConnection, void, undefined> {
+    this.#check('closedConnections');
+    const { signal } = opts;
+    const name = `closed-iterator-${++this.#iterators}`;
+    this.#clients.add(name, Date.now());
+    try {
+      while (!this.#isClosed && !signal?.aborted) {
+        this.#closed.flush();
+        const batch = this.#clients.takeClosed(name, Date.now());
+        for (const c of batch) yield c;
+        if (batch.length === 0) await this.#nextClose(signal);
+      }
+    } finally {
+      this.#clients.remove(name);
+    }
+  }
+
+  /** Resolves at the next close record, after closedPollMs, at close() or when `signal` aborts. */
+  #nextClose(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.#pollMs);
+      this.#waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /**
    * udpPeers 'auto': attach the syscall programs once the kernel missed a
    * UDP peer. A failure is kept for stats() (this runs on a timer too) and
    * not retried; what was attached of them stays until close.
@@ -377,6 +420,7 @@ export class Tracer {
 
   #enqueue(c: Connection): void {
     this.#clients.push(c);
+    for (const wake of this.#waiters) wake();
   }
 
   /** Live connections (when `live`) and UDP flows expired now. */
@@ -463,6 +507,7 @@ export class Tracer {
     this.#isClosed = true;
     clearInterval(this.#timer);
     clearInterval(this.#sweepTimer);
+    for (const wake of this.#waiters) wake();
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
     try {
       this.#closed.close();

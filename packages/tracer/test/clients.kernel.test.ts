@@ -62,3 +62,34 @@ it('two clients: deltas of their own, each close once; snapshot() is the default
     expect(() => t.connections({ client: '' })).toThrow(/client must be a non-empty string/);
   });
 });
+
+it('closedConnections(): an async iterator gets each close as it comes, and ends with its signal', async () => {
+  await withTracer({ closedPollMs: 50 }, async (t: Tracer) => {
+    const ac = new AbortController();
+    const got: ClientConnection[] = [];
+    let port = 0;
+    const reading = (async () => {
+      for await (const c of t.closedConnections({ signal: ac.signal })) {
+        if (c.protocol === 'tcp' && (c.localPort === port || c.remotePort === port)) got.push(c);
+        if (got.length === 2) ac.abort();
+      }
+    })();
+    const srv = net.createServer((s) => s.on('data', () => s.end('bye')));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    port = (srv.address() as net.AddressInfo).port;
+    const c = net.connect(port, '127.0.0.1');
+    await new Promise<void>((r) => c.on('connect', () => r()));
+    c.write('hello');
+    await new Promise<void>((r) => c.on('close', () => r()).resume());
+    const timeout = setTimeout(() => ac.abort(), 10_000);
+    await reading;
+    clearTimeout(timeout);
+    await new Promise<void>((r) => srv.close(() => r()));
+    expect(got.map((x) => [x.localPort === port ? 'server' : 'client', x.closed, x.sentBytes, x.recvBytes]).sort()).toEqual([
+      ['client', 'destroyed', 5n, 3n],
+      ['server', 'destroyed', 3n, 5n],
+    ]);
+    // the iterator's client is gone with it
+    expect(t.stats().clients.map((x) => x.name)).toEqual(['default']);
+  });
+});
