@@ -34,6 +34,8 @@ export interface Connection {
   family: Family;
   /** tgid of the process doing the I/O, in the tracer's pid namespace; 0 while unknown. */
   pid: number;
+  /** That process's name (/proc/<pid>/comm, cached; kept after it exits); undefined for pid 0. */
+  command: string | undefined;
   /** Network namespace inode number (as /proc/<pid>/ns/net shows it). */
   netns: number;
   localAddress: string;
@@ -90,6 +92,7 @@ export function toConnection(tup: ConnTuple, s: ConnStats, tcp: TcpStats | undef
     protocol: tup.isTcp ? 'tcp' : 'udp',
     family: tup.isIPv6 ? 'ipv6' : 'ipv4',
     pid: pid ?? tup.pid,
+    command: undefined,
     netns: tup.netns,
     localAddress: tup.source,
     localPort: tup.sport,

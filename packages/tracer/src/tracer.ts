@@ -10,6 +10,7 @@ import { offsetsFromBtf, type OffsetSource, type SockOffsets } from '@tracer-bpf
 import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGRAMS } from './backends.js';
 import { type ClientConnection, Clients, type ClientStats } from './clients.js';
 import { ClosedReader } from './closed-reader.js';
+import { ProcessNames } from './process-names.js';
 import { type Connection, toConnection } from './connection.js';
 import { TracerError } from './errors.js';
 import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, protGlobals, syscallGlobals } from './globals.js';
@@ -141,6 +142,7 @@ export class Tracer {
   #closed: ClosedReader;
   #clients: Clients;
   #iterators = 0;
+  #names = new ProcessNames();
   /** closedConnections() iterators waiting for a close record. */
   #waiters = new Set<() => void>();
   #pollMs: number;
@@ -348,8 +350,14 @@ export class Tracer {
     if (typeof client !== 'string' || client === '') throw new TracerError('ERR_TRACER_OPTION', 'connections: client must be a non-empty string');
     this.#closed.flush();
     this.#attachPeersIfMissed();
-    const live = this.#read(true);
+    // UDP flows expired by this read are closes like any other: every client gets them.
+    const live: Connection[] = [];
+    for (const c of this.#read(true)) {
+      if (c.closed) this.#enqueue(c);
+      else live.push(c);
+    }
     const now = Date.now();
+    for (const c of live) c.command = this.#names.get(c.pid, now);
     this.#clients.expire(now);
     return this.#clients.take(client, live, now);
   }
@@ -419,6 +427,8 @@ export class Tracer {
   }
 
   #enqueue(c: Connection): void {
+    // Named now: the process may be gone by the time a client reads it.
+    c.command = this.#names.get(c.pid, Date.now());
     this.#clients.push(c);
     for (const wake of this.#waiters) wake();
   }

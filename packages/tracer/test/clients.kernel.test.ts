@@ -1,5 +1,6 @@
 // Two readers of one tracer watch the same real TCP connection: each sees
 // its own deltas and gets the close exactly once; snapshot() is a third.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { expect, it } from 'vitest';
 import type { ClientConnection, Tracer } from '../src/index.js';
@@ -50,9 +51,11 @@ it('two clients: deltas of their own, each close once; snapshot() is the default
       await new Promise<void>((r) => srv.close(() => r()));
     }
     await settle();
+    // the process name of each side: this process's
+    const comm = readFileSync('/proc/self/comm', 'utf8').replace(/\n$/, '');
     for (const client of ['a', 'b', 'default']) {
       const closed = mine(t.connections({ client })).filter((x) => x.closed);
-      expect(closed.map((x) => [x.closed, x.sentBytes]), client).toEqual([['destroyed', 1350n]]);
+      expect(closed.map((x) => [x.closed, x.sentBytes, x.command]), client).toEqual([['destroyed', 1350n, comm]]);
       expect(closed[0]!.delta.sentBytes, client).toBe(client === 'a' ? 50n : client === 'b' ? 50n : 1350n);
       expect(mine(t.connections({ client })), `${client}, again`).toEqual([]);
     }

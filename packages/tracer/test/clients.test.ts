@@ -11,6 +11,7 @@ function conn(localPort: number, sent: bigint, recv: bigint, closed?: Connection
     protocol: 'tcp',
     family: 'ipv4',
     pid: 42,
+    command: 'curl',
     netns: 4026531840,
     localAddress: '127.0.0.1',
     localPort,
