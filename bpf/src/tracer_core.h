@@ -193,16 +193,22 @@ static __always_inline int sk_view_read(const void *sk, struct sk_view *v)
 	return err;
 }
 
+/* The protocol a socket's skc_prot stands for (prot_tcp known): IPPROTO_TCP,
+ * IPPROTO_UDP or 0 (anything else: MPTCP, UDP-Lite, raw, ...). */
+static __always_inline __u32 protocol_of_prot(__u64 prot)
+{
+	if (prot == prot_tcp || prot == prot_tcpv6)
+		return IPPROTO_TCP;
+	if (prot == prot_udp || (prot_udpv6 && prot == prot_udpv6))
+		return IPPROTO_UDP;
+	return 0;
+}
+
 /* IPPROTO_TCP, IPPROTO_UDP or 0 (anything else: MPTCP, UDP-Lite, raw, ...). */
 static __always_inline __u32 sk_view_protocol(const void *sk, struct sk_view *v)
 {
-	if (prot_tcp) {
-		if (v->prot == prot_tcp || v->prot == prot_tcpv6)
-			return IPPROTO_TCP;
-		if (v->prot == prot_udp || (prot_udpv6 && v->prot == prot_udpv6))
-			return IPPROTO_UDP;
-		return 0;
-	}
+	if (prot_tcp)
+		return protocol_of_prot(v->prot);
 	int err = 0;
 	__u32 p = sock_protocol(sk, &err);
 	return err ? 0 : p;
@@ -240,14 +246,8 @@ static __always_inline void sk_view_direct(const void *sk, struct sk_view *v)
  * 5.6+ kernels (read as bits before). */
 static __always_inline __u32 sk_protocol_direct(const void *sk)
 {
-	if (prot_tcp) {
-		__u64 prot = (__u64)DLOAD(const void *, sk, off_skc_prot);
-		if (prot == prot_tcp || prot == prot_tcpv6)
-			return IPPROTO_TCP;
-		if (prot == prot_udp || (prot_udpv6 && prot == prot_udpv6))
-			return IPPROTO_UDP;
-		return 0;
-	}
+	if (prot_tcp)
+		return protocol_of_prot((__u64)DLOAD(const void *, sk, off_skc_prot));
 	if (bits_sk_protocol == 16 && !(bitoff_sk_protocol & 15))
 		return DLOAD(__u16, sk, bitoff_sk_protocol >> 3);
 	int err = 0;

@@ -94,9 +94,7 @@ export class Clients {
    * registered by its first call (nothing closed before it is delivered).
    */
   take(name: string, live: readonly Connection[], nowMs: number): ClientConnection[] {
-    this.add(name, nowMs);
-    const cl = this.#clients.get(name)!;
-    cl.lastCallMs = nowMs;
+    const cl = this.#touch(name, nowMs);
     const out: ClientConnection[] = [];
     const seen = new Map<string, Seen>();
     for (const c of live) {
@@ -104,12 +102,7 @@ export class Clients {
       out.push(withDelta(c, cl.seen.get(key) ?? ZERO));
       seen.set(key, { sentBytes: c.sentBytes, recvBytes: c.recvBytes, sentPackets: c.sentPackets, recvPackets: c.recvPackets, retransmits: c.tcp?.retransmits ?? 0 });
     }
-    for (const c of cl.queue) {
-      const key = connectionKey(c);
-      out.push(withDelta(c, cl.seen.get(key) ?? ZERO));
-      seen.delete(key);
-    }
-    cl.queue = [];
+    for (const c of this.#drain(cl, seen)) out.push(c);
     // What was neither live nor closed now is forgotten: the next sight of it starts from zero.
     cl.seen = seen;
     return out;
@@ -117,13 +110,24 @@ export class Clients {
 
   /** Only the connections closed since client `name`'s last call (registering it if new), each once. */
   takeClosed(name: string, nowMs: number): ClientConnection[] {
+    const cl = this.#touch(name, nowMs);
+    return this.#drain(cl, cl.seen);
+  }
+
+  /** Client `name` (registered if new), its call time now. */
+  #touch(name: string, nowMs: number): Client {
     this.add(name, nowMs);
     const cl = this.#clients.get(name)!;
     cl.lastCallMs = nowMs;
+    return cl;
+  }
+
+  /** The client's closed queue emptied, with deltas against what it last saw; each is forgotten in `seen`. */
+  #drain(cl: Client, seen: Map<string, Seen>): ClientConnection[] {
     const out = cl.queue.map((c) => {
       const key = connectionKey(c);
       const d = withDelta(c, cl.seen.get(key) ?? ZERO);
-      cl.seen.delete(key);
+      seen.delete(key);
       return d;
     });
     cl.queue = [];

@@ -407,8 +407,7 @@ export class Tracer {
    */
   #attachPeersIfMissed(): void {
     if (this.#peersLater.length === 0 || this.#isClosed) return;
-    const t = this.#obj.map('telemetry').lookup(Buffer.alloc(4))!;
-    if (sumTelemetry(t, 0, Math.floor(t.byteLength / TELEMETRY_SIZE)).udpAddrMissing === 0n) return;
+    if (this.#telemetry().udpAddrMissing === 0n) return;
     const names = this.#peersLater;
     this.#peersLater = [];
     try {
@@ -485,11 +484,16 @@ export class Tracer {
     return out;
   }
 
+  /** The kernel's telemetry, summed over CPUs (one entry per CPU in the per-CPU value). */
+  #telemetry(): Telemetry {
+    const t = this.#obj.map('telemetry').lookup(Buffer.alloc(4))!;
+    return sumTelemetry(t, 0, Math.floor(t.byteLength / TELEMETRY_SIZE));
+  }
+
   stats(): TracerStats {
     this.#check('stats');
-    const t = this.#obj.map('telemetry').lookup(Buffer.alloc(4))!;
     return {
-      kernel: sumTelemetry(t, 0, Math.floor(t.byteLength / TELEMETRY_SIZE)),
+      kernel: this.#telemetry(),
       closedDelivered: this.#closed.delivered,
       closedLostSamples: this.#closed.lostSamples,
       closedQueueDropped: this.#clients.dropped,
