@@ -1,0 +1,97 @@
+// nettop itself: sample the tracer every interval and print a table or JSON,
+// and/or serve the Prometheus endpoint, until --once is done or `signal` aborts.
+import { statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Tracer } from '@tracer-bpf/tracer';
+import { type Accuracy, compareAccuracy } from './accuracy.js';
+import type { CliOptions } from './args.js';
+import { colors, wantColor } from './color.js';
+import { CannotTraceError, missingPrivilege } from './exit-codes.js';
+import { EXPORTER_CLIENT, Exporter } from './exporter.js';
+import { renderHeader } from './header.js';
+import { type Io, say } from './io.js';
+import { lossesOf } from './losses.js';
+import { loadOffsets } from './offsets.js';
+import { renderOpenMetrics, renderPrometheusText } from './openmetrics.js';
+import { buildSample, type SampleDoc } from './sample.js';
+import { type MetricsServer, startMetricsServer } from './server.js';
+import { readSs } from './ss.js';
+import { renderTable } from './table.js';
+
+/** The table's and JSON's tracer client. */
+const TABLE_CLIENT = 'nettop';
+
+/** The text of one sample: a JSON line, or the header and table (cleared and redrawn on a terminal). */
+export function renderSample(doc: SampleDoc, opts: Pick<CliOptions, 'json'>, io: Io): string {
+  if (opts.json) return `${JSON.stringify(doc)}\n`;
+  const tty = io.stdout.isTTY === true;
+  const width = io.stdout.columns ?? (Number(io.env.COLUMNS) || 160);
+  const c = colors(wantColor(io.stdout.isTTY, io.env));
+  let rows = doc.connections;
+  let more = '';
+  // On a terminal the table fits the screen: header (2), titles (1), "more" (1).
+  const room = tty && io.stdout.rows ? Math.max(1, io.stdout.rows - 4) : Infinity;
+  if (rows.length > room) {
+    more = `… ${rows.length - room} more\n`;
+    rows = rows.slice(0, room);
+  }
+  const lines = [...renderHeader(doc, width, c), ...renderTable(rows, width, c)];
+  return `${tty ? '\x1b[H\x1b[2J' : ''}${lines.join('\n')}\n${more}${tty ? '' : '\n'}`;
+}
+
+export async function runTop(opts: CliOptions, io: Io, signal: AbortSignal): Promise<void> {
+  const offsets = loadOffsets(opts.offsets);
+  const missing = missingPrivilege();
+  if (missing) throw new CannotTraceError(missing);
+  const tracer = await Tracer.start({ backend: opts.backend, offsets });
+  let server: MetricsServer | undefined;
+  try {
+    const { info } = tracer;
+    if (opts.verbose) say(io, `tracing: kernel ${info.kernel}, backend ${info.backend}, transport ${info.transport}, offsets ${info.offsets}`);
+    const netns = statSync('/proc/self/ns/net').ino;
+    let accuracy: Accuracy | null = null;
+    const printing = !opts.prometheus || opts.table || opts.json;
+
+    const exporter = opts.prometheus ? new Exporter() : undefined;
+    const collect = (): void => {
+      if (exporter && !tracer.closed) exporter.add(tracer.connections({ client: EXPORTER_CLIENT }));
+    };
+    if (opts.prometheus && exporter) {
+      collect();
+      server = await startMetricsServer(opts.prometheus, async (format) => {
+        if (tracer.closed) throw new Error('the tracer is closed');
+        collect();
+        const families = exporter.families(info, lossesOf(tracer.stats()), accuracy);
+        return format === 'openmetrics' ? renderOpenMetrics(families) : renderPrometheusText(families);
+      });
+      if (opts.verbose) say(io, `serving ${server.url}`);
+    }
+
+    // The first call is the baseline: the first sample's rates are over its own interval.
+    if (printing) tracer.connections({ client: TABLE_CLIENT });
+    let last = performance.now();
+    while (!signal.aborted) {
+      try {
+        await sleep(opts.intervalMs, undefined, { signal });
+      } catch {
+        break;
+      }
+      const conns = printing ? tracer.connections({ client: TABLE_CLIENT }) : tracer.connections({ client: EXPORTER_CLIENT });
+      if (!printing) exporter?.add(conns);
+      const now = performance.now();
+      const seconds = (now - last) / 1000;
+      last = now;
+      const ss = await readSs();
+      accuracy = ss ? compareAccuracy(conns, ss, netns) : null;
+      if (printing) {
+        collect();
+        const doc = buildSample({ connections: conns, intervalSeconds: seconds, info, losses: lossesOf(tracer.stats()), accuracy, filter: opts.filter, now: new Date() });
+        io.stdout.write(renderSample(doc, opts, io));
+      }
+      if (opts.once) break;
+    }
+  } finally {
+    await server?.close();
+    tracer.close();
+  }
+}
