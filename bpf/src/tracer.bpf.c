@@ -6,16 +6,27 @@
  * backend (packages/tracer, src/backends.ts):
  *   tp_btf      btf_*   BTF-typed tracepoints (no record layout involved)
  *   tracepoint  tp_*    classic tracepoints, record offsets from tracefs
- *   syscalls    sys_*   unconnected UDP peers (either backend, optional)
+ *   fentry      f_*     fentry/fexit on the send, receive, connect, accept,
+ *                       bind and UDP destroy functions (tracer_calls.h),
+ *                       lifecycle on tp_btf; one fexit variant per known
+ *                       prototype where the return value's slot moves
+ *   kprobe      k_*     kprobes on the same functions (kretprobes only on
+ *                       functions that never block), lifecycle on classic
+ *                       tracepoints
+ *   syscalls    sys_*   unconnected UDP peers (tracepoint backends, optional)
  * The accounting itself is in tracer_core.h; kernel struct offsets are
  * globals (tracer_kernel.h). */
 #include <linux/bpf.h>
+#include <asm/ptrace.h> /* struct pt_regs (uapi layout = the kernel's) for kprobe arguments */
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "tracer_core.h"
+#include "tracer_calls.h"
 
 struct sock;
 struct sk_buff;
+struct msghdr;
+struct socket;
 
 /* --------------------------------------------------------------- tp_btf */
 
@@ -173,6 +184,266 @@ int tp_probe(void *ctx)
 	int created = 0;
 	if (offsets_ready && sk && is_tcp_inet(sk) && (st = tcp_state_seen(sk, 0, &created)))
 		tcp_refresh(sk, st, DIR_SEND, 0, 0);
+	return 0;
+}
+
+/* ------------------------------------------------------------ fentry/fexit */
+/* Each program's prototype is checked against the kernel's BTF before load
+ * (packages/tracer, src/backends.ts); a hook whose prototype matches no
+ * variant runs as a kprobe instead. */
+
+SEC("?fentry/tcp_push")
+int BPF_PROG(f_tcp_push, struct sock *sk)
+{
+	call_tcp_io(sk, 1, 0, 1);
+	return 0;
+}
+
+SEC("?fentry/tcp_cleanup_rbuf")
+int BPF_PROG(f_tcp_cleanup_rbuf, struct sock *sk, int copied)
+{
+	call_tcp_io(sk, 0, copied, 1);
+	return 0;
+}
+
+/* udpv6_sendmsg calls udp_sendmsg for a v4-mapped peer: counted there. */
+SEC("?fexit/udp_sendmsg")
+int BPF_PROG(f_udp_sendmsg, struct sock *sk, struct msghdr *msg, __u64 len, int ret)
+{
+	if (offsets_ready && sk && sk_family(sk, 1) == AF_INET)
+		call_udp_send(sk, msg_name(msg), ret, 1);
+	return 0;
+}
+
+SEC("?fexit/udpv6_sendmsg")
+int BPF_PROG(f_udpv6_sendmsg, struct sock *sk, struct msghdr *msg, __u64 len, int ret)
+{
+	call_udp_send(sk, msg_name(msg), ret, 1);
+	return 0;
+}
+
+SEC("?fentry/skb_consume_udp")
+int BPF_PROG(f_skb_consume_udp, struct sock *sk, struct sk_buff *skb, int len)
+{
+	call_udp_recv(sk, skb, len, 1);
+	return 0;
+}
+
+SEC("?fentry/udp_destroy_sock")
+int BPF_PROG(f_udp_destroy_sock, struct sock *sk)
+{
+	call_udp_destroy(ctx, sk, 1);
+	return 0;
+}
+
+SEC("?fentry/udpv6_destroy_sock")
+int BPF_PROG(f_udpv6_destroy_sock, struct sock *sk)
+{
+	call_udp_destroy(ctx, sk, 1);
+	return 0;
+}
+
+SEC("?fexit/tcp_v4_connect")
+int BPF_PROG(f_tcp_v4_connect, struct sock *sk, void *uaddr, int addr_len, int ret)
+{
+	call_tcp_connected(sk, ret, 1);
+	return 0;
+}
+
+SEC("?fexit/tcp_v6_connect")
+int BPF_PROG(f_tcp_v6_connect, struct sock *sk, void *uaddr, int addr_len, int ret)
+{
+	call_tcp_connected(sk, ret, 1);
+	return 0;
+}
+
+/* inet_csk_accept: (sk, flags, err, kern) before 6.10, (sk, arg) since. */
+SEC("?fexit/inet_csk_accept")
+int BPF_PROG(f_accept4, struct sock *sk, int flags, int *err, long kern, struct sock *newsk)
+{
+	call_tcp_accepted(newsk);
+	return 0;
+}
+
+SEC("?fexit/inet_csk_accept")
+int BPF_PROG(f_accept2, struct sock *sk, void *arg, struct sock *newsk)
+{
+	call_tcp_accepted(newsk);
+	return 0;
+}
+
+SEC("?fexit/inet_bind")
+int BPF_PROG(f_inet_bind, struct socket *sock, void *uaddr, int addr_len, int ret)
+{
+	call_bind(sock, (__u64)uaddr, ret);
+	return 0;
+}
+
+SEC("?fexit/inet6_bind")
+int BPF_PROG(f_inet6_bind, struct socket *sock, void *uaddr, int addr_len, int ret)
+{
+	call_bind(sock, (__u64)uaddr, ret);
+	return 0;
+}
+
+/* ----------------------------------------------------------------- kprobes */
+/* No kretprobe on a function that can block (send, receive, accept: a
+ * blocked call holds a return instance, and misses follow): their entry and
+ * a hook that follows on the same thread instead. */
+
+SEC("?kprobe/tcp_push")
+int BPF_KPROBE(k_tcp_push, struct sock *sk)
+{
+	call_tcp_io(sk, 1, 0, 0);
+	return 0;
+}
+
+SEC("?kprobe/tcp_cleanup_rbuf")
+int BPF_KPROBE(k_tcp_cleanup_rbuf, struct sock *sk, int copied)
+{
+	call_tcp_io(sk, 0, copied, 0);
+	return 0;
+}
+
+/* The send's entry notes the socket, its msg_name and length; the datagram
+ * is counted when its skb is sent (a failed call sends none). udpv6_sendmsg
+ * and the udp_sendmsg it calls for a v4-mapped peer note the same call. */
+SEC("?kprobe/udp_sendmsg")
+int BPF_KPROBE(k_udp_sendmsg, struct sock *sk, struct msghdr *msg, __u64 len)
+{
+	call_note(CALL_UDP_SEND, sk, msg_name(msg), len);
+	return 0;
+}
+
+SEC("?kprobe/udpv6_sendmsg")
+int BPF_KPROBE(k_udpv6_sendmsg, struct sock *sk, struct msghdr *msg, __u64 len)
+{
+	call_note(CALL_UDP_SEND, sk, msg_name(msg), len);
+	return 0;
+}
+
+static __always_inline void k_udp_sent(void)
+{
+	struct call_args a;
+	if (call_take(CALL_UDP_SEND, &a) == 0)
+		call_udp_send((const void *)a.sk, a.addr, a.len, 0);
+}
+
+SEC("?kprobe/udp_send_skb")
+int BPF_KPROBE(k_udp_send_skb)
+{
+	k_udp_sent();
+	return 0;
+}
+
+SEC("?kprobe/udp_v6_send_skb")
+int BPF_KPROBE(k_udp_v6_send_skb)
+{
+	k_udp_sent();
+	return 0;
+}
+
+SEC("?kprobe/skb_consume_udp")
+int BPF_KPROBE(k_skb_consume_udp, struct sock *sk, struct sk_buff *skb, int len)
+{
+	call_udp_recv(sk, skb, len, 0);
+	return 0;
+}
+
+SEC("?kprobe/udp_destroy_sock")
+int BPF_KPROBE(k_udp_destroy_sock, struct sock *sk)
+{
+	call_udp_destroy(ctx, sk, 0);
+	return 0;
+}
+
+SEC("?kprobe/udpv6_destroy_sock")
+int BPF_KPROBE(k_udpv6_destroy_sock, struct sock *sk)
+{
+	call_udp_destroy(ctx, sk, 0);
+	return 0;
+}
+
+/* connect and bind never block: entry + kretprobe (maxActive set by userspace). */
+SEC("?kprobe/tcp_v4_connect")
+int BPF_KPROBE(k_tcp_v4_connect, struct sock *sk)
+{
+	call_note(CALL_CONNECT, sk, 0, 0);
+	return 0;
+}
+
+SEC("?kprobe/tcp_v6_connect")
+int BPF_KPROBE(k_tcp_v6_connect, struct sock *sk)
+{
+	call_note(CALL_CONNECT, sk, 0, 0);
+	return 0;
+}
+
+/* tcp_v6_connect's nested tcp_v4_connect returns first and takes the note:
+ * the outer return finds none. */
+static __always_inline void k_connect_returned(long ret)
+{
+	struct call_args a;
+	if (call_take(CALL_CONNECT, &a) == 0)
+		call_tcp_connected((const void *)a.sk, ret, 0);
+}
+
+SEC("?kretprobe/tcp_v4_connect")
+int BPF_KRETPROBE(kr_tcp_v4_connect, int ret)
+{
+	k_connect_returned(ret);
+	return 0;
+}
+
+SEC("?kretprobe/tcp_v6_connect")
+int BPF_KRETPROBE(kr_tcp_v6_connect, int ret)
+{
+	k_connect_returned(ret);
+	return 0;
+}
+
+/* accept blocks: the accepted socket is grafted onto the acceptor's socket
+ * (sock_graft -> security_sock_graft) in the accepting process, after
+ * inet_csk_accept returned it. */
+SEC("?kprobe/security_sock_graft")
+int BPF_KPROBE(k_sock_graft, struct sock *sk)
+{
+	call_tcp_accepted(sk);
+	return 0;
+}
+
+SEC("?kprobe/inet_bind")
+int BPF_KPROBE(k_inet_bind, struct socket *sock, void *uaddr)
+{
+	call_note(CALL_BIND, sock, (__u64)uaddr, 0);
+	return 0;
+}
+
+SEC("?kprobe/inet6_bind")
+int BPF_KPROBE(k_inet6_bind, struct socket *sock, void *uaddr)
+{
+	call_note(CALL_BIND, sock, (__u64)uaddr, 0);
+	return 0;
+}
+
+static __always_inline void k_bind_returned(long ret)
+{
+	struct call_args a;
+	if (call_take(CALL_BIND, &a) == 0)
+		call_bind((const void *)a.sk, a.addr, ret);
+}
+
+SEC("?kretprobe/inet_bind")
+int BPF_KRETPROBE(kr_inet_bind, int ret)
+{
+	k_bind_returned(ret);
+	return 0;
+}
+
+SEC("?kretprobe/inet6_bind")
+int BPF_KRETPROBE(kr_inet6_bind, int ret)
+{
+	k_bind_returned(ret);
 	return 0;
 }
 

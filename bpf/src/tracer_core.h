@@ -873,49 +873,64 @@ static __always_inline void tcp_on_destroy(void *ctx, const void *sk, int btf)
 
 /* ------------------------------------------------------------------ UDP */
 
-/* Put a peer address from a user sockaddr (sockaddr_in / sockaddr_in6) into
- * the tuple; a v4 or v4-mapped peer makes the tuple IPv4. */
-static __always_inline int udp_apply_sockaddr(struct conn_tuple *t, __u64 uaddr)
+/* Make the tuple's peer IPv4 (a v4 or v4-mapped peer): a dual-stack
+ * socket's local side is then the wildcard or its mapped address. */
+static __always_inline void tuple_to_v4(struct conn_tuple *t)
 {
-	__u16 family = 0;
-	__be16 port = 0;
-	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), (const void *)uaddr))
-		return -1;
-	if (bpf_probe_read_user(&port, sizeof(port), (const void *)(uaddr + 2)))
-		return -1;
+	if (t->metadata & CONN_V6) {
+		t->saddr_l = is_v4mapped(t->saddr_h, t->saddr_l) ? t->saddr_l >> 32 : 0;
+		t->saddr_h = 0;
+		t->metadata &= ~CONN_V6;
+	}
+	t->daddr_h = 0;
+}
+
+/* Put a peer into the tuple: an IPv4 address (a4) or an IPv6 one (a6, two
+ * little-endian u64 halves as read), its port in network order. A v4 or
+ * v4-mapped peer makes the tuple IPv4. */
+static __always_inline int udp_apply_peer(struct conn_tuple *t, __u16 family, __u32 a4, __u64 *a6, __be16 port)
+{
 	if (family == AF_INET) {
-		__u32 a = 0;
-		if (bpf_probe_read_user(&a, sizeof(a), (const void *)(uaddr + 4)))
-			return -1;
-		if (t->metadata & CONN_V6) {
-			/* A dual-stack socket: its local side is the wildcard or mapped. */
-			t->saddr_l = is_v4mapped(t->saddr_h, t->saddr_l) ? t->saddr_l >> 32 : 0;
-			t->saddr_h = 0;
-			t->metadata &= ~CONN_V6;
-		}
-		t->daddr_h = 0;
-		t->daddr_l = a;
+		tuple_to_v4(t);
+		t->daddr_l = a4;
 	} else if (family == AF_INET6) {
-		__u64 a[2] = {};
-		if (bpf_probe_read_user(a, sizeof(a), (const void *)(uaddr + 8)))
-			return -1;
-		if (is_v4mapped(a[0], a[1])) {
-			if (t->metadata & CONN_V6) {
-				t->saddr_l = is_v4mapped(t->saddr_h, t->saddr_l) ? t->saddr_l >> 32 : 0;
-				t->saddr_h = 0;
-				t->metadata &= ~CONN_V6;
-			}
-			t->daddr_h = 0;
-			t->daddr_l = a[1] >> 32;
+		if (is_v4mapped(a6[0], a6[1])) {
+			tuple_to_v4(t);
+			t->daddr_l = a6[1] >> 32;
 		} else {
-			t->daddr_h = a[0];
-			t->daddr_l = a[1];
+			t->daddr_h = a6[0];
+			t->daddr_l = a6[1];
 		}
 	} else {
 		return -1;
 	}
 	t->dport = bpf_ntohs(port);
 	return 0;
+}
+
+/* A read of user memory (syscall arguments) or of kernel memory (the
+ * kernel's copy of a sockaddr, at a kprobe or fentry): `kernel` is a constant. */
+static __always_inline long read_mem(void *dst, __u32 size, const void *src, int kernel)
+{
+	return kernel ? bpf_probe_read_kernel(dst, size, src) : bpf_probe_read_user(dst, size, src);
+}
+
+/* Put the peer of a sockaddr (sockaddr_in / sockaddr_in6) into the tuple. */
+static __always_inline int udp_apply_sockaddr(struct conn_tuple *t, __u64 addr, int kernel)
+{
+	__u16 family = 0;
+	__be16 port = 0;
+	__u32 a4 = 0;
+	__u64 a6[2] = {};
+	if (!addr || read_mem(&family, sizeof(family), (const void *)addr, kernel))
+		return -1;
+	if (read_mem(&port, sizeof(port), (const void *)(addr + 2), kernel))
+		return -1;
+	if (family == AF_INET && read_mem(&a4, sizeof(a4), (const void *)(addr + 4), kernel))
+		return -1;
+	if (family == AF_INET6 && read_mem(a6, sizeof(a6), (const void *)(addr + 8), kernel))
+		return -1;
+	return udp_apply_peer(t, family, a4, a6, port);
 }
 
 /* The user sockaddr of message `index` of a syscall in flight. */
@@ -942,6 +957,17 @@ static __always_inline __u64 udp_call_sockaddr(struct udp_call *call, __u32 inde
 	return 0;
 }
 
+/* The flow's local port was bound explicitly (bind() with a port). */
+static __always_inline int udp_port_bound(struct conn_tuple *t)
+{
+	struct port_binding pb = {};
+	TRACER_ZERO(&pb);
+	pb.netns = t->netns;
+	pb.port = t->sport;
+	pb.protocol = IPPROTO_UDP;
+	return bpf_map_lookup_elem(&port_bindings, &pb) != 0;
+}
+
 static __always_inline void udp_count_tuple(const void *sk, struct conn_tuple *t, int bytes, int is_send, int btf, __u32 pid)
 {
 	__u64 now = clock_now();
@@ -953,8 +979,10 @@ static __always_inline void udp_count_tuple(const void *sk, struct conn_tuple *t
 		__u64 cookie = sk_cookie(sk, btf);
 		__u32 first = is_send ? CONN_L_INIT : CONN_R_INIT;
 		__u64 id = cookie ? cookie : assign_id(sk, fine);
-		s = conn_get(t, id, first | (cookie ? CONN_ID_COOKIE : 0) | (pid ? 0 : CONN_NO_PID),
-			     is_send ? CONN_DIRECTION_OUTGOING : CONN_DIRECTION_INCOMING, fine, fine);
+		/* A flow on a port bound by bind() (kprobe/fentry backends) is
+		 * incoming, whichever side spoke first; else the first datagram says. */
+		__u8 dir = is_send && !udp_port_bound(t) ? CONN_DIRECTION_OUTGOING : CONN_DIRECTION_INCOMING;
+		s = conn_get(t, id, first | (cookie ? CONN_ID_COOKIE : 0) | (pid ? 0 : CONN_NO_PID), dir, fine, fine);
 		if (!s)
 			return;
 	}
@@ -983,7 +1011,7 @@ static __always_inline void udp_finish_recv(struct udp_call *call)
 	call->pending_sk = 0;
 	if (sock_tuple(sk, &t, CONN_TYPE_UDP))
 		return;
-	if (udp_apply_sockaddr(&t, udp_call_sockaddr(call, call->index)))
+	if (udp_apply_sockaddr(&t, udp_call_sockaddr(call, call->index), 0))
 		TEL_INC(udp_addr_missing);
 	udp_count_tuple(sk, &t, ret, 0, 0, current_tgid());
 }
@@ -1005,7 +1033,7 @@ static __always_inline void udp_on_io(const void *sk, struct sk_view *v, int ret
 			__u32 index = call->index;
 			if (call->kind == UDP_CALL_SENDMMSG)
 				call->index++;
-			if (udp_apply_sockaddr(&t, udp_call_sockaddr(call, index)))
+			if (udp_apply_sockaddr(&t, udp_call_sockaddr(call, index), 0))
 				TEL_INC(udp_addr_missing);
 		} else if (call && !is_send && call->kind >= UDP_CALL_RECVFROM) {
 			/* The source address is copied out after this event: count at the
@@ -1022,6 +1050,26 @@ static __always_inline void udp_on_io(const void *sk, struct sk_view *v, int ret
 		}
 	}
 	udp_count_tuple(sk, &t, ret, is_send, btf, current_tgid());
+}
+
+/* A send or receive call of the current process moved a TCP socket's
+ * counters: bring them up to date and charge what moved to it. `copied`:
+ * the call's bytes where known (0 otherwise). */
+static __always_inline void tcp_on_call(const void *sk, int is_send, int copied, int btf)
+{
+	int created = 0;
+	struct sock_state *st = tcp_state_seen(sk, btf, &created);
+	if (!st)
+		return;
+	/* First seen at this call: the baseline was read after the call moved
+	 * the counters, so this call's own bytes are put back in. */
+	if (created && st->based && copied > 0) {
+		if (is_send)
+			st->sent_base -= copied;
+		else
+			st->recv_base -= copied;
+	}
+	tcp_refresh(sk, st, (is_send ? DIR_SEND : DIR_RECV) | DIR_IO, current_tgid(), btf);
 }
 
 /* sock:sock_send_length / sock_recv_length: route by protocol. */
@@ -1058,19 +1106,7 @@ static __always_inline void on_io(const void *sk, int ret, int flags, int is_sen
 		return;
 	if (!is_send && (flags & MSG_ERRQUEUE))
 		return;
-	int created = 0;
-	struct sock_state *st = tcp_state_seen(sk, btf, &created);
-	if (!st)
-		return;
-	/* First seen at this call: the baseline was read after the call moved
-	 * the counters, so this call's own bytes are put back in. */
-	if (created && st->based && ret > 0) {
-		if (is_send)
-			st->sent_base -= ret;
-		else
-			st->recv_base -= ret;
-	}
-	tcp_refresh(sk, st, (is_send ? DIR_SEND : DIR_RECV) | DIR_IO, current_tgid(), btf);
+	tcp_on_call(sk, is_send, ret, btf);
 }
 
 /* A TCP-only hook that carries the socket (state change, retransmit,

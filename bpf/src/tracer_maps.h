@@ -112,4 +112,29 @@ struct {
 	__type(value, struct udp_call);
 } udp_calls SEC(".maps");
 
+/* kprobe backend: what a function's entry saw, for the hook that follows it
+ * on the same thread (its kretprobe, or udp_send_skb after udp_sendmsg).
+ * LRU: an entry whose follower never ran (a failed call, a missed
+ * kretprobe) is overwritten by the thread's next call or evicted. */
+enum call_kind {
+	CALL_UDP_SEND = 1,
+	CALL_CONNECT = 2,
+	CALL_BIND = 3,
+};
+
+struct call_args {
+	__u64 sk;    /* struct sock * (bind: struct socket *) */
+	__u64 addr;  /* kernel sockaddr: msg_name of a send, the address of a bind */
+	__s64 len;
+	__u32 kind;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct call_args);
+} call_args SEC(".maps");
+
 #endif

@@ -65,5 +65,10 @@ export function offsetsFromBtf(btf: Btf = loadKernelBtf()): SockOffsets {
     tcpTotalRetrans: tcp('total_retrans', [4]),
     tcpSegsIn: tcp('segs_in', [4]),
     tcpSegsOut: tcp('segs_out', [4]),
+    skbHead: bytes(btf, 'sk_buff', ['head'], [8]),
+    skbNetworkHeader: bytes(btf, 'sk_buff', ['network_header'], [2]),
+    skbTransportHeader: bytes(btf, 'sk_buff', ['transport_header'], [2]),
+    socketSk: bytes(btf, 'socket', ['sk'], [8]),
+    msghdrName: bytes(btf, 'msghdr', ['msg_name'], [8]),
   };
 }

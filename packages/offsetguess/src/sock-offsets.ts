@@ -44,6 +44,14 @@ export interface SockOffsets {
   tcpTotalRetrans: number;
   tcpSegsIn: number;
   tcpSegsOut: number;
+  /** struct sk_buff: head (a pointer), network_header and transport_header (u16 offsets from head): a received datagram's source */
+  skbHead: number;
+  skbNetworkHeader: number;
+  skbTransportHeader: number;
+  /** struct socket: sk (bind's argument is the socket) */
+  socketSk: number;
+  /** struct msghdr: msg_name (the kernel's copy of a send's sockaddr) */
+  msghdrName: number;
 }
 
 /** Where a SockOffsets came from. */

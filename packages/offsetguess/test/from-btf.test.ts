@@ -53,5 +53,11 @@ describe('offsetsFromBtf', () => {
     for (const [k, f] of [['tcpWriteSeq', 'write_seq'], ['tcpSndUna', 'snd_una'], ['tcpBytesAcked', 'bytes_acked'], ['tcpCopiedSeq', 'copied_seq'], ['tcpRcvNxt', 'rcv_nxt'], ['tcpBytesReceived', 'bytes_received'], ['tcpSrttUs', 'srtt_us'], ['tcpMdevUs', 'mdev_us'], ['tcpTotalRetrans', 'total_retrans'], ['tcpSegsIn', 'segs_in'], ['tcpSegsOut', 'segs_out']] as const) {
       expect(o[k], k).toBe(at(tcp, f));
     }
+    const skb = struct('sk_buff');
+    expect(o.skbHead).toBe(at(skb, 'head'));
+    expect(o.skbNetworkHeader).toBe(at(skb, 'network_header'));
+    expect(o.skbTransportHeader).toBe(at(skb, 'transport_header'));
+    expect(o.socketSk).toBe(at(struct('socket'), 'sk'));
+    expect(o.msghdrName).toBe(at(struct('msghdr'), 'msg_name'));
   });
 });

@@ -75,6 +75,11 @@ export function offsetGlobals(o: SockOffsets): Globals {
     off_tcp_total_retrans: o.tcpTotalRetrans,
     off_tcp_segs_in: o.tcpSegsIn,
     off_tcp_segs_out: o.tcpSegsOut,
+    off_skb_head: o.skbHead,
+    off_skb_network_header: o.skbNetworkHeader,
+    off_skb_transport_header: o.skbTransportHeader,
+    off_socket_sk: o.socketSk,
+    off_msghdr_name: o.msghdrName,
     offsets_ready: 1,
   };
 }

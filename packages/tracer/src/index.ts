@@ -1,6 +1,7 @@
 export { Tracer, type TracerInfo, type TracerStats } from './tracer.js';
 export type { KernelReads, TracerOptions, Transport } from './options.js';
-export type { BackendName } from './backends.js';
+export { BACKENDS, FUNCTION_HOOKS, type Backend, type BackendName, type FunctionHook, type HookKind } from './backends.js';
+export { functionProto, kretprobeMaxActive, type HookInfo } from './hooks.js';
 export type { ClientConnection, ClientStats, ConnectionDelta } from './clients.js';
 export type { CloseReason, Connection, Direction, Family, Protocol, TcpInfo, TcpStateName } from './connection.js';
 export { TracerError } from './errors.js';

@@ -5,7 +5,11 @@ export type Transport = 'ringbuf' | 'perf';
 export type KernelReads = 'direct' | 'probe';
 
 export interface TracerOptions {
-  /** Which hooks feed the counters. Default 'auto': tp_btf where the kernel allows it, else classic tracepoints. */
+  /**
+   * Which hooks feed the counters. Default 'auto': the first of fentry
+   * (fentry/fexit on the socket functions), kprobe, tp_btf, tracepoint that
+   * runs on this kernel. Any can be forced.
+   */
   backend?: BackendName | 'auto';
   /** How close records reach userspace. Default 'auto': the ring buffer; 'perf' forces per-CPU batches on a perf buffer. */
   transport?: Transport | 'auto';

@@ -3,11 +3,12 @@
 import { existsSync } from 'node:fs';
 import { release, version } from 'node:os';
 import { objects } from '@tracer-bpf/bpf';
-import { findTracefs, BpfObject, BpfVerifierError, probeFeature } from '@tracer-bpf/loader';
+import { findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature } from '@tracer-bpf/loader';
 import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
 import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
 import { offsetsFromBtf, type OffsetSource, type SockOffsets } from '@tracer-bpf/offsetguess';
 import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGRAMS } from './backends.js';
+import { type HookInfo, type HookPlan, planHooks } from './hooks.js';
 import { type ClientConnection, Clients, type ClientStats } from './clients.js';
 import { ClosedReader } from './closed-reader.js';
 import { ProcessNames } from './process-names.js';
@@ -24,9 +25,14 @@ export interface TracerInfo {
   transport: Transport;
   transportReason: string;
   offsets: OffsetSource;
-  /** sock_send_length / sock_recv_length are used (6.3+); else TCP bytes advance at tcp_rcv_space_adjust / tcp_probe and UDP is not counted. */
+  /**
+   * Bytes are counted at each send and receive call: the fentry and kprobe
+   * backends on every kernel, the tracepoint backends where the kernel has
+   * sock_send_length / sock_recv_length (6.3+); else TCP bytes advance at
+   * tcp_rcv_space_adjust / tcp_probe and UDP is not counted.
+   */
   perCall: boolean;
-  /** Peers of unconnected UDP sockets come from the syscall tracepoints. */
+  /** Peers of unconnected UDP sockets are known: from the kernel's copies (fentry, kprobe) or the syscall tracepoints. */
   udpPeers: boolean;
   /** ...attached on demand (option udpPeers 'auto'): stats().udpPeersAttached says when they are. */
   udpPeersOnDemand: boolean;
@@ -37,6 +43,8 @@ export interface TracerInfo {
   kernelReadsReason: string;
   kernel: string;
   programs: string[];
+  /** fentry and kprobe backends: how each function hook runs here (fentry variant, kprobes, or not at all), and why. */
+  hooks: HookInfo[];
 }
 
 export interface TracerStats {
@@ -64,10 +72,13 @@ export interface TracerStats {
   /**
    * Per program: times the kernel skipped it because a BPF program was already
    * running on that CPU (recursion misses, from prog info: 5.12+; undefined
-   * where the kernel does not say, e.g. 5.10), and its run count / run time
+   * where the kernel does not say, e.g. 5.10), kprobe misses (`missed`:
+   * kretprobe instances exhausted or recursion, from tracefs kprobe_profile
+   * for kretprobes and the link info on 6.7+; undefined for other kinds and
+   * where the kernel does not say), and its run count / run time
    * while BPF stats are enabled (kernel.bpf_stats_enabled).
    */
-  programs: { name: string; recursionMisses: bigint | undefined; runCount: bigint; runTimeNs: bigint }[];
+  programs: { name: string; recursionMisses: bigint | undefined; missed: bigint | undefined; runCount: bigint; runTimeNs: bigint }[];
 }
 
 const DEFAULT_MAX = 65536;
@@ -95,17 +106,65 @@ function kernelBtf(): Btf | undefined {
   }
 }
 
-function chooseBackend(opt: TracerOptions['backend']): { backend: Backend; reason: string } {
+interface BackendChoice {
+  backend: Backend;
+  reason: string;
+  hooks: HookPlan[];
+}
+
+/** The backend's function hooks on this kernel (none for tracepoint backends). */
+function hooksFor(backend: Backend, btf: Btf | undefined): HookPlan[] {
+  if (!backend.hooks) return [];
+  return planHooks(backend.hooks, btf, probeFeature('kprobes'));
+}
+
+function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined): BackendChoice {
   if (opt !== undefined && opt !== 'auto') {
     if (!BACKENDS.some((b) => b.name === opt)) {
       throw new TracerError('ERR_TRACER_OPTION', `backend: "${String(opt)}" is not one of auto, ${BACKENDS.map((b) => b.name).join(', ')}`);
     }
-    return { backend: backendByName(opt), reason: 'forced by the backend option' };
+    const backend = backendByName(opt);
+    const missing = backendMissing(backend);
+    if (missing) throw new TracerError('ERR_NO_BACKEND', `backend "${opt}" cannot run here: ${missing}`);
+    return { backend, reason: 'forced by the backend option', hooks: hooksFor(backend, btf) };
   }
-  const tpBtf = probeFeature('tpBtf');
-  if (tpBtf.supported) return { backend: backendByName('tp_btf'), reason: 'tp_btf attaches here (cheapest tracepoint kind)' };
-  if (findTracefs()) return { backend: backendByName('tracepoint'), reason: `tp_btf is not available (${tpBtf.detail}): classic tracepoints` };
-  throw new TracerError('ERR_NO_BACKEND', `no backend can run: tp_btf is not available (${tpBtf.detail}) and tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)`);
+  // auto: the first row whose needs hold and whose hooks all plan.
+  const skipped: string[] = [];
+  for (const backend of BACKENDS) {
+    const missing = backendMissing(backend);
+    if (missing) {
+      skipped.push(`${backend.name}: ${missing}`);
+      continue;
+    }
+    try {
+      const hooks = hooksFor(backend, btf);
+      const reason = skipped.length === 0 ? `auto: the first backend that runs here` : `auto: ${skipped.join('; ')}`;
+      return { backend, reason, hooks };
+    } catch (e) {
+      if (!(e instanceof TracerError)) throw e;
+      skipped.push(`${backend.name}: ${e.message}`);
+    }
+  }
+  throw new TracerError('ERR_NO_BACKEND', `no backend can run here (${skipped.join('; ')})`);
+}
+
+/** Why the kernel cannot run the backend, or undefined if it can. */
+function backendMissing(b: Backend): string | undefined {
+  const why: string[] = [];
+  if (b.needs.fentry) {
+    const f = probeFeature('fentry');
+    if (!f.supported) why.push(f.detail);
+  }
+  if (b.needs.kprobes) {
+    const k = probeFeature('kprobes');
+    if (!k.supported) why.push(k.detail);
+  }
+  if (b.needs.tpBtf) {
+    const t = probeFeature('tpBtf');
+    if (!t.supported) why.push(`tp_btf is not available (${t.detail})`);
+  }
+  if (b.needs.tracefs && !findTracefs()) why.push('tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)');
+  return why.length ? why.join('; ') : undefined;
 }
 
 function isPreemptRt(): boolean {
@@ -139,6 +198,8 @@ function positiveInt(name: string, v: unknown, max: number): number {
 export class Tracer {
   readonly info: TracerInfo;
   #obj: BpfObject;
+  /** Links of the function hooks' kprobes (their misses are in stats()). */
+  #links: Map<string, Link>;
   #closed: ClosedReader;
   #clients: Clients;
   #iterators = 0;
@@ -169,8 +230,10 @@ export class Tracer {
     udpTimeouts: UdpTimeouts,
     peersLater: readonly string[],
     clients: Clients,
+    links: Map<string, Link>,
     signal?: AbortSignal,
   ) {
+    this.#links = links;
     this.#peersLater = peersLater;
     this.#clients = clients;
     this.#pollMs = pollMs;
@@ -234,11 +297,19 @@ export class Tracer {
       throw new TracerError('ERR_TRACER_OPTION', `offsets: expected 'auto', 'btf' or a SockOffsets object, got ${String(opts.offsets)}`);
     }
 
-    const { backend, reason: backendReason } = chooseBackend(opts.backend);
+    const { backend, reason: backendReason, hooks } = chooseBackend(opts.backend, btf);
     const { transport, reason: transportReason } = chooseTransport(opts.transport);
-    const perCall = hasTracepoint(btf, 'sock', 'sock_send_length');
-    const legacy = backend.legacy.filter((p) => p !== 'tp_probe' || classicProbeUsable());
-    const programs = [...backend.lifecycle, ...(perCall ? backend.perCall : legacy), ...(udpPeers && perCall ? UDP_PEER_PROGRAMS : [])];
+    // Function hooks count every call on every kernel and read UDP peers from the kernel's own copies.
+    const hooked = backend.hooks !== undefined;
+    const perCall = hooked || hasTracepoint(btf, 'sock', 'sock_send_length');
+    const syscalls = !hooked && udpPeers && perCall;
+    const legacy = hooked ? [] : backend.legacy.filter((p) => p !== 'tp_probe' || classicProbeUsable());
+    const hookPrograms = hooks.flatMap((h) => h.load);
+    const programs = [
+      ...backend.lifecycle,
+      ...(hooked ? hookPrograms.map((p) => p.program) : perCall ? backend.perCall : legacy),
+      ...(syscalls ? UDP_PEER_PROGRAMS : []),
+    ];
 
     const globals: Globals = {
       ...offsetGlobals(offsets),
@@ -246,14 +317,15 @@ export class Tracer {
       ...pidNamespaceGlobals(),
       transport_perf: transport === 'perf' ? 1 : 0,
       ring_wakeup_bytes: ringBytes / 8,
-      udp_syscalls: udpPeers && perCall ? 1 : 0,
+      udp_syscalls: syscalls ? 1 : 0,
       tcp_stats_interval_ns: BigInt(statsMs) * 1_000_000n,
     };
     if (backend.name === 'tracepoint') Object.assign(globals, classicTracepointGlobals(perCall, !perCall));
-    if (udpPeers && perCall) Object.assign(globals, syscallGlobals());
+    if (backend.name === 'kprobe') Object.assign(globals, classicTracepointGlobals(false, false));
+    if (syscalls) Object.assign(globals, syscallGlobals());
 
     if (readsOpt === 'direct' && !backend.btfTyped) {
-      throw new TracerError('ERR_TRACER_OPTION', `kernelReads 'direct' needs a backend with BTF-typed sockets (tp_btf); backend ${backend.name} gets plain addresses: use 'probe' or 'auto'`);
+      throw new TracerError('ERR_TRACER_OPTION', `kernelReads 'direct' needs a backend with BTF-typed sockets (fentry, tp_btf); backend ${backend.name} gets plain addresses: use 'probe' or 'auto'`);
     }
     let cookies = backend.btfTyped;
     let direct = backend.btfTyped && readsOpt !== 'probe';
@@ -297,9 +369,14 @@ export class Tracer {
       const one = Buffer.from([1]);
       for (const { netns, port } of listeningPorts()) pb.update(encodePortBinding({ netns, port, protocol: IpProtocol.TCP }), one);
       // On demand, the syscall programs wait (loaded, not attached) until a peer is missed.
-      const onDemand = udpPeersOpt === 'auto' && udpPeers && perCall;
+      const onDemand = udpPeersOpt === 'auto' && syscalls;
       const later = onDemand ? UDP_PEER_PROGRAMS : [];
-      for (const name of programs) if (!later.includes(name)) obj.program(name).attach();
+      const how = new Map(hookPrograms.map((p) => [p.program, p.attach]));
+      const links = new Map<string, Link>();
+      for (const name of programs) {
+        if (later.includes(name)) continue;
+        links.set(name, obj.program(name).attach(how.get(name)));
+      }
       const info: TracerInfo = {
         backend: backend.name,
         backendReason,
@@ -307,15 +384,16 @@ export class Tracer {
         transportReason,
         offsets: source,
         perCall,
-        udpPeers: udpPeers && perCall,
+        udpPeers: hooked || syscalls,
         udpPeersOnDemand: onDemand,
         cookies,
         kernelReads: direct ? 'direct' : 'probe',
         kernelReadsReason,
         kernel: release(),
         programs,
+        hooks: hooks.map(({ name, kind, programs: p, reason }) => ({ name, kind, programs: p, reason })),
       };
-      return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, later, new Clients(maxClosed, clientTimeoutMs), opts.signal);
+      return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, later, new Clients(maxClosed, clientTimeoutMs), links, opts.signal);
     } catch (e) {
       obj.close();
       throw e;
@@ -411,7 +489,7 @@ export class Tracer {
     const names = this.#peersLater;
     this.#peersLater = [];
     try {
-      for (const name of names) this.#obj.program(name).attach();
+      for (const name of names) this.#links.set(name, this.#obj.program(name).attach());
     } catch (e) {
       this.#peersError = e instanceof Error ? e : new Error(String(e));
     }
@@ -506,7 +584,9 @@ export class Tracer {
       maxConnections: this.#maxConnections,
       programs: this.info.programs.map((name) => {
         const p = this.#obj.program(name).stats();
-        return { name, recursionMisses: p.recursionMisses, runCount: p.runCount, runTimeNs: p.runTimeNs };
+        const link = this.#links.get(name);
+        const missed = link && (link.kind === 'kprobe' || link.kind === 'kretprobe') ? link.nmissed() : undefined;
+        return { name, recursionMisses: p.recursionMisses, missed, runCount: p.runCount, runTimeNs: p.runTimeNs };
       }),
     };
   }

@@ -5,7 +5,8 @@ import net from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { Tracer, TracerError } from '../src/index.js';
+import { FUNCTION_HOOKS, Tracer, TracerError } from '../src/index.js';
+import { hooked, startOrRefused } from './backends.js';
 
 async function exchange(host: string, up: number, down: number): Promise<{ clientPort: number; serverPort: number }> {
   const srv = net.createServer((s) => {
@@ -53,6 +54,11 @@ function kernelAtLeast(major: number, minor: number): boolean {
 
 // The last column forces the hot path's kernel reads ('auto': direct loads on tp_btf, probe reads on tracepoints).
 const COMBOS = [
+  ['fentry', 'ringbuf', 'auto'],
+  ['fentry', 'perf', 'auto'],
+  ['fentry', 'ringbuf', 'probe'],
+  ['kprobe', 'ringbuf', 'auto'],
+  ['kprobe', 'perf', 'auto'],
   ['tp_btf', 'ringbuf', 'auto'],
   ['tp_btf', 'perf', 'auto'],
   ['tp_btf', 'ringbuf', 'probe'],
@@ -67,14 +73,24 @@ describe.each(COMBOS)('backend %s, transport %s, kernel reads %s', (backend, tra
       await expect(Tracer.start({ backend, transport, kernelReads })).rejects.toThrow(/refused on a PREEMPT_RT kernel/);
       return;
     }
-    const t = await Tracer.start({ backend, transport, kernelReads });
+    const t = await startOrRefused({ backend, transport, kernelReads });
+    if (!t) return;
     try {
-      expect(t.info.backend).toBe(backend);
       expect(t.info.transport).toBe(transport);
-      // socket cookies: tp_btf programs on 5.12+ (bpf_get_socket_cookie for tracing programs)
-      expect(t.info.cookies).toBe(backend === 'tp_btf' && kernelAtLeast(5, 12));
+      const btfTyped = backend === 'tp_btf' || backend === 'fentry';
+      // socket cookies: tp_btf and fentry programs on 5.12+ (bpf_get_socket_cookie for tracing programs)
+      expect(t.info.cookies).toBe(btfTyped && kernelAtLeast(5, 12));
       // direct loads wherever sockets are BTF-typed: a verifier that refused them would show here
-      expect(t.info.kernelReads).toBe(kernelReads === 'auto' && backend === 'tp_btf' ? 'direct' : 'probe');
+      expect(t.info.kernelReads).toBe(kernelReads === 'auto' && btfTyped ? 'direct' : 'probe');
+      // every function hook runs as its backend says on every kernel of the matrix: an fentry
+      // variant matched each prototype (no kprobe fallback), and every kprobe target exists
+      if (hooked(backend)) {
+        expect(t.info.hooks.map((h) => [h.name, h.kind])).toEqual(FUNCTION_HOOKS.map((h) => [h.name, backend]));
+        expect(t.info.perCall).toBe(true);
+        expect(t.info.udpPeers).toBe(true);
+      } else {
+        expect(t.info.hooks).toEqual([]);
+      }
       const { clientPort, serverPort } = await exchange('127.0.0.1', 1000, 500);
       await new Promise((r) => setTimeout(r, 100));
       const mine = t.snapshot().filter((c) => c.protocol === 'tcp' && (c.localPort === serverPort || c.remotePort === serverPort));
@@ -93,6 +109,13 @@ describe.each(COMBOS)('backend %s, transport %s, kernel reads %s', (backend, tra
       expect(st.programs.map((p) => p.name)).toEqual(t.info.programs);
       const hasMisses = st.programs.every((p) => p.recursionMisses !== undefined);
       expect(hasMisses).toBe(kernelAtLeast(5, 12)); // bpf_prog_info.recursion_misses: 5.12
+      // kprobe misses: kretprobes (tracefs kprobe_profile) on every kernel, entry kprobes from the link info on 6.7+; none missed
+      for (const p of st.programs) {
+        const retprobe = p.name.startsWith('kr_');
+        const kprobe = p.name.startsWith('k_');
+        if (retprobe || (kprobe && kernelAtLeast(6, 7))) expect(p.missed, p.name).toBe(0n);
+        else if (!kprobe) expect(p.missed, p.name).toBeUndefined();
+      }
     } finally {
       t.close();
     }
