@@ -25,7 +25,8 @@ const TABLE_CLIENT = 'nettop';
 export function renderSample(doc: SampleDoc, opts: Pick<CliOptions, 'json'>, io: Io): string {
   if (opts.json) return `${JSON.stringify(doc)}\n`;
   const tty = io.stdout.isTTY === true;
-  const width = io.stdout.columns ?? (Number(io.env.COLUMNS) || 160);
+  // A terminal of unknown size (a pty nobody sized) says 0 columns.
+  const width = io.stdout.columns || Number(io.env.COLUMNS) || 160;
   const c = colors(wantColor(io.stdout.isTTY, io.env));
   let rows = doc.connections;
   let more = '';
@@ -47,7 +48,6 @@ export async function runTop(opts: CliOptions, io: Io, signal: AbortSignal): Pro
   let server: MetricsServer | undefined;
   try {
     const { info } = tracer;
-    if (opts.verbose) say(io, `tracing: kernel ${info.kernel}, backend ${info.backend}, transport ${info.transport}, offsets ${info.offsets}`);
     const netns = statSync('/proc/self/ns/net').ino;
     let accuracy: Accuracy | null = null;
     const printing = !opts.prometheus || opts.table || opts.json;
@@ -69,6 +69,8 @@ export async function runTop(opts: CliOptions, io: Io, signal: AbortSignal): Pro
 
     // The first call is the baseline: the first sample's rates are over its own interval.
     if (printing) tracer.connections({ client: TABLE_CLIENT });
+    // Said once the first sample's interval has begun: what moves from here on is in it.
+    if (opts.verbose) say(io, `tracing: kernel ${info.kernel}, backend ${info.backend}, transport ${info.transport}, offsets ${info.offsets}`);
     let last = performance.now();
     while (!signal.aborted) {
       try {

@@ -1,0 +1,95 @@
+// The built CLI as users run it: signals leave nothing attached, exit codes,
+// one-line errors, doctor, colour only on a terminal.
+import { describe, expect, it } from 'vitest';
+import { bpfIdsOf, bpftoolIds, CLI, have, NOT_ROOT, nettop } from './e2e.js';
+
+const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'];
+const NO_SETPRIV = have('setpriv') ? undefined : 'setpriv (util-linux) is not installed';
+const NO_BPFTOOL = have('bpftool') ? undefined : 'bpftool is not installed';
+const NO_SCRIPT = have('script') ? undefined : 'script (util-linux) is not installed: no pseudo-terminal';
+
+describe('usage', () => {
+  it('--help prints the usage and exits 0', async () => {
+    const n = nettop(['--help']);
+    expect(await n.exited).toEqual({ code: 0, signal: null });
+    expect(n.stdout()).toMatch(/^usage: nettop \[options\]/);
+    expect(n.stdout()).toContain('exit codes: 0 ok');
+  });
+
+  it.each([[['--interval', '0']], [['--proto', 'icmp']], [['--nope']], [['doctr']]])('%j: exit 2, one line on stderr', async (args) => {
+    const n = nettop(args);
+    expect(await n.exited).toEqual({ code: 2, signal: null });
+    expect(n.stderr()).toMatch(/^nettop: [^\n]+\n\(nettop --help for usage\)\n$/);
+    expect(n.stdout()).toBe('');
+  });
+
+  it('--offsets of a missing file: exit 2', async () => {
+    const n = nettop(['--once', '--offsets', '/nonexistent/offsets.json']);
+    expect(await n.exited).toEqual({ code: 2, signal: null });
+    expect(n.stderr()).toMatch(/^nettop: --offsets: cannot read \/nonexistent\/offsets.json: ENOENT\n/);
+  });
+});
+
+describe.skipIf(NOT_ROOT || NO_SETPRIV)(`without privilege${NOT_ROOT || NO_SETPRIV ? ` (skipped: ${NOT_ROOT ?? NO_SETPRIV})` : ''}`, () => {
+  it('exits 3 and names the missing privilege in one line', async () => {
+    const n = nettop(['--once', '--interval', '1'], { wrap: NOBODY });
+    expect(await n.exited).toEqual({ code: 3, signal: null });
+    expect(n.stderr()).toBe('nettop: tracing needs root or CAP_BPF+CAP_PERFMON (uid 65534 lacks CAP_BPF+CAP_PERFMON)\n');
+  });
+
+  it('doctor says FAIL privilege and exits 3', async () => {
+    const n = nettop(['doctor'], { wrap: NOBODY });
+    expect(await n.exited).toEqual({ code: 3, signal: null });
+    expect(n.stdout()).toMatch(/^FAIL +privilege +uid 65534 has no BPF capability: tracing needs root or CAP_BPF\+CAP_PERFMON$/m);
+    expect(n.stdout()).toMatch(/^FAIL +start /m);
+  });
+});
+
+describe.skipIf(NOT_ROOT)('as root', () => {
+  it('doctor: one line a check, what a start would use, exit 0', async () => {
+    const n = nettop(['doctor']);
+    expect(await n.exited, n.stderr()).toEqual({ code: 0, signal: null });
+    const lines = n.stdout().trim().split('\n');
+    for (const l of lines) expect(l).toMatch(/^(ok|warn|FAIL) +\S/);
+    expect(lines.map((l) => l.split(/\s{2,}/)[1])).toEqual(
+      expect.arrayContaining(['privilege', 'lockdown', 'kernel BTF', 'tracefs', 'memlock', 'kprobes', 'fentry', 'tp_btf', 'start']),
+    );
+    expect(lines.at(-1)).toMatch(/^ok +start +backend (tp_btf|tracepoint) .*transport (ringbuf|perf) .*offsets (btf|guess)/);
+  });
+
+  it.skipIf(NO_BPFTOOL).each(['SIGINT', 'SIGTERM'] as const)(`%s closes the tracer: exit 0, none of its programs or links left${NO_BPFTOOL ? ` (skipped: ${NO_BPFTOOL})` : ''}`, async (sig) => {
+    const n = nettop(['--interval', '0.5']);
+    await n.waitStdout(/^nettop  kernel /m);
+    const held = bpfIdsOf(n.child.pid!);
+    expect(held.progs.length).toBeGreaterThan(0);
+    expect(held.links.length).toBeGreaterThan(0);
+    const before = bpftoolIds();
+    for (const id of held.links) expect(before.links.has(id)).toBe(true);
+    n.child.kill(sig);
+    expect(await n.exited, n.stderr()).toEqual({ code: 0, signal: null });
+    expect(n.stderr()).toBe('');
+    const after = bpftoolIds();
+    expect(held.progs.filter((id) => after.progs.has(id))).toEqual([]);
+    expect(held.links.filter((id) => after.links.has(id))).toEqual([]);
+  });
+
+  it('no colour when stdout is not a terminal', async () => {
+    const n = nettop(['--once', '--interval', '0.2'], { env: { ...process.env, NO_COLOR: undefined } });
+    expect(await n.exited).toEqual({ code: 0, signal: null });
+    expect(n.stdout()).toMatch(/^nettop  kernel /);
+    expect(n.stdout()).not.toContain('\x1b');
+  });
+
+  it.skipIf(NO_SCRIPT)(`on a terminal: colour, and none with NO_COLOR${NO_SCRIPT ? ` (skipped: ${NO_SCRIPT})` : ''}`, async () => {
+    const env = { ...process.env, NO_COLOR: undefined };
+    // script(1) runs the command line on a pseudo-terminal of its own.
+    const tty = (extra: string) => nettop([], { env, argv: ['script', '-qec', `${extra}${process.execPath} ${CLI} --once --interval 0.2`, '/dev/null'] });
+    const coloured = tty('');
+    const plain = tty('NO_COLOR=1 ');
+    await Promise.all([coloured.exited, plain.exited]);
+    expect(coloured.stdout()).toMatch(/\x1b\[1mnettop {2}kernel /);
+    // Only the screen clear: no colours.
+    expect(plain.stdout().replace('\x1b[H\x1b[2J', '')).not.toContain('\x1b');
+    expect(plain.stdout()).toContain('nettop  kernel ');
+  });
+});
