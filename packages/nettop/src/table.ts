@@ -19,7 +19,7 @@ const DIRS: Record<ConnectionRow['direction'], string> = { incoming: 'in', outgo
 
 export const COLUMNS: readonly Column[] = [
   { title: 'PROTO', right: false, keep: 7, cell: (r) => `${r.protocol}${r.family === 'ipv6' ? '6' : ''}` },
-  { title: 'PID/COMMAND', right: false, keep: 8, min: 7, cut: 'end', cell: (r) => (r.pid === 0 ? '-' : `${r.pid}/${r.command ?? '?'}`) },
+  { title: 'PID/COMMAND', right: false, keep: 8, min: 7, cut: 'end', cell: (r) => (r.pid === 0 ? '-' : r.command === null ? String(r.pid) : `${r.pid}/${r.command}`) },
   { title: 'LOCAL', right: false, keep: 10, min: 9, cut: 'middle', cell: (r) => formatEndpoint(r.localAddress, r.localPort) },
   { title: 'REMOTE', right: false, keep: 10, min: 9, cut: 'middle', cell: (r) => formatEndpoint(r.remoteAddress, r.remotePort) },
   { title: 'DIR', right: false, keep: 4, cell: (r) => DIRS[r.direction] },
@@ -28,7 +28,8 @@ export const COLUMNS: readonly Column[] = [
   { title: 'TX/s', right: true, keep: 9, cell: (r) => formatRate(r.sendRate) },
   { title: 'RX/s', right: true, keep: 9, cell: (r) => formatRate(r.recvRate) },
   { title: 'RETR', right: true, keep: 3, cell: (r) => (r.retransmits === null ? '-' : String(r.retransmits)) },
-  { title: 'RTT', right: true, keep: 3, cell: (r) => formatRtt(r.rttUs) },
+  // No RTT sample yet (0: a connection that never got an ACK) shows as '-'.
+  { title: 'RTT', right: true, keep: 3, cell: (r) => formatRtt(r.rttUs || null) },
   { title: 'STATE', right: false, keep: 1, cell: (r) => r.closed ?? r.state ?? '-' },
 ];
 

@@ -49,6 +49,11 @@ describe('table', () => {
     expect(shown(30)).toEqual(expect.arrayContaining(['LOCAL', 'REMOTE']));
   });
 
+  it('a process without a name shows its pid; no RTT sample shows as -', () => {
+    const rows = sample([conn({ command: undefined, tcp: { retransmits: 0, rttUs: 0, rttVarUs: 0, segsOut: 1, segsIn: 0, states: [], state: 'SYN_SENT' } })]).connections;
+    expect(renderTable(rows, 200, PLAIN)[1]).toMatch(/^tcp\s+100\s+127.*\s+0\s+-\s+SYN_SENT$/);
+  });
+
   it('dims closed rows in colour only', () => {
     const rows = sample([conn({ closed: 'destroyed' })]).connections;
     expect(renderTable(rows, 200, ANSI)[1]).toMatch(/^\x1b\[2m.*destroyed\x1b\[22m$/);
