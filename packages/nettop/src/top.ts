@@ -21,6 +21,11 @@ import { renderTable } from './table.js';
 /** The table's and JSON's tracer client. */
 const TABLE_CLIENT = 'nettop';
 
+/** How long the tracer keeps a silent reader: its default (2 min), or three intervals when that is longer. */
+export function clientTimeoutMs(intervalMs: number): number {
+  return Math.max(120_000, 3 * intervalMs);
+}
+
 /** The text of one sample: a JSON line, or the header and table (cleared and redrawn on a terminal). */
 export function renderSample(doc: SampleDoc, opts: Pick<CliOptions, 'json'>, io: Io): string {
   if (opts.json) return `${JSON.stringify(doc)}\n`;
@@ -44,7 +49,8 @@ export async function runTop(opts: CliOptions, io: Io, signal: AbortSignal): Pro
   const offsets = loadOffsets(opts.offsets);
   const missing = missingPrivilege();
   if (missing) throw new CannotTraceError(missing);
-  const tracer = await Tracer.start({ backend: opts.backend, offsets });
+  // Our readers call once an interval: the tracer must not expire them as silent in between.
+  const tracer = await Tracer.start({ backend: opts.backend, offsets, clientTimeoutMs: clientTimeoutMs(opts.intervalMs) });
   let server: MetricsServer | undefined;
   try {
     const { info } = tracer;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { matches } from '../src/filter.js';
 import { anyLost, lossesOf } from '../src/losses.js';
 import { buildSample, byRate, SCHEMA_VERSION, toRow } from '../src/sample.js';
+import { clientTimeoutMs } from '../src/top.js';
 import { conn, INFO, NO_LOSSES } from './fixtures.js';
 
 describe('filters', () => {
@@ -27,6 +28,11 @@ describe('rows and rates', () => {
     const r = toRow(conn({ sentBytes: 5000n, delta: { sentBytes: 1000n, recvBytes: 250n, sentPackets: 1n, recvPackets: 1n, retransmits: 0 } }), 4);
     expect(r).toMatchObject({ sentBytes: 5000, intervalSentBytes: 1000, intervalRecvBytes: 250, sendRate: 250, recvRate: 62.5 });
     expect(toRow(conn(), 0).sendRate).toBe(0);
+  });
+
+  it('readers that call once an interval are never expired as silent', () => {
+    expect(clientTimeoutMs(5000)).toBe(120_000);
+    expect(clientTimeoutMs(3_600_000)).toBe(10_800_000);
   });
 
   it('UDP has no TCP figures; a closed connection says why', () => {
