@@ -195,7 +195,7 @@ int tp_probe(void *ctx)
 SEC("?fentry/tcp_push")
 int BPF_PROG(f_tcp_push, struct sock *sk)
 {
-	call_tcp_io(sk, 1, 0, 1);
+	call_tcp_io(sk, 1, COPIED_UNKNOWN, 1);
 	return 0;
 }
 
@@ -294,7 +294,7 @@ int BPF_PROG(f_inet6_bind, struct socket *sock, void *uaddr, int addr_len, int r
 SEC("?kprobe/tcp_push")
 int BPF_KPROBE(k_tcp_push, struct sock *sk)
 {
-	call_tcp_io(sk, 1, 0, 0);
+	call_tcp_io(sk, 1, COPIED_UNKNOWN, 0);
 	return 0;
 }
 

@@ -1052,9 +1052,12 @@ static __always_inline void udp_on_io(const void *sk, struct sk_view *v, int ret
 	udp_count_tuple(sk, &t, ret, is_send, btf, current_tgid());
 }
 
+/* The call's bytes are unknown to the hook (tcp_on_call). */
+#define COPIED_UNKNOWN (-1)
+
 /* A send or receive call of the current process moved a TCP socket's
  * counters: bring them up to date and charge what moved to it. `copied`:
- * the call's bytes where known (0 otherwise). */
+ * the call's bytes where known, else COPIED_UNKNOWN. */
 static __always_inline void tcp_on_call(const void *sk, int is_send, int copied, int btf)
 {
 	int created = 0;
@@ -1062,12 +1065,25 @@ static __always_inline void tcp_on_call(const void *sk, int is_send, int copied,
 	if (!st)
 		return;
 	/* First seen at this call: the baseline was read after the call moved
-	 * the counters, so this call's own bytes are put back in. */
-	if (created && st->based && copied > 0) {
-		if (is_send)
-			st->sent_base -= copied;
-		else
-			st->recv_base -= copied;
+	 * the counters, so this call's own bytes are put back in. A send whose
+	 * size the hook does not know (tcp_push): what is not yet acknowledged
+	 * is taken as this call's (exact when nothing was in flight before it,
+	 * the common case of a socket idle until now; else the older in-flight
+	 * bytes are counted too). */
+	if (created && st->based) {
+		if (copied == COPIED_UNKNOWN && is_send) {
+			int err = 0;
+			__u32 write_seq = 0, snd_una = 0;
+			err |= KREAD(write_seq, sk, off_tcp_write_seq);
+			err |= KREAD(snd_una, sk, off_tcp_snd_una);
+			if (!err)
+				st->sent_base -= (__u32)(write_seq - snd_una);
+		} else if (copied > 0) {
+			if (is_send)
+				st->sent_base -= copied;
+			else
+				st->recv_base -= copied;
+		}
 	}
 	tcp_refresh(sk, st, (is_send ? DIR_SEND : DIR_RECV) | DIR_IO, current_tgid(), btf);
 }

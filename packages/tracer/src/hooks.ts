@@ -85,17 +85,36 @@ function kprobePlan(hook: FunctionHook, kallsyms?: string): HookProgram[] | { mi
   return out;
 }
 
+/** Every name is a function hook's (the kprobeHooks option). */
+export function checkHookNames(names: readonly string[]): void {
+  for (const name of names) {
+    if (!FUNCTION_HOOKS.some((h) => h.name === name)) {
+      throw new TracerError('ERR_TRACER_OPTION', `kprobeHooks: "${name}" is not a hook (${FUNCTION_HOOKS.map((h) => h.name).join(', ')})`);
+    }
+  }
+}
+
 /**
  * Every function hook for a backend of `kind`. fentry: the matching
  * variant, else kprobes where `kprobes` (the kernel has them), said in the
  * hook's reason. An optional hook the kernel cannot run is dropped (kind
  * 'none'); a required one is an error naming it.
  */
-export function planHooks(kind: HookKind, btf: Btf | undefined, kprobes: { supported: boolean; detail: string }, kallsyms?: string): HookPlan[] {
+export function planHooks(
+  kind: HookKind,
+  btf: Btf | undefined,
+  kprobes: { supported: boolean; detail: string },
+  forceKprobe: readonly string[] = [],
+  kallsyms?: string,
+): HookPlan[] {
+  checkHookNames(forceKprobe);
   const plans: HookPlan[] = [];
   for (const hook of FUNCTION_HOOKS) {
     let why = '';
-    if (kind === 'fentry') {
+    if (kind === 'fentry' && forceKprobe.includes(hook.name)) {
+      why = 'forced by the kprobeHooks option: ';
+      if (!kprobes.supported) throw new TracerError('ERR_NO_HOOK', `hook "${hook.name}": kprobeHooks asks for kprobes, and the kernel has none (${kprobes.detail})`);
+    } else if (kind === 'fentry') {
       if (!btf) throw new TracerError('ERR_NO_BTF', 'backend fentry: the kernel has no readable BTF (/sys/kernel/btf/vmlinux); use backend "kprobe"');
       const v = fentryVariant(btf, hook);
       if ('programs' in v) {

@@ -11,6 +11,13 @@ export interface TracerOptions {
    * runs on this kernel. Any can be forced.
    */
   backend?: BackendName | 'auto';
+  /**
+   * fentry backend: function hooks (names as in FUNCTION_HOOKS / info.hooks,
+   * e.g. 'tcp accept') to run as kprobes even where an fentry variant
+   * matches, which is what happens on its own to a hook whose prototype
+   * matches none: forcing it tests that fallback on a kernel with fentry.
+   */
+  kprobeHooks?: readonly string[];
   /** How close records reach userspace. Default 'auto': the ring buffer; 'perf' forces per-CPU batches on a perf buffer. */
   transport?: Transport | 'auto';
   /** Kernel struct offsets: 'auto'/'btf' from kernel BTF, or a SockOffsets object (e.g. guessed). */

@@ -8,7 +8,7 @@ import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE,
 import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
 import { offsetsFromBtf, type OffsetSource, type SockOffsets } from '@tracer-bpf/offsetguess';
 import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGRAMS } from './backends.js';
-import { type HookInfo, type HookPlan, planHooks } from './hooks.js';
+import { checkHookNames, type HookInfo, type HookPlan, planHooks } from './hooks.js';
 import { type ClientConnection, Clients, type ClientStats } from './clients.js';
 import { ClosedReader } from './closed-reader.js';
 import { ProcessNames } from './process-names.js';
@@ -113,12 +113,12 @@ interface BackendChoice {
 }
 
 /** The backend's function hooks on this kernel (none for tracepoint backends). */
-function hooksFor(backend: Backend, btf: Btf | undefined): HookPlan[] {
+function hooksFor(backend: Backend, btf: Btf | undefined, forceKprobe: readonly string[]): HookPlan[] {
   if (!backend.hooks) return [];
-  return planHooks(backend.hooks, btf, probeFeature('kprobes'));
+  return planHooks(backend.hooks, btf, probeFeature('kprobes'), forceKprobe);
 }
 
-function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined): BackendChoice {
+function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined, forceKprobe: readonly string[]): BackendChoice {
   if (opt !== undefined && opt !== 'auto') {
     if (!BACKENDS.some((b) => b.name === opt)) {
       throw new TracerError('ERR_TRACER_OPTION', `backend: "${String(opt)}" is not one of auto, ${BACKENDS.map((b) => b.name).join(', ')}`);
@@ -126,7 +126,7 @@ function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined): Bac
     const backend = backendByName(opt);
     const missing = backendMissing(backend);
     if (missing) throw new TracerError('ERR_NO_BACKEND', `backend "${opt}" cannot run here: ${missing}`);
-    return { backend, reason: 'forced by the backend option', hooks: hooksFor(backend, btf) };
+    return { backend, reason: 'forced by the backend option', hooks: hooksFor(backend, btf, forceKprobe) };
   }
   // auto: the first row whose needs hold and whose hooks all plan.
   const skipped: string[] = [];
@@ -137,7 +137,7 @@ function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined): Bac
       continue;
     }
     try {
-      const hooks = hooksFor(backend, btf);
+      const hooks = hooksFor(backend, btf, forceKprobe);
       const reason = skipped.length === 0 ? `auto: the first backend that runs here` : `auto: ${skipped.join('; ')}`;
       return { backend, reason, hooks };
     } catch (e) {
@@ -297,7 +297,10 @@ export class Tracer {
       throw new TracerError('ERR_TRACER_OPTION', `offsets: expected 'auto', 'btf' or a SockOffsets object, got ${String(opts.offsets)}`);
     }
 
-    const { backend, reason: backendReason, hooks } = chooseBackend(opts.backend, btf);
+    const forceKprobe = opts.kprobeHooks ?? [];
+    if (!Array.isArray(forceKprobe) || forceKprobe.some((h) => typeof h !== 'string')) throw new TracerError('ERR_TRACER_OPTION', 'kprobeHooks: expected an array of hook names');
+    checkHookNames(forceKprobe);
+    const { backend, reason: backendReason, hooks } = chooseBackend(opts.backend, btf, forceKprobe);
     const { transport, reason: transportReason } = chooseTransport(opts.transport);
     // Function hooks count every call on every kernel and read UDP peers from the kernel's own copies.
     const hooked = backend.hooks !== undefined;
@@ -578,7 +581,7 @@ export class Tracer {
       clients: this.#clients.stats(),
       clientsExpired: this.#clients.expired,
       udpExpired: this.#expired,
-      udpPeersAttached: this.info.udpPeers && this.#peersLater.length === 0 && this.#peersError === undefined,
+      udpPeersAttached: this.info.programs.some((p) => UDP_PEER_PROGRAMS.includes(p)) && this.#peersLater.length === 0 && this.#peersError === undefined,
       udpPeersError: this.#peersError,
       connections: this.#obj.map('conn_stats').readAll().count + this.#obj.map('sock_state').readAll().count,
       maxConnections: this.#maxConnections,

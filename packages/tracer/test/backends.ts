@@ -4,7 +4,7 @@
 // silently ran nothing changes the pinned counts.
 import { release } from 'node:os';
 import { probeFeature } from '@tracer-bpf/loader';
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 import { type BackendName, Tracer, type TracerOptions } from '../src/index.js';
 
 export const ALL_BACKENDS = ['fentry', 'kprobe', 'tp_btf', 'tracepoint'] as const satisfies readonly BackendName[];
@@ -39,4 +39,17 @@ export async function startOrRefused(opts: TracerOptions & { backend: BackendNam
   const t = await Tracer.start(opts);
   expect(t.info.backend).toBe(opts.backend);
   return t;
+}
+
+/**
+ * For a describe block of one backend: where this kernel cannot run it,
+ * register the one test that asserts its refusal and return true (the
+ * block's other tests are then not registered).
+ */
+export function refusedHere(backend: BackendName): boolean {
+  if (!backendUnavailable(backend)) return false;
+  it(`backend ${backend} is refused on this kernel, naming what it lacks`, async () => {
+    expect(await startOrRefused({ backend })).toBeUndefined();
+  });
+  return true;
 }

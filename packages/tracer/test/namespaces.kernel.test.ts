@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Connection, Tracer } from '../src/index.js';
 import { byPort, NETNS, shape } from './stories.js';
+import { ALL_BACKENDS, refusedHere } from './backends.js';
 
 const SCALE = process.env.TRACER_BPF_KERNEL_CONFIG ? 0.1 : 1;
 const UP = Math.max(1000, Math.round(100_000 * SCALE));
@@ -149,7 +150,8 @@ function expectExchange(got: Connection[], r: Run, pid: number): void {
 }
 
 
-describe.each(['tp_btf', 'tracepoint'] as const)('namespaces, backend %s', (backend) => {
+describe.each(ALL_BACKENDS)('namespaces, backend %s', (backend) => {
+  if (refusedHere(backend)) return;
   let dir: string;
   let script: string;
   let t: Tracer;

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cProgram } from './c-programs.js';
 import { testObjectFile } from '@tracer-bpf/bpf/test';
 import { type Connection, Tracer } from '../src/index.js';
+import { ALL_BACKENDS, refusedHere } from './backends.js';
 
 const IN_VM = process.env.TRACER_BPF_KERNEL_CONFIG !== undefined;
 const POLL_MS = 50;
@@ -133,7 +134,8 @@ afterAll(() => {
   expect(ip(['-d', 'link', 'show', 'dev', 'lo'])).not.toMatch(/\bxdp/);
 });
 
-describe.each(['tp_btf', 'tracepoint'] as const)('TCP retransmits, segments and RTT vs TCP_INFO, backend %s', (backend) => {
+describe.each(ALL_BACKENDS)('TCP retransmits, segments and RTT vs TCP_INFO, backend %s', (backend) => {
+  if (refusedHere(backend)) return;
   let t: Tracer;
   beforeAll(async () => {
     t = await Tracer.start({ backend, closedPollMs: POLL_MS });

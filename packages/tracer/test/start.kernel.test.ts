@@ -5,7 +5,7 @@ import net from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { FUNCTION_HOOKS, Tracer, TracerError } from '../src/index.js';
+import { type BackendName, FUNCTION_HOOKS, Tracer, TracerError, type Transport } from '../src/index.js';
 import { hooked, startOrRefused } from './backends.js';
 
 async function exchange(host: string, up: number, down: number): Promise<{ clientPort: number; serverPort: number }> {
@@ -52,28 +52,33 @@ function kernelAtLeast(major: number, minor: number): boolean {
   return maj > major || (maj === major && min >= minor);
 }
 
-// The last column forces the hot path's kernel reads ('auto': direct loads on tp_btf, probe reads on tracepoints).
-const COMBOS = [
-  ['fentry', 'ringbuf', 'auto'],
-  ['fentry', 'perf', 'auto'],
-  ['fentry', 'ringbuf', 'probe'],
-  ['kprobe', 'ringbuf', 'auto'],
-  ['kprobe', 'perf', 'auto'],
-  ['tp_btf', 'ringbuf', 'auto'],
-  ['tp_btf', 'perf', 'auto'],
-  ['tp_btf', 'ringbuf', 'probe'],
-  ['tracepoint', 'ringbuf', 'auto'],
-  ['tracepoint', 'perf', 'auto'],
-] as const;
+// The third column forces the hot path's kernel reads ('auto': direct loads on tp_btf and fentry,
+// probe reads on tracepoints and kprobes); the fourth runs every other function hook of the fentry
+// backend as kprobes (kprobeHooks: the per-hook fallback, forced on a kernel with fentry).
+const MIXED = FUNCTION_HOOKS.filter((_, i) => i % 2 === 1).map((h) => h.name);
+const COMBOS: (readonly [BackendName, Transport, 'auto' | 'probe', boolean])[] = [
+  ['fentry', 'ringbuf', 'auto', true],
+  ['fentry', 'ringbuf', 'auto', false],
+  ['fentry', 'perf', 'auto', false],
+  ['fentry', 'ringbuf', 'probe', false],
+  ['kprobe', 'ringbuf', 'auto', false],
+  ['kprobe', 'perf', 'auto', false],
+  ['tp_btf', 'ringbuf', 'auto', false],
+  ['tp_btf', 'perf', 'auto', false],
+  ['tp_btf', 'ringbuf', 'probe', false],
+  ['tracepoint', 'ringbuf', 'auto', false],
+  ['tracepoint', 'perf', 'auto', false],
+];
 
-describe.each(COMBOS)('backend %s, transport %s, kernel reads %s', (backend, transport, kernelReads) => {
+describe.each(COMBOS)('backend %s, transport %s, kernel reads %s, half the hooks as kprobes %s', (backend, transport, kernelReads, mixed) => {
   it('counts one TCP exchange exactly, on both ends, closed once', async () => {
     const rt = /PREEMPT_RT/.test((await import('node:os')).version());
     if (transport === 'perf' && rt) {
       await expect(Tracer.start({ backend, transport, kernelReads })).rejects.toThrow(/refused on a PREEMPT_RT kernel/);
       return;
     }
-    const t = await startOrRefused({ backend, transport, kernelReads });
+    const kprobeHooks = mixed ? MIXED : [];
+    const t = await startOrRefused({ backend, transport, kernelReads, kprobeHooks });
     if (!t) return;
     try {
       expect(t.info.transport).toBe(transport);
@@ -85,7 +90,7 @@ describe.each(COMBOS)('backend %s, transport %s, kernel reads %s', (backend, tra
       // every function hook runs as its backend says on every kernel of the matrix: an fentry
       // variant matched each prototype (no kprobe fallback), and every kprobe target exists
       if (hooked(backend)) {
-        expect(t.info.hooks.map((h) => [h.name, h.kind])).toEqual(FUNCTION_HOOKS.map((h) => [h.name, backend]));
+        expect(t.info.hooks.map((h) => [h.name, h.kind])).toEqual(FUNCTION_HOOKS.map((h) => [h.name, kprobeHooks.includes(h.name) ? 'kprobe' : backend]));
         expect(t.info.perCall).toBe(true);
         expect(t.info.udpPeers).toBe(true);
       } else {
@@ -130,6 +135,7 @@ describe('start and close', () => {
     await expect(Tracer.start({ ringBytes: 5000 })).rejects.toThrow(/ringBytes: expected a power of two/);
     await expect(Tracer.start({ kernelReads: 'fast' as never })).rejects.toThrow(/kernelReads: expected 'auto', 'direct' or 'probe', got fast/);
     await expect(Tracer.start({ backend: 'tracepoint', kernelReads: 'direct' })).rejects.toThrow(/kernelReads 'direct' needs a backend with BTF-typed sockets/);
+    await expect(Tracer.start({ backend: 'tp_btf', kprobeHooks: ['tcp nope'] })).rejects.toThrow(/kprobeHooks: "tcp nope" is not a hook \(tcp send, tcp receive/);
   });
 
   it('leaves no link, program or map of ours behind after close, and after an abort signal', async () => {

@@ -12,20 +12,19 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cProgram } from './c-programs.js';
 import { NETNS } from './stories.js';
-import { type Connection, Tracer } from '../src/index.js';
+import { refusedHere } from './backends.js';
+import { type BackendName, type Connection, Tracer, type Transport } from '../src/index.js';
 
 const IN_VM = process.env.TRACER_BPF_KERNEL_CONFIG !== undefined;
 const scale = (n: number): number => (IN_VM ? Math.max(1, Math.floor(n / 10)) : n);
 const RT = /PREEMPT_RT/.test(version());
 const POLL_MS = 50;
 
-// perf batches are refused on PREEMPT_RT (start.kernel.test.ts checks the refusal).
-const COMBOS = ([
-  ['tp_btf', 'ringbuf'],
-  ['tp_btf', 'perf'],
-  ['tracepoint', 'ringbuf'],
-  ['tracepoint', 'perf'],
-] as const).filter(([, t]) => !(RT && t === 'perf'));
+// Every backend, each transport with more than one backend; perf batches are
+// refused on PREEMPT_RT (start.kernel.test.ts checks the refusal).
+const COMBOS: (readonly [BackendName, Transport])[] = RT
+  ? [['fentry', 'ringbuf'], ['kprobe', 'ringbuf'], ['tp_btf', 'ringbuf'], ['tracepoint', 'ringbuf']]
+  : [['fentry', 'ringbuf'], ['fentry', 'perf'], ['kprobe', 'ringbuf'], ['tp_btf', 'ringbuf'], ['tracepoint', 'perf']];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -174,6 +173,7 @@ afterAll(() => {
 });
 
 describe.each(COMBOS)('TCP on loopback, backend %s, transport %s', (backend, transport) => {
+  if (refusedHere(backend)) return;
   let t: Tracer;
   let w: Watch;
   beforeAll(async () => {

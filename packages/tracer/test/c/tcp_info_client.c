@@ -7,7 +7,8 @@
  * peer acknowledged everything (tcpi_unacked == 0) and its REPLY bytes were
  * read, lets the delayed ACK of the reply go out, then takes TCP_INFO, does
  * send(fd, buf, 0, 0) (zero bytes: no segment, but sock_send_length fires on
- * 6.3+ and the tracer refreshes its view), and takes TCP_INFO again; if
+ * 6.3+ and the tracer refreshes its view) and a non-blocking recv that finds
+ * nothing (the fentry/kprobe receive hook refreshes), and takes TCP_INFO again; if
  * anything moved in between (a late ACK), it tries again. It prints
  *   {"phase":"live","localPort":..,"retrans":..,"segsOut":..,"segsIn":..,"rtt":..,"rttVar":..}
  * waits for a line on stdin, prints the same for "beforeClose" (TCP_INFO
@@ -140,6 +141,10 @@ int main(int argc, char **argv)
 		before = info(fd);
 		if (send(fd, buf, 0, 0) != 0)
 			die("send of zero bytes");
+		/* A read that finds nothing (EAGAIN): no byte moves, but the fentry and
+		 * kprobe backends' receive hook (tcp_cleanup_rbuf) runs and refreshes. */
+		if (recv(fd, rbuf, 1, MSG_DONTWAIT) != -1 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			die("empty non-blocking read");
 		after = info(fd);
 		if (same(&before, &after) && after.tcpi_unacked == 0)
 			break;
