@@ -2,7 +2,7 @@
 // and/or serve the Prometheus endpoint, until --once is done or `signal` aborts.
 import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Tracer } from '@tracer-bpf/tracer';
+import { type ClientConnection, Tracer } from '@tracer-bpf/tracer';
 import { type Accuracy, compareAccuracy } from './accuracy.js';
 import type { CliOptions } from './args.js';
 import { colors, wantColor } from './color.js';
@@ -59,16 +59,22 @@ export async function runTop(opts: CliOptions, io: Io, signal: AbortSignal): Pro
     const printing = !opts.prometheus || opts.table || opts.json;
 
     const exporter = opts.prometheus ? new Exporter() : undefined;
-    const collect = (): void => {
-      if (exporter && !tracer.closed) exporter.add(tracer.connections({ client: EXPORTER_CLIENT }));
+    /** Feed the exporter (at every scrape and every interval); what it read, for the accuracy figure. */
+    const collect = (): ClientConnection[] => {
+      const conns = tracer.connections({ client: EXPORTER_CLIENT });
+      exporter?.add(conns);
+      return conns;
     };
     if (opts.prometheus && exporter) {
       collect();
-      server = await startMetricsServer(opts.prometheus, async (format) => {
+      const at = opts.prometheus;
+      server = await startMetricsServer(at, async (format) => {
         if (tracer.closed) throw new Error('the tracer is closed');
         collect();
         const families = exporter.families(info, lossesOf(tracer.stats()), accuracy);
         return format === 'openmetrics' ? renderOpenMetrics(families) : renderPrometheusText(families);
+      }).catch((e: unknown) => {
+        throw new Error(`--prometheus ${at.host ?? ''}:${at.port}: ${(e as Error).message}`);
       });
       if (opts.verbose) say(io, `serving ${server.url}`);
     }
@@ -84,15 +90,14 @@ export async function runTop(opts: CliOptions, io: Io, signal: AbortSignal): Pro
       } catch {
         break;
       }
-      const conns = printing ? tracer.connections({ client: TABLE_CLIENT }) : tracer.connections({ client: EXPORTER_CLIENT });
-      if (!printing) exporter?.add(conns);
+      const exported = exporter ? collect() : undefined;
+      const conns = printing ? tracer.connections({ client: TABLE_CLIENT }) : exported!;
       const now = performance.now();
       const seconds = (now - last) / 1000;
       last = now;
       const ss = await readSs();
       accuracy = ss ? compareAccuracy(conns, ss, netns) : null;
       if (printing) {
-        collect();
         const doc = buildSample({ connections: conns, intervalSeconds: seconds, info, losses: lossesOf(tracer.stats()), accuracy, filter: opts.filter, now: new Date() });
         io.stdout.write(renderSample(doc, opts, io));
       }

@@ -1,7 +1,8 @@
 // The built CLI as users run it: signals leave nothing attached, exit codes,
 // one-line errors, doctor, colour only on a terminal.
 import { describe, expect, it } from 'vitest';
-import { bpfIdsOf, bpftoolIds, CLI, have, NOT_ROOT, nettop } from './e2e.js';
+import { createServer } from 'node:net';
+import { bpfIdsOf, bpftoolIds, CLI, have, listen, NOT_ROOT, nettop } from './e2e.js';
 
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'];
 const NO_SETPRIV = have('setpriv') ? undefined : 'setpriv (util-linux) is not installed';
@@ -57,14 +58,16 @@ describe.skipIf(NOT_ROOT)('as root', () => {
     expect(lines.at(-1)).toMatch(/^ok +start +backend (tp_btf|tracepoint) .*transport (ringbuf|perf) .*offsets (btf|guess)/);
   });
 
-  it.skipIf(NO_BPFTOOL).concurrent.each(['SIGINT', 'SIGTERM'] as const)(`%s closes the tracer: exit 0, none of its programs or links left${NO_BPFTOOL ? ` (skipped: ${NO_BPFTOOL})` : ''}`, async (sig) => {
-    const n = nettop(['--interval', '0.5']);
+  it.skipIf(NO_BPFTOOL).concurrent.each(['SIGINT', 'SIGTERM'] as const)(`%s closes the tracer: exit 0, none of its programs or links left; no colour on a pipe${NO_BPFTOOL ? ` (skipped: ${NO_BPFTOOL})` : ''}`, async (sig) => {
+    const n = nettop(['--interval', '0.5'], { env: { ...process.env, NO_COLOR: undefined } });
     await n.waitStdout(/^nettop  kernel /m);
     const held = bpfIdsOf(n.child.pid!);
     expect(held.progs.length).toBeGreaterThan(0);
     expect(held.links.length).toBeGreaterThan(0);
     const before = bpftoolIds();
     for (const id of held.links) expect(before.links.has(id)).toBe(true);
+    // stdout is a pipe: the table comes without colour (NO_COLOR is not set).
+    expect(n.stdout()).not.toContain('\x1b');
     n.child.kill(sig);
     expect(await n.exited, n.stderr()).toEqual({ code: 0, signal: null });
     expect(n.stderr()).toBe('');
@@ -78,11 +81,16 @@ describe.skipIf(NOT_ROOT)('as root', () => {
     expect(left).toEqual({ progs: [], links: [] });
   });
 
-  it('no colour when stdout is not a terminal', async () => {
-    const n = nettop(['--once', '--interval', '0.2'], { env: { ...process.env, NO_COLOR: undefined } });
-    expect(await n.exited).toEqual({ code: 0, signal: null });
-    expect(n.stdout()).toMatch(/^nettop  kernel /);
-    expect(n.stdout()).not.toContain('\x1b');
+  it('a runtime failure (the metrics port is taken): exit 1, one line, nothing left running', async () => {
+    const taken = createServer();
+    const port = await listen(taken);
+    try {
+      const n = nettop(['--prometheus', `127.0.0.1:${port}`]);
+      expect(await n.exited).toEqual({ code: 1, signal: null });
+      expect(n.stderr()).toBe(`nettop: --prometheus 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`);
+    } finally {
+      taken.close();
+    }
   });
 
   it.skipIf(NO_SCRIPT)(`on a terminal: colour, and none with NO_COLOR${NO_SCRIPT ? ` (skipped: ${NO_SCRIPT})` : ''}`, async () => {
