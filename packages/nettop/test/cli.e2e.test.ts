@@ -58,9 +58,13 @@ describe.skipIf(NOT_ROOT)('as root', () => {
     expect(lines.at(-1)).toMatch(/^ok +start +backend (tp_btf|tracepoint) .*transport (ringbuf|perf) .*offsets (btf|guess)/);
   });
 
-  it.skipIf(NO_BPFTOOL).concurrent.each(['SIGINT', 'SIGTERM'] as const)(`%s closes the tracer: exit 0, none of its programs or links left; no colour on a pipe${NO_BPFTOOL ? ` (skipped: ${NO_BPFTOOL})` : ''}`, async (sig) => {
-    const n = nettop(['--interval', '0.5'], { env: { ...process.env, NO_COLOR: undefined } });
-    await n.waitStdout(/^nettop  kernel /m);
+  it.skipIf(NO_BPFTOOL).concurrent.each([
+    ['SIGINT', 'the table', [], /^nettop  kernel /m],
+    ['SIGTERM', 'JSON', ['--json'], /^\{"schema":1,.*\n\{"schema":1,/m],
+  ] as const)(`%s with %s: exit 0, none of its programs or links left; no colour on a pipe${NO_BPFTOOL ? ` (skipped: ${NO_BPFTOOL})` : ''}`, async (sig, _what, args, first) => {
+    const n = nettop(['--interval', '0.3', ...args], { env: { ...process.env, NO_COLOR: undefined } });
+    // The table once, or two JSON documents (one a tick).
+    await n.waitStdout(first);
     const held = bpfIdsOf(n.child.pid!);
     expect(held.progs.length).toBeGreaterThan(0);
     expect(held.links.length).toBeGreaterThan(0);
@@ -79,6 +83,7 @@ describe.skipIf(NOT_ROOT)('as root', () => {
       left = { progs: held.progs.filter((id) => now.progs.has(id)), links: held.links.filter((id) => now.links.has(id)) };
     }
     expect(left).toEqual({ progs: [], links: [] });
+    if (args.length) for (const line of n.stdout().trim().split('\n')) expect(JSON.parse(line)).toMatchObject({ schema: 1 });
   });
 
   it('a runtime failure (the metrics port is taken): exit 1, one line, nothing left running', async () => {

@@ -4,6 +4,7 @@ import { formatBytes, formatEndpoint, formatRate, formatRtt, truncate } from '..
 import { accuracyText, renderHeader } from '../src/header.js';
 import { buildSample } from '../src/sample.js';
 import { COLUMNS, fitColumns, renderTable } from '../src/table.js';
+import { renderSample } from '../src/top.js';
 import { conn, INFO, NO_LOSSES } from './fixtures.js';
 
 const sample = (conns = [conn(), conn({ id: 2n, protocol: 'udp', family: 'ipv6', localAddress: '::1', remoteAddress: '::1', pid: 0, command: undefined, tcp: undefined, direction: 'incoming' })]) =>
@@ -89,5 +90,35 @@ describe('colour', () => {
     expect(wantColor(true, { NO_COLOR: '1' })).toBe(false);
     expect(wantColor(false, {})).toBe(false);
     expect(wantColor(undefined, {})).toBe(false);
+  });
+});
+
+describe('a sample on stdout', () => {
+  const doc = sample([1, 2, 3, 4, 5].map((i) => conn({ id: BigInt(i), localPort: 40000 + i })));
+  const io = (stdout: { isTTY?: boolean; columns?: number; rows?: number }, env: Record<string, string | undefined> = {}) => ({ stdout: { write: () => true, ...stdout }, stderr: { write: () => true }, env });
+
+  it('on a terminal: cleared, as many rows as fit, how many more', () => {
+    const out = renderSample(doc, { json: false }, io({ isTTY: true, columns: 100, rows: 7 }, { NO_COLOR: '1' }));
+    const lines = out.split('\n');
+    expect(lines[0]!.startsWith('\x1b[H\x1b[2Jnettop  kernel')).toBe(true);
+    expect(lines.slice(3, -2).every((l) => l.startsWith('tcp'))).toBe(true);
+    expect(lines.slice(3, -2)).toHaveLength(3);
+    expect(lines.at(-2)).toBe('… 2 more');
+    for (const l of lines.slice(1)) expect(l.length).toBeLessThanOrEqual(100);
+  });
+
+  it('on a pipe: every row, a blank line after; COLUMNS or 160 wide', () => {
+    const out = renderSample(doc, { json: false }, io({}, { COLUMNS: '90' }));
+    expect(out).not.toContain('\x1b');
+    expect(out.split('\n')).toHaveLength(2 + 1 + 5 + 2);
+    expect(out.endsWith('\n\n')).toBe(true);
+    expect(Math.max(...out.split('\n').map((l) => l.length))).toBeLessThanOrEqual(90);
+  });
+
+  it('--json: one line of JSON, terminal or not', () => {
+    const out = renderSample(doc, { json: true }, io({ isTTY: true, columns: 20, rows: 3 }));
+    expect(out.endsWith('}\n')).toBe(true);
+    expect(out.split('\n')).toHaveLength(2);
+    expect(JSON.parse(out).connections).toHaveLength(5);
   });
 });
