@@ -13,9 +13,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PNPM_VERSION=$(node -p 'require("./package.json").packageManager.split("@")[1]')
 # Host packages: clang/libbpf-dev/linux-libc-dev build the eBPF objects; debootstrap,
 # binutils and file build and check the native addon; bpftool and gcc serve the tests and
-# the benchmark, bpftrace is syscall-cost's reference; qemu, busybox and cpio boot the kernel matrix.
+# the benchmark, bpftrace is syscall-cost's reference; qemu, busybox and cpio boot the kernel matrix;
+# curl and prometheus (its server and promtool) are the real clients of the nettop end-to-end tests.
 APT_PACKAGES="clang llvm libbpf-dev linux-libc-dev libc6-dev make gcc g++ bpftool debootstrap binutils file
-  util-linux qemu-system-x86 busybox-static cpio xz-utils iproute2 bpftrace liburing-dev"
+  util-linux qemu-system-x86 busybox-static cpio xz-utils iproute2 bpftrace liburing-dev curl prometheus"
 
 log() { printf '[run] %s\n' "$*" >&2; }
 

@@ -19,8 +19,16 @@ export function headOk(o: SockOffsets): boolean {
   return fields.every(([off, size]) => off + size <= SK_HEAD);
 }
 
+/** protGlobals() of /proc/kallsyms, read once per process (built-in symbols do not move while the kernel runs). */
+let runningProt: Globals | undefined;
+
 /** Addresses of tcp_prot, tcpv6_prot, udp_prot, udpv6_prot (kallsyms data symbols: CONFIG_KALLSYMS_ALL), or zeros. */
 export function protGlobals(kallsyms = '/proc/kallsyms'): Globals {
+  if (kallsyms === '/proc/kallsyms') return { ...(runningProt ??= readProtGlobals(kallsyms)) };
+  return readProtGlobals(kallsyms);
+}
+
+function readProtGlobals(kallsyms: string): Globals {
   const want = new Map([['tcp_prot', 'prot_tcp'], ['tcpv6_prot', 'prot_tcpv6'], ['udp_prot', 'prot_udp'], ['udpv6_prot', 'prot_udpv6']]);
   const found: Globals = {};
   let text = '';

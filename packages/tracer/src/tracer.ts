@@ -98,12 +98,26 @@ function hasTracepoint(btf: Btf | undefined, category: string, name: string): bo
   return tracefs !== undefined && existsSync(`${tracefs}/events/${category}/${name}`);
 }
 
+/**
+ * The running kernel's BTF and the offsets read from it, parsed once per
+ * process (the kernel does not change under a running process; a parse and
+ * its name index cost about 100 ms here, seconds in an emulated guest).
+ */
+let kernelBtfCache: { btf: Btf; offsets?: SockOffsets } | undefined;
+
 function kernelBtf(): Btf | undefined {
+  if (kernelBtfCache) return kernelBtfCache.btf;
   try {
-    return loadKernelBtf();
+    kernelBtfCache = { btf: loadKernelBtf() };
+    return kernelBtfCache.btf;
   } catch {
     return undefined;
   }
+}
+
+function btfOffsets(btf: Btf): SockOffsets {
+  if (kernelBtfCache?.btf === btf) return (kernelBtfCache.offsets ??= offsetsFromBtf(btf));
+  return offsetsFromBtf(btf);
 }
 
 interface BackendChoice {
@@ -288,7 +302,7 @@ export class Tracer {
     const btf = kernelBtf();
     if (opts.offsets === undefined || opts.offsets === 'auto' || opts.offsets === 'btf') {
       if (!btf) throw new TracerError('ERR_NO_BTF', 'offsets: this kernel has no readable BTF (/sys/kernel/btf/vmlinux); pass offsets (offset guessing lands in its own issue)');
-      offsets = offsetsFromBtf(btf);
+      offsets = btfOffsets(btf);
       source = 'btf';
     } else if (typeof opts.offsets === 'object') {
       offsets = opts.offsets;

@@ -4,7 +4,7 @@
 // silently ran nothing changes the pinned counts.
 import { release } from 'node:os';
 import { probeFeature } from '@tracer-bpf/loader';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type BackendName, Tracer, type TracerOptions } from '../src/index.js';
 
 export const ALL_BACKENDS = ['fentry', 'kprobe', 'tp_btf', 'tracepoint'] as const satisfies readonly BackendName[];
@@ -52,4 +52,21 @@ export function refusedHere(backend: BackendName): boolean {
     expect(await startOrRefused({ backend })).toBeUndefined();
   });
   return true;
+}
+
+/**
+ * One tracer for the tests of a describe block (each test looks at its own
+ * ports): started before them, closed after. A start costs seconds in the
+ * emulated guests of the kernel matrix.
+ */
+export function sharedTracer(opts: TracerOptions): (f: (t: Tracer) => Promise<void>) => Promise<void> {
+  let t: Tracer | undefined;
+  beforeAll(async () => {
+    t = await Tracer.start(opts);
+    expect(t.info.backend).toBe(opts.backend);
+  });
+  afterAll(() => {
+    t?.close();
+  });
+  return (f) => f(t!);
 }

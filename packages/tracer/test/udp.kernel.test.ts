@@ -20,7 +20,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { cProgram } from './c-programs.js';
-import { ALL_BACKENDS, hooked, startOrRefused } from './backends.js';
+import { ALL_BACKENDS, hooked, refusedHere, sharedTracer, startOrRefused } from './backends.js';
 import { byPort, NETNS, shape } from './stories.js';
 import { type Connection, type Tracer, type TracerOptions } from '../src/index.js';
 
@@ -217,9 +217,11 @@ const CASES: Case[] = [
 
 
 describe.each(ALL_BACKENDS)('UDP on backend %s', (backend) => {
+  if (refusedHere(backend)) return;
+  const shared = sharedTracer({ backend, udpPeers: true });
   describe.each(CASES)('$name', (c) => {
     it(`${K} datagrams each way: one entry per side, exact counts`, async () => {
-      await withTracer({ backend, udpPeers: true }, async (t) => {
+      await shared(async (t) => {
         expect(t.info.udpPeers).toBe(t.info.perCall);
         const { a, b, aSend, bTo } = await c.setup();
         const pa = portOf(a);
@@ -411,8 +413,10 @@ describe('UDP from C programs (sendmmsg/recvmmsg, MSG_PEEK)', () => {
   const bin = (name: string): string => cProgram(name);
 
   describe.each(ALL_BACKENDS)('backend %s', (backend) => {
+    if (refusedHere(backend)) return;
+    const shared = sharedTracer({ backend, udpPeers: true });
     it(`one sendmmsg of ${M} datagrams to two unconnected peers, recvmmsg on each side: exact per-peer counts`, async () => {
-      await withTracer({ backend, udpPeers: true }, async (t) => {
+      await shared(async (t) => {
         const { stdout } = await run(bin('udp_mmsg'), [String(M)], { timeout: 30_000 });
         const r = JSON.parse(stdout) as { pid: number; sender: number; peers: [number, number]; count: [number, number]; sent: [number, number]; got: [number, number]; back: [number, number] };
         // The program's own view of what went where (message i to peer i % 2, 10 + 3i bytes; reply j of peer p: 100(p+1) + j bytes).
@@ -438,7 +442,7 @@ describe('UDP from C programs (sendmmsg/recvmmsg, MSG_PEEK)', () => {
     });
 
     it('MSG_PEEK (recvfrom and recvmsg) is not counted', async () => {
-      await withTracer({ backend, udpPeers: true }, async (t) => {
+      await shared(async (t) => {
         const { stdout } = await run(bin('udp_peek'), [], { timeout: 30_000 });
         const r = JSON.parse(stdout) as { pid: number; a: number; b: number; calls: number[] };
         // send 100, peek 100, peek 100, read 100, answer 50, peek 50, read 50

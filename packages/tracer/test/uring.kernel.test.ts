@@ -32,8 +32,8 @@ import { constants } from 'node:os';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cProgram } from './c-programs.js';
-import { ALL_BACKENDS, hooked, refusedHere } from './backends.js';
-import { byPort, NETNS, shape, withTracer } from './stories.js';
+import { ALL_BACKENDS, hooked, refusedHere, sharedTracer } from './backends.js';
+import { byPort, NETNS, shape } from './stories.js';
 import type { Connection, Tracer } from '../src/index.js';
 
 const run = promisify(execFile);
@@ -106,8 +106,9 @@ beforeAll(async () => {
 
 describe.each(ALL_BACKENDS)('io_uring on backend %s', (backend) => {
   if (refusedHere(backend)) return;
+  const shared = sharedTracer({ backend, closedPollMs: 50, udpPeers: true });
   it(`TCP: ${TCP_UP} bytes up in 4 IORING_OP_SEND SQEs, ${TCP_DOWN} down by IORING_OP_RECV: both ends exact, closed once`, async () => {
-    await withTracer({ backend, closedPollMs: 50, udpPeers: true }, async (t) => {
+    await shared(async (t) => {
       expect(t.info.backend).toBe(backend);
       let serverGot = 0;
       const srv = net.createServer((s) => {
@@ -191,7 +192,7 @@ describe.each(ALL_BACKENDS)('io_uring on backend %s', (backend) => {
   }
 
   it(`connected UDP: ${K} rounds of IORING_OP_SEND / IORING_OP_RECV: exact bytes and datagrams each way, peers known`, async () => {
-    await withTracer({ backend, udpPeers: true }, async (t) => {
+    await shared(async (t) => {
       const run = await udpRun(t, 'udp');
       if (!run) return;
       const { c, srv, missing } = run;
@@ -221,7 +222,7 @@ describe.each(ALL_BACKENDS)('io_uring on backend %s', (backend) => {
   });
 
   it(`unconnected UDP: ${K} rounds of IORING_OP_SENDMSG (msg_name) / IORING_OP_RECVMSG: exact counts, unspecified peer, udpAddrMissing + ${2 * K} (the listed limit)`, async () => {
-    await withTracer({ backend, udpPeers: true }, async (t) => {
+    await shared(async (t) => {
       const run = await udpRun(t, 'udp-sendmsg');
       if (!run) return;
       const { c, srv, missing } = run;
