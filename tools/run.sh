@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine (as root): set everything up,
-# then run the demo or the whole test suite. Idempotent: a second run only
+# then run nettop or the whole test suite. Idempotent: a second run only
 # re-checks what is there.
-#   bash tools/run.sh demo [demo args]   attach and print live TCP counts
+#   bash tools/run.sh nettop [args]      every TCP/UDP connection with its traffic, every 5 s
+#                                        (nettop --help; `demo` is the same)
 #   bash tools/run.sh test               the whole test suite: on this kernel, then on
 #                                        Debian kernels booted under QEMU (tools/vmtest)
 #   bash tools/run.sh kernels [opts]     only the kernel matrix (e.g. -k 6.1-cloud)
@@ -43,8 +44,8 @@ cmd=${1:-test}
 [ $# -eq 0 ] || shift
 case $cmd in
   setup) setup ;;
-  demo) setup; exec node tools/demo/tcp-counts.mjs "$@" ;;
+  nettop | demo) setup; exec node packages/nettop/dist/cli.js "$@" ;;
   test) setup; pnpm test; exec pnpm test:kernels ;;
   kernels) setup; exec pnpm test:kernels "$@" ;;
-  *) log "usage: $0 demo|test|kernels|setup"; exit 2 ;;
+  *) log "usage: $0 nettop|test|kernels|setup"; exit 2 ;;
 esac

@@ -47,7 +47,7 @@ mkdir -p "$CACHE/bin"; printf '#!/bin/sh\nexec node %q "$@"\n' "$gyp" > "$wrappe
 name=$(node -p 'require(process.argv[1] + "/package.json").name' "$pkg")
 log "prebuildify $name in $gypdir (node $(node -v), node-gyp $gyp)"
 # Build next to the live prebuilds and swap at the end: whoever loads the addon
-# meanwhile (a test, the demo) keeps finding the previous one.
+# meanwhile (a test, nettop) keeps finding the previous one.
 stage=$pkg/.prebuilds-stage
 rm -rf "$stage"
 NATIVE_BINDS=$binds NATIVE_RO_BINDS=$robinds "$NATIVE_DIR/chroot.sh" run "$gypdir" env \

@@ -21,7 +21,7 @@ or CAP_BPF+CAP_PERFMON).
       --port N            only connections with N as local or remote port
       --pid N             only connections of process N
       --netns INODE       only connections in this network namespace
-      --backend B         auto (default), tp_btf, tracepoint
+      --backend B         auto (default), fentry, kprobe, tp_btf, tracepoint
       --offsets O         auto (default), btf, or a JSON file of SockOffsets
   -v, --verbose           say on stderr when tracing starts (and where metrics are served)
   -h, --help              this text
@@ -67,7 +67,7 @@ export function parsePrometheusAddress(s: string): PrometheusAddress {
   return { host, port: integer('prometheus', m[3]!, 0, 65535) };
 }
 
-const BACKENDS = ['auto', 'tp_btf', 'tracepoint'] as const;
+const BACKENDS = ['auto', 'fentry', 'kprobe', 'tp_btf', 'tracepoint'] as const;
 
 export function parseCli(argv: readonly string[]): CliOptions {
   let parsed;

@@ -60,19 +60,19 @@ export function memlockCheck(limits: string | undefined, kernel: string): Check 
 
 /** What each probed feature means for nettop: needed ones FAIL, the others warn. */
 const FEATURES: readonly { feature: Feature; name: string; without: string }[] = [
-  { feature: 'tpBtf', name: 'tp_btf', without: 'the classic tracepoint backend is used instead' },
+  { feature: 'fentry', name: 'fentry', without: 'the fentry backend cannot run (kprobe or tracepoint backends instead)' },
+  { feature: 'kprobes', name: 'kprobes', without: 'the kprobe backend cannot run (tracepoint backends instead)' },
+  { feature: 'tpBtf', name: 'tp_btf', without: 'the tp_btf and fentry backends cannot run' },
   { feature: 'tracepoints', name: 'tracepoints', without: 'the tracepoint backend cannot run' },
   { feature: 'ringbuf', name: 'ring buffer', without: 'close records go over a perf buffer' },
   { feature: 'batchOps', name: 'batch map ops', without: 'maps are read an entry at a time' },
-  { feature: 'kprobes', name: 'kprobes', without: 'not needed by the tp_btf and tracepoint backends' },
-  { feature: 'fentry', name: 'fentry', without: 'not needed by the tp_btf and tracepoint backends' },
 ];
 
 export function featureCheck(name: string, s: FeatureStatus, without: string): Check {
   return s.supported ? { name, status: 'ok', detail: s.detail } : { name, status: 'warn', detail: `${s.detail}: ${without}` };
 }
 
-/** Neither tracepoint kind works: no backend. */
+/** Neither tracepoint kind works: no backend (fentry needs tp_btf for its lifecycle, kprobe classic tracepoints). */
 export function backendsCheck(tpBtf: boolean, tracepoints: boolean): Check | undefined {
   if (tpBtf || tracepoints) return undefined;
   return { name: 'backends', status: 'FAIL', detail: 'neither tp_btf nor classic tracepoints work here: no backend can run' };

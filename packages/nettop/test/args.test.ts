@@ -23,7 +23,7 @@ describe('parseCli', () => {
     [['--proto', 'icmp'], /--proto/],
     [['--port', '70000'], /--port/],
     [['--pid', '-1'], /--pid|argument/],
-    [['--backend', 'kprobe'], /--backend/],
+    [['--backend', 'bpftrace'], /--backend/],
     [['--bogus'], /Unknown option/],
     [['top'], /unexpected argument "top"/],
     [['--prometheus', '9100', '--once'], /--once/],
