@@ -48,6 +48,14 @@ export interface TracerOptions {
    * 'auto': direct where the backend and the verifier allow it, else probe.
    */
   kernelReads?: KernelReads | 'auto';
+  /**
+   * A TCP connection's record is removed when the kernel destroys the socket,
+   * never for being idle. One idle longer than this (ms, default 600 000) is
+   * checked against the kernel's socket table of its network namespace: if
+   * the kernel no longer has the connection (its destroy was never seen),
+   * the record is removed and delivered closed, reason 'expired'.
+   */
+  tcpIdleCheckMs?: number;
   /** Entries of the per-connection map (default 65536); the TCP and socket maps get the same. */
   maxConnections?: number;
   /** Ring buffer size in bytes, a power of two (default 1 MiB). */

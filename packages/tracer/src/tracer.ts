@@ -16,7 +16,8 @@ import { type Connection, toConnection } from './connection.js';
 import { TracerError } from './errors.js';
 import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, protGlobals, syscallGlobals } from './globals.js';
 import type { KernelReads, TracerOptions, Transport } from './options.js';
-import { listeningPorts } from './ports.js';
+import { listeningPorts, netnsRepresentatives } from './ports.js';
+import { socketTables } from './tcp-idle.js';
 import { defaultUdpTimeouts, monotonicNs, type UdpTimeouts } from './udp-expiry.js';
 
 export interface TracerInfo {
@@ -62,6 +63,8 @@ export interface TracerStats {
   clientsExpired: number;
   /** UDP flows ended by idle expiry since start. */
   udpExpired: number;
+  /** TCP records idle past tcpIdleCheckMs whose connection the kernel's socket table no longer had: removed, delivered closed 'expired'. */
+  tcpVanished: number;
   /** The syscall programs for unconnected UDP peers are attached (at start, or on demand once a peer was missed). */
   udpPeersAttached: boolean;
   /** Why attaching them on demand failed, if it did (not retried). */
@@ -222,6 +225,9 @@ export class Tracer {
   #waiters = new Set<() => void>();
   #pollMs: number;
   #expired = 0;
+  #vanished = 0;
+  #tcpIdleMs: number;
+  #lastTcpCheck = Date.now();
   #lastRead = Date.now();
   #sweepMs: number;
   #sweepTimer: NodeJS.Timeout;
@@ -245,8 +251,10 @@ export class Tracer {
     peersLater: readonly string[],
     clients: Clients,
     links: Map<string, Link>,
+    tcpIdleMs: number,
     signal?: AbortSignal,
   ) {
+    this.#tcpIdleMs = tcpIdleMs;
     this.#links = links;
     this.#peersLater = peersLater;
     this.#clients = clients;
@@ -258,7 +266,7 @@ export class Tracer {
     this.info = info;
     this.#maxConnections = maxConnections;
     this.#closed = new ClosedReader(obj, transport, (c) => this.#enqueue(c));
-    this.#sweepMs = Math.max(1000, Math.min(udpTimeouts.oneWayMs, udpTimeouts.assuredMs) / 2);
+    this.#sweepMs = Math.max(1000, Math.min(udpTimeouts.oneWayMs, udpTimeouts.assuredMs, this.#tcpIdleMs) / 2);
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs);
     this.#sweepTimer.unref();
     // Bounded delay: consumed on a timer as well as on wake-ups.
@@ -286,6 +294,7 @@ export class Tracer {
     const udpPeersOpt = opts.udpPeers ?? 'auto';
     const maxClosed = opts.maxClosedPerClient === undefined ? 50_000 : positiveInt('maxClosedPerClient', opts.maxClosedPerClient, 1 << 24);
     const clientTimeoutMs = opts.clientTimeoutMs === undefined ? 120_000 : positiveInt('clientTimeoutMs', opts.clientTimeoutMs, 86_400_000);
+    const tcpIdleMs = opts.tcpIdleCheckMs === undefined ? 600_000 : positiveInt('tcpIdleCheckMs', opts.tcpIdleCheckMs, 86_400_000);
     const udpTimeouts = defaultUdpTimeouts();
     if (opts.udpTimeoutMs !== undefined) udpTimeouts.oneWayMs = positiveInt('udpTimeoutMs', opts.udpTimeoutMs, 86_400_000);
     if (opts.udpAssuredTimeoutMs !== undefined) udpTimeouts.assuredMs = positiveInt('udpAssuredTimeoutMs', opts.udpAssuredTimeoutMs, 86_400_000);
@@ -410,7 +419,7 @@ export class Tracer {
         programs,
         hooks: hooks.map(({ name, kind, programs: p, reason }) => ({ name, kind, programs: p, reason })),
       };
-      return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, later, new Clients(maxClosed, clientTimeoutMs), links, opts.signal);
+      return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, later, new Clients(maxClosed, clientTimeoutMs), links, tcpIdleMs, opts.signal);
     } catch (e) {
       obj.close();
       throw e;
@@ -516,6 +525,10 @@ export class Tracer {
   #sweep(): void {
     if (this.#isClosed) return;
     this.#clients.expire(Date.now());
+    if (Date.now() - this.#lastTcpCheck >= this.#tcpIdleMs / 2) {
+      this.#lastTcpCheck = Date.now();
+      for (const c of this.#vanishedTcp()) this.#enqueue(c);
+    }
     if (Date.now() - this.#lastRead < this.#sweepMs) return;
     for (const c of this.#read(false)) this.#enqueue(c);
   }
@@ -579,6 +592,60 @@ export class Tracer {
     return out;
   }
 
+  /**
+   * TCP records idle longer than tcpIdleCheckMs whose connection the kernel's
+   * socket table of their namespace no longer has (a destroy never seen):
+   * removed from the map, one closed connection per process slot. An alive
+   * connection, however idle, is in the table and stays.
+   */
+  #vanishedTcp(): Connection[] {
+    const map = this.#obj.map('sock_state');
+    const { count, keys, values } = map.readAll();
+    const stride = map.valueSize;
+    const keySize = map.keySize;
+    const now = monotonicNs();
+    const idleNs = BigInt(this.#tcpIdleMs) * 1_000_000n;
+    const stale: { key: Buffer; conns: Connection[]; stamp: bigint }[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = i * stride;
+      const n = Math.min(values[at + TCP_REC.nslots]!, CONN_MAX_PIDS);
+      if (n === 0) continue;
+      const tup = decodeTuple(values, at + TCP_REC.tup);
+      if (tup.sport === 0 || tup.dport === 0) continue;
+      const tcp = decodeTcpStats(values, at + TCP_REC.tcp);
+      const conns: Connection[] = [];
+      let stamp = 0n;
+      for (let j = 0; j < n; j++) {
+        const st = decodeConnStats(values, at + TCP_REC.slots + CONN_STATS_SIZE * j);
+        if (st.timestamp > stamp) stamp = st.timestamp;
+        conns.push(toConnection(tup, st, tcp, ConnCloseReason.EXPIRED, values.readUInt32LE(at + TCP_REC.pids + 4 * j)));
+      }
+      if (now - stamp < idleNs) continue;
+      stale.push({ key: Buffer.from(keys.subarray(i * keySize, (i + 1) * keySize)), conns, stamp });
+    }
+    if (stale.length === 0) return [];
+    const tables = socketTables(new Set(stale.map((s) => s.conns[0]!.netns)), netnsRepresentatives());
+    const out: Connection[] = [];
+    for (const s of stale) {
+      const c = s.conns[0]!;
+      const table = tables.get(c.netns);
+      if (!table || table.has(`${c.localAddress} ${c.localPort} ${c.remoteAddress} ${c.remotePort}`)) continue;
+      // Re-read right before the delete: an event since the read keeps it.
+      const fresh = map.lookup(s.key);
+      if (!fresh) continue;
+      let stamp = 0n;
+      const n = Math.min(fresh[TCP_REC.nslots]!, CONN_MAX_PIDS);
+      for (let j = 0; j < n; j++) {
+        const t = decodeConnStats(fresh, TCP_REC.slots + CONN_STATS_SIZE * j).timestamp;
+        if (t > stamp) stamp = t;
+      }
+      if (stamp !== s.stamp || !map.delete(s.key)) continue;
+      this.#vanished++;
+      out.push(...s.conns);
+    }
+    return out;
+  }
+
   /** The kernel's telemetry, summed over CPUs (one entry per CPU in the per-CPU value). */
   #telemetry(): Telemetry {
     const t = this.#obj.map('telemetry').lookup(Buffer.alloc(4))!;
@@ -595,6 +662,7 @@ export class Tracer {
       clients: this.#clients.stats(),
       clientsExpired: this.#clients.expired,
       udpExpired: this.#expired,
+      tcpVanished: this.#vanished,
       udpPeersAttached: this.info.programs.some((p) => UDP_PEER_PROGRAMS.includes(p)) && this.#peersLater.length === 0 && this.#peersError === undefined,
       udpPeersError: this.#peersError,
       connections: this.#obj.map('conn_stats').readAll().count + this.#obj.map('sock_state').readAll().count,
