@@ -1,11 +1,29 @@
 // The built CLI as users run it: signals leave nothing attached, exit codes,
 // one-line errors, doctor, colour only on a terminal.
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { bpfIdsOf, bpftoolIds, CLI, have, listen, NOT_ROOT, nettop } from './e2e.js';
 
-const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'];
 const NO_SETPRIV = have('setpriv') ? undefined : 'setpriv (util-linux) is not installed';
+const NO_CAPS = ['--inh-caps=-all', '--bounding-set=-all'];
+const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...NO_CAPS];
+
+/**
+ * An unprivileged user for the CLI: uid 65534 where it can read this
+ * checkout, else (a checkout in a 0700 directory, as CI's fresh clone in a
+ * mktemp dir) uid 0 with every capability dropped, which BPF refuses alike.
+ */
+function unprivileged(): { wrap: string[]; uid: number } {
+  if (NO_SETPRIV || NOT_ROOT) return { wrap: NOBODY, uid: 65534 };
+  try {
+    execFileSync(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(CLI)}, require('fs').constants.R_OK)`], { stdio: 'ignore' });
+    return { wrap: NOBODY, uid: 65534 };
+  } catch {
+    return { wrap: ['setpriv', ...NO_CAPS], uid: 0 };
+  }
+}
+const WEAK = unprivileged();
 const NO_BPFTOOL = have('bpftool') ? undefined : 'bpftool is not installed';
 const NO_SCRIPT = have('script') ? undefined : 'script (util-linux) is not installed: no pseudo-terminal';
 
@@ -33,15 +51,15 @@ describe.concurrent('usage', () => {
 
 describe.skipIf(NOT_ROOT || NO_SETPRIV)(`without privilege${NOT_ROOT || NO_SETPRIV ? ` (skipped: ${NOT_ROOT ?? NO_SETPRIV})` : ''}`, { concurrent: true }, () => {
   it('exits 3 and names the missing privilege in one line', async () => {
-    const n = nettop(['--once', '--interval', '1'], { wrap: NOBODY });
+    const n = nettop(['--once', '--interval', '1'], { wrap: WEAK.wrap });
     expect(await n.exited).toEqual({ code: 3, signal: null });
-    expect(n.stderr()).toBe('nettop: tracing needs root or CAP_BPF+CAP_PERFMON (uid 65534 lacks CAP_BPF+CAP_PERFMON)\n');
+    expect(n.stderr()).toBe(`nettop: tracing needs root or CAP_BPF+CAP_PERFMON (uid ${WEAK.uid} lacks CAP_BPF+CAP_PERFMON)\n`);
   });
 
   it('doctor says FAIL privilege and exits 3', async () => {
-    const n = nettop(['doctor'], { wrap: NOBODY });
+    const n = nettop(['doctor'], { wrap: WEAK.wrap });
     expect(await n.exited).toEqual({ code: 3, signal: null });
-    expect(n.stdout()).toMatch(/^FAIL +privilege +uid 65534 has no BPF capability: tracing needs root or CAP_BPF\+CAP_PERFMON$/m);
+    expect(n.stdout()).toMatch(new RegExp(`^FAIL +privilege +uid ${WEAK.uid} has no BPF capability: tracing needs root or CAP_BPF\\+CAP_PERFMON$`, 'm'));
     expect(n.stdout()).toMatch(/^FAIL +start /m);
   });
 });
