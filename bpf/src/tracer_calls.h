@@ -37,44 +37,6 @@ const volatile __u32 off_socket_sk = 0;
 /* struct msghdr: msg_name (the kernel's copy of the user's sockaddr, or NULL) */
 const volatile __u32 off_msghdr_name = 0;
 
-/* IPPROTO_TCP / IPPROTO_UDP of an AF_INET/AF_INET6 socket, else 0; its view
- * filled (direct loads where sk is a BTF pointer and direct_loads is set). */
-static __always_inline __u32 sk_inet_view(const void *sk, struct sk_view *v, int btf)
-{
-	if (btf && direct_loads) {
-		sk_view_direct(sk, v);
-		if (v->family != AF_INET && v->family != AF_INET6)
-			return 0;
-		return sk_protocol_direct(sk);
-	}
-	if (sk_view_read(sk, v) || (v->family != AF_INET && v->family != AF_INET6))
-		return 0;
-	return sk_view_protocol(sk, v);
-}
-
-static __always_inline __u16 sk_family(const void *sk, int btf)
-{
-	__u16 family = 0;
-	if (btf && direct_loads)
-		return DLOAD(__u16, sk, off_skc_family);
-	if (KREAD(family, sk, off_skc_family))
-		return 0;
-	return family;
-}
-
-/* IPPROTO_TCP / IPPROTO_UDP of an inet socket, without its addresses. */
-static __always_inline __u32 sk_inet_protocol(const void *sk, int btf)
-{
-	if (btf && direct_loads) {
-		__u16 family = sk_family(sk, btf);
-		if (family != AF_INET && family != AF_INET6)
-			return 0;
-		return sk_protocol_direct(sk);
-	}
-	struct sk_view v;
-	return sk_inet_view(sk, &v, 0);
-}
-
 /* TCP data queued (is_send) or consumed by the current process: counters
  * now. `copied`: this call's bytes where the hook knows them. */
 static __always_inline void call_tcp_io(const void *sk, int is_send, int copied, int btf)
@@ -170,11 +132,8 @@ static __always_inline void call_udp_destroy(void *ctx, const void *sk, int btf)
 	struct conn_tuple t;
 	if (!offsets_ready || !sk || udp_sock_tuple(sk, &t, btf))
 		return;
-	struct port_binding pb = {};
-	TRACER_ZERO(&pb);
-	pb.netns = t.netns;
-	pb.port = t.sport;
-	pb.protocol = IPPROTO_UDP;
+	struct port_binding pb;
+	port_binding_key(&pb, t.netns, t.sport, IPPROTO_UDP);
 	bpf_map_delete_elem(&port_bindings, &pb);
 	if (t.dport == 0)
 		return;

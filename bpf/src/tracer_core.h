@@ -255,6 +255,44 @@ static __always_inline __u32 sk_protocol_direct(const void *sk)
 	return err ? 0 : p;
 }
 
+/* IPPROTO_TCP / IPPROTO_UDP of an AF_INET/AF_INET6 socket, else 0; its view
+ * filled (direct loads where sk is a BTF pointer and direct_loads is set). */
+static __always_inline __u32 sk_inet_view(const void *sk, struct sk_view *v, int btf)
+{
+	if (btf && direct_loads) {
+		sk_view_direct(sk, v);
+		if (v->family != AF_INET && v->family != AF_INET6)
+			return 0;
+		return sk_protocol_direct(sk);
+	}
+	if (sk_view_read(sk, v) || (v->family != AF_INET && v->family != AF_INET6))
+		return 0;
+	return sk_view_protocol(sk, v);
+}
+
+static __always_inline __u16 sk_family(const void *sk, int btf)
+{
+	__u16 family = 0;
+	if (btf && direct_loads)
+		return DLOAD(__u16, sk, off_skc_family);
+	if (KREAD(family, sk, off_skc_family))
+		return 0;
+	return family;
+}
+
+/* IPPROTO_TCP / IPPROTO_UDP of an inet socket, without its addresses. */
+static __always_inline __u32 sk_inet_protocol(const void *sk, int btf)
+{
+	if (btf && direct_loads) {
+		__u16 family = sk_family(sk, btf);
+		if (family != AF_INET && family != AF_INET6)
+			return 0;
+		return sk_protocol_direct(sk);
+	}
+	struct sk_view v;
+	return sk_inet_view(sk, &v, 0);
+}
+
 /* A tuple (pid left 0) from the view: addresses, ports, netns, type and
  * family; IPv4-mapped IPv6 is written as IPv4. `sport` is the local port in
  * host order: skc_num for UDP (the bound port), inet_sport for TCP (skc_num
@@ -442,14 +480,26 @@ static __always_inline int tcp_build_tuple(const void *sk, struct sock_state *st
 	return 0;
 }
 
+/* The key of a bound port in the port_bindings map (padding zeroed). */
+static __always_inline void port_binding_key(struct port_binding *pb, __u32 netns, __u16 port, __u8 protocol)
+{
+	TRACER_ZERO(pb);
+	pb->netns = netns;
+	pb->port = port;
+	pb->protocol = protocol;
+}
+
+/* The tuple's local port is bound (a listening TCP port, a UDP port given to bind()). */
+static __always_inline int port_bound(struct conn_tuple *t, __u8 protocol)
+{
+	struct port_binding pb;
+	port_binding_key(&pb, t->netns, t->sport, protocol);
+	return bpf_map_lookup_elem(&port_bindings, &pb) != 0;
+}
+
 static __always_inline __u8 tcp_direction_late(struct sock_state *st)
 {
-	struct port_binding pb = {};
-	TRACER_ZERO(&pb);
-	pb.netns = st->rec.tup.netns;
-	pb.port = st->rec.tup.sport;
-	pb.protocol = IPPROTO_TCP;
-	return bpf_map_lookup_elem(&port_bindings, &pb) ? CONN_DIRECTION_INCOMING : CONN_DIRECTION_OUTGOING;
+	return port_bound(&st->rec.tup, IPPROTO_TCP) ? CONN_DIRECTION_INCOMING : CONN_DIRECTION_OUTGOING;
 }
 
 /* Per-socket state, created at first sight. `born` says whether this is the
@@ -678,13 +728,11 @@ static __always_inline struct sock_state *tcp_state_seen(const void *sk, int btf
 static __always_inline void port_binding_set(const void *sk, __u8 protocol, int add)
 {
 	int err = 0;
-	struct port_binding pb = {};
-	TRACER_ZERO(&pb);
+	struct port_binding pb;
 	__be16 sport = 0;
 	err |= KREAD(sport, sk, off_inet_sport);
-	pb.port = bpf_ntohs(sport);
-	pb.netns = sock_netns(sk, &err);
-	pb.protocol = protocol;
+	__u32 netns = sock_netns(sk, &err);
+	port_binding_key(&pb, netns, bpf_ntohs(sport), protocol);
 	if (err) {
 		TEL_INC(read_failed);
 		return;
@@ -957,17 +1005,6 @@ static __always_inline __u64 udp_call_sockaddr(struct udp_call *call, __u32 inde
 	return 0;
 }
 
-/* The flow's local port was bound explicitly (bind() with a port). */
-static __always_inline int udp_port_bound(struct conn_tuple *t)
-{
-	struct port_binding pb = {};
-	TRACER_ZERO(&pb);
-	pb.netns = t->netns;
-	pb.port = t->sport;
-	pb.protocol = IPPROTO_UDP;
-	return bpf_map_lookup_elem(&port_bindings, &pb) != 0;
-}
-
 static __always_inline void udp_count_tuple(const void *sk, struct conn_tuple *t, int bytes, int is_send, int btf, __u32 pid)
 {
 	__u64 now = clock_now();
@@ -981,7 +1018,7 @@ static __always_inline void udp_count_tuple(const void *sk, struct conn_tuple *t
 		__u64 id = cookie ? cookie : assign_id(sk, fine);
 		/* A flow on a port bound by bind() (kprobe/fentry backends) is
 		 * incoming, whichever side spoke first; else the first datagram says. */
-		__u8 dir = is_send && !udp_port_bound(t) ? CONN_DIRECTION_OUTGOING : CONN_DIRECTION_INCOMING;
+		__u8 dir = is_send && !port_bound(t, IPPROTO_UDP) ? CONN_DIRECTION_OUTGOING : CONN_DIRECTION_INCOMING;
 		s = conn_get(t, id, first | (cookie ? CONN_ID_COOKIE : 0) | (pid ? 0 : CONN_NO_PID), dir, fine, fine);
 		if (!s)
 			return;
@@ -1094,29 +1131,19 @@ static __always_inline void on_io(const void *sk, int ret, int flags, int is_sen
 	struct sk_view v;
 	if (!offsets_ready || !sk)
 		return;
+	/* By direct loads, family and protocol only: a TCP socket needs nothing
+	 * else of its head here (its tuple is in its record), a UDP one its view. */
 	__u32 proto;
 	if (btf && direct_loads) {
-		/* Family and protocol by direct loads: a TCP socket needs nothing
-		 * else of its head here (its tuple is in its record). */
-		__u16 family = DLOAD(__u16, sk, off_skc_family);
-		if (family != AF_INET && family != AF_INET6)
-			return;
-		proto = sk_protocol_direct(sk);
-		if (proto == IPPROTO_UDP) {
+		proto = sk_inet_protocol(sk, btf);
+		if (proto == IPPROTO_UDP)
 			sk_view_direct(sk, &v);
-			udp_on_io(sk, &v, ret, flags, is_send, btf);
-			return;
-		}
 	} else {
-		if (sk_view_read(sk, &v))
-			return;
-		if (v.family != AF_INET && v.family != AF_INET6)
-			return;
-		proto = sk_view_protocol(sk, &v);
-		if (proto == IPPROTO_UDP) {
-			udp_on_io(sk, &v, ret, flags, is_send, btf);
-			return;
-		}
+		proto = sk_inet_view(sk, &v, btf);
+	}
+	if (proto == IPPROTO_UDP) {
+		udp_on_io(sk, &v, ret, flags, is_send, btf);
+		return;
 	}
 	if (proto != IPPROTO_TCP || ret < 0)
 		return;
@@ -1130,9 +1157,7 @@ static __always_inline void on_io(const void *sk, int ret, int flags, int is_sen
 static __always_inline int is_tcp_inet(const void *sk)
 {
 	struct sk_view v;
-	if (sk_view_read(sk, &v) || (v.family != AF_INET && v.family != AF_INET6))
-		return 0;
-	return sk_view_protocol(sk, &v) == IPPROTO_TCP;
+	return sk_inet_view(sk, &v, 0) == IPPROTO_TCP;
 }
 
 #endif

@@ -95,7 +95,8 @@ export function checkHookNames(names: readonly string[]): void {
 }
 
 /**
- * Every function hook for a backend of `kind`. fentry: the matching
+ * Every function hook for a backend of `kind` (`forceKprobe`: hook names,
+ * checked by checkHookNames() first). fentry: the matching
  * variant, else kprobes where `kprobes` (the kernel has them), said in the
  * hook's reason. An optional hook the kernel cannot run is dropped (kind
  * 'none'); a required one is an error naming it.
@@ -107,7 +108,6 @@ export function planHooks(
   forceKprobe: readonly string[] = [],
   kallsyms?: string,
 ): HookPlan[] {
-  checkHookNames(forceKprobe);
   const plans: HookPlan[] = [];
   for (const hook of FUNCTION_HOOKS) {
     let why = '';

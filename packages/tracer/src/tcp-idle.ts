@@ -8,15 +8,16 @@
 import { readFileSync } from 'node:fs';
 import { formatAddress } from '@tracer-bpf/decode';
 
-/** A connection as a socket table lists it: local and remote address and port. */
+/** A connection as a socket table lists it: local and remote address and port (the names of a Connection's fields). */
 export interface TableEntry {
-  local: string;
+  localAddress: string;
   localPort: number;
-  remote: string;
+  remoteAddress: string;
   remotePort: number;
 }
 
-export const tableKey = (e: TableEntry): string => `${e.local} ${e.localPort} ${e.remote} ${e.remotePort}`;
+/** The key of a table entry, or of a Connection (same fields) to look up in socketTables(). */
+export const tableKey = (e: TableEntry): string => `${e.localAddress} ${e.localPort} ${e.remoteAddress} ${e.remotePort}`;
 
 /** `0100007F:1F90` (tcp) or 32 hex digits and a port (tcp6): the address as the tracer writes it (v4-mapped as IPv4). */
 function endpoint(text: string): { addr: string; port: number } | undefined {
@@ -39,7 +40,7 @@ export function parseSocketTable(text: string): TableEntry[] {
     if (cols.length < 4) continue;
     const l = endpoint(cols[1]!);
     const r = endpoint(cols[2]!);
-    if (l && r) out.push({ local: l.addr, localPort: l.port, remote: r.addr, remotePort: r.port });
+    if (l && r) out.push({ localAddress: l.addr, localPort: l.port, remoteAddress: r.addr, remotePort: r.port });
   }
   return out;
 }

@@ -17,7 +17,7 @@ import { TracerError } from './errors.js';
 import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, protGlobals, syscallGlobals } from './globals.js';
 import type { KernelReads, TracerOptions, Transport } from './options.js';
 import { listeningPorts, netnsRepresentatives } from './ports.js';
-import { socketTables } from './tcp-idle.js';
+import { socketTables, tableKey } from './tcp-idle.js';
 import { defaultUdpTimeouts, monotonicNs, type UdpTimeouts } from './udp-expiry.js';
 
 export interface TracerInfo {
@@ -91,6 +91,30 @@ const TCP_REC = (() => {
   return { tup: f.tup.offset, tcp: f.tcp.offset, slots: f.slots.offset, pids: f.pids.offset, nslots: f.nslots.offset, live: f.live.offset };
 })();
 const CONN_MAX_PIDS = abi.enums.tracer_abi_const.CONN_MAX_PIDS;
+/** The connections of one socket record (struct tcp_sock_rec at `at`): one per process slot. */
+function recordConnections(values: Buffer, at: number, reason: number | undefined): Connection[] {
+  const tup = decodeTuple(values, at + TCP_REC.tup);
+  const tcp = decodeTcpStats(values, at + TCP_REC.tcp);
+  const n = Math.min(values[at + TCP_REC.nslots]!, CONN_MAX_PIDS);
+  const out: Connection[] = [];
+  for (let j = 0; j < n; j++) {
+    const pid = values.readUInt32LE(at + TCP_REC.pids + 4 * j);
+    out.push(toConnection(tup, decodeConnStats(values, at + TCP_REC.slots + CONN_STATS_SIZE * j), tcp, reason, pid));
+  }
+  return out;
+}
+
+/** A socket record's last activity: the newest timestamp of its process slots (undefined without a slot). */
+function recordStamp(values: Buffer, at: number): bigint | undefined {
+  const n = Math.min(values[at + TCP_REC.nslots]!, CONN_MAX_PIDS);
+  let stamp: bigint | undefined;
+  for (let j = 0; j < n; j++) {
+    const t = decodeConnStats(values, at + TCP_REC.slots + CONN_STATS_SIZE * j).timestamp;
+    if (stamp === undefined || t > stamp) stamp = t;
+  }
+  return stamp;
+}
+
 /** snapshot()'s client name. */
 const DEFAULT_CLIENT = 'default';
 
@@ -581,13 +605,7 @@ export class Tracer {
     for (let i = 0; i < count; i++) {
       const at = i * stride;
       if (values[at + TCP_REC.live] === 0) continue;
-      const tup = decodeTuple(values, at + TCP_REC.tup);
-      const tcp = decodeTcpStats(values, at + TCP_REC.tcp);
-      const n = Math.min(values[at + TCP_REC.nslots]!, CONN_MAX_PIDS);
-      for (let j = 0; j < n; j++) {
-        const pid = values.readUInt32LE(at + TCP_REC.pids + 4 * j);
-        out.push(toConnection(tup, decodeConnStats(values, at + TCP_REC.slots + CONN_STATS_SIZE * j), tcp, undefined, pid));
-      }
+      out.push(...recordConnections(values, at, undefined));
     }
     return out;
   }
@@ -608,19 +626,10 @@ export class Tracer {
     const stale: { key: Buffer; conns: Connection[]; stamp: bigint }[] = [];
     for (let i = 0; i < count; i++) {
       const at = i * stride;
-      const n = Math.min(values[at + TCP_REC.nslots]!, CONN_MAX_PIDS);
-      if (n === 0) continue;
-      const tup = decodeTuple(values, at + TCP_REC.tup);
-      if (tup.sport === 0 || tup.dport === 0) continue;
-      const tcp = decodeTcpStats(values, at + TCP_REC.tcp);
-      const conns: Connection[] = [];
-      let stamp = 0n;
-      for (let j = 0; j < n; j++) {
-        const st = decodeConnStats(values, at + TCP_REC.slots + CONN_STATS_SIZE * j);
-        if (st.timestamp > stamp) stamp = st.timestamp;
-        conns.push(toConnection(tup, st, tcp, ConnCloseReason.EXPIRED, values.readUInt32LE(at + TCP_REC.pids + 4 * j)));
-      }
-      if (now - stamp < idleNs) continue;
+      const stamp = recordStamp(values, at);
+      if (stamp === undefined || now - stamp < idleNs) continue;
+      const conns = recordConnections(values, at, ConnCloseReason.EXPIRED);
+      if (conns[0]!.localPort === 0 || conns[0]!.remotePort === 0) continue;
       stale.push({ key: Buffer.from(keys.subarray(i * keySize, (i + 1) * keySize)), conns, stamp });
     }
     if (stale.length === 0) return [];
@@ -629,17 +638,10 @@ export class Tracer {
     for (const s of stale) {
       const c = s.conns[0]!;
       const table = tables.get(c.netns);
-      if (!table || table.has(`${c.localAddress} ${c.localPort} ${c.remoteAddress} ${c.remotePort}`)) continue;
+      if (!table || table.has(tableKey(c))) continue;
       // Re-read right before the delete: an event since the read keeps it.
       const fresh = map.lookup(s.key);
-      if (!fresh) continue;
-      let stamp = 0n;
-      const n = Math.min(fresh[TCP_REC.nslots]!, CONN_MAX_PIDS);
-      for (let j = 0; j < n; j++) {
-        const t = decodeConnStats(fresh, TCP_REC.slots + CONN_STATS_SIZE * j).timestamp;
-        if (t > stamp) stamp = t;
-      }
-      if (stamp !== s.stamp || !map.delete(s.key)) continue;
+      if (!fresh || recordStamp(fresh, 0) !== s.stamp || !map.delete(s.key)) continue;
       this.#vanished++;
       out.push(...s.conns);
     }
