@@ -5,7 +5,7 @@
 import { release } from 'node:os';
 import { probeFeature } from '@tracer-bpf/loader';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type BackendName, Tracer, type TracerOptions } from '../src/index.js';
+import { type BackendName, FUNCTION_HOOKS, Tracer, type TracerOptions } from '../src/index.js';
 
 export const ALL_BACKENDS = ['fentry', 'kprobe', 'tp_btf', 'tracepoint'] as const satisfies readonly BackendName[];
 
@@ -16,14 +16,73 @@ export function backendUnavailable(backend: BackendName): string | undefined {
   return undefined;
 }
 
+const IN_VM = process.env.TRACER_BPF_KERNEL_CONFIG !== undefined;
+
+/**
+ * Tracer.start() for the kernel tests. In the emulated guests of the kernel
+ * matrix the connection maps are sized 4096 (the tests hold at most a few
+ * hundred connections at once): the kernel preallocates every entry of a hash
+ * map, and zeroing the default 65536 (about 40 MiB) costs seconds per start
+ * under TCG. On the host the tests run with the defaults.
+ */
+export function startTracer(opts: TracerOptions = {}): Promise<Tracer> {
+  return Tracer.start(IN_VM ? { maxConnections: 4096, ...opts } : opts);
+}
+
 /** The function-hook backends (fentry, kprobe): bytes per call and UDP on every kernel. */
 export const hooked = (backend: BackendName): boolean => backend === 'fentry' || backend === 'kprobe';
+
+export function kernelAtLeast(major: number, minor: number): boolean {
+  const [maj, min] = release().split('.').map(Number) as [number, number];
+  return maj > major || (maj === major && min >= minor);
+}
+
+/**
+ * A started tracer says what it chose and why: its transport, socket cookies
+ * (tp_btf and fentry on 5.12+), how it reads kernel memory, and how each
+ * function hook runs (on every kernel of the matrix an fentry variant matches
+ * each prototype, and every kprobe target exists).
+ */
+export function expectStartInfo(t: Tracer, want: { backend: BackendName; transport: string; kernelReads?: 'auto' | 'probe'; kprobeHooks?: readonly string[] }): void {
+  const { backend, kernelReads = 'auto', kprobeHooks = [] } = want;
+  expect(t.info.backend).toBe(backend);
+  expect(t.info.transport).toBe(want.transport);
+  const btfTyped = backend === 'tp_btf' || backend === 'fentry';
+  expect(t.info.cookies).toBe(btfTyped && kernelAtLeast(5, 12));
+  // direct loads wherever sockets are BTF-typed: a verifier that refused them would show here
+  expect(t.info.kernelReads).toBe(kernelReads === 'auto' && btfTyped ? 'direct' : 'probe');
+  if (hooked(backend)) {
+    expect(t.info.hooks.map((h) => [h.name, h.kind])).toEqual(FUNCTION_HOOKS.map((h) => [h.name, kprobeHooks.includes(h.name) ? 'kprobe' : backend]));
+    expect(t.info.perCall).toBe(true);
+    expect(t.info.udpPeers).toBe(true);
+  } else {
+    expect(t.info.hooks).toEqual([]);
+  }
+}
+
+/**
+ * Every program loaded is in the stats, with recursion misses where the
+ * kernel counts them (5.12+), and kprobe misses where it reports them
+ * (kretprobes from tracefs on every kernel, entry kprobes from the link info
+ * on 6.7+): none missed, no close record lost.
+ */
+export function expectCleanStats(t: Tracer): void {
+  const st = t.stats();
+  expect(st.kernel.closedLost).toBe(0n);
+  expect(st.programs.map((p) => p.name)).toEqual(t.info.programs);
+  expect(st.programs.every((p) => p.recursionMisses !== undefined)).toBe(kernelAtLeast(5, 12));
+  for (const p of st.programs) {
+    const retprobe = p.name.startsWith('kr_');
+    const kprobe = p.name.startsWith('k_');
+    if (retprobe || (kprobe && kernelAtLeast(6, 7))) expect(p.missed, p.name).toBe(0n);
+    else if (!kprobe) expect(p.missed, p.name).toBeUndefined();
+  }
+}
 
 /** Per-call bytes for this backend on this kernel (function hooks anywhere; tracepoints from 6.3). */
 export function perCallOn(backend: BackendName): boolean {
   if (hooked(backend)) return true;
-  const [maj, min] = release().split('.').map(Number) as [number, number];
-  return maj > 6 || (maj === 6 && min >= 3);
+  return kernelAtLeast(6, 3);
 }
 
 /**
@@ -33,10 +92,10 @@ export function perCallOn(backend: BackendName): boolean {
 export async function startOrRefused(opts: TracerOptions & { backend: BackendName }): Promise<Tracer | undefined> {
   const missing = backendUnavailable(opts.backend);
   if (missing) {
-    await expect(Tracer.start(opts)).rejects.toThrow(new RegExp(`backend "${opts.backend}" cannot run here: .*${missing === 'fentry' ? 'fentry' : 'kprobe'}`));
+    await expect(startTracer(opts)).rejects.toThrow(new RegExp(`backend "${opts.backend}" cannot run here: .*${missing === 'fentry' ? 'fentry' : 'kprobe'}`));
     return undefined;
   }
-  const t = await Tracer.start(opts);
+  const t = await startTracer(opts);
   expect(t.info.backend).toBe(opts.backend);
   return t;
 }
@@ -62,7 +121,7 @@ export function refusedHere(backend: BackendName): boolean {
 export function sharedTracer(opts: TracerOptions): (f: (t: Tracer) => Promise<void>) => Promise<void> {
   let t: Tracer | undefined;
   beforeAll(async () => {
-    t = await Tracer.start(opts);
+    t = await startTracer(opts);
     expect(t.info.backend).toBe(opts.backend);
   });
   afterAll(() => {

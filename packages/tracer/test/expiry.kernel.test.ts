@@ -4,6 +4,7 @@
 import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { type Connection, Tracer } from '../src/index.js';
+import { startTracer } from './backends.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 // The slow QEMU guests of the matrix get every time here x3 (a one-way flow must not expire
@@ -26,7 +27,7 @@ function onPorts(cs: Connection[], ports: number[]): Connection[] {
 
 describe('UDP idle expiry', () => {
   it('a one-way flow expires after udpTimeoutMs, a two-way (assured) one after udpAssuredTimeoutMs; each delivered once', async () => {
-    const t = await Tracer.start({ udpTimeoutMs: 400 * T, udpAssuredTimeoutMs: 1500 * T, udpPeers: true });
+    const t = await startTracer({ udpTimeoutMs: 400 * T, udpAssuredTimeoutMs: 1500 * T, udpPeers: true });
     const a = await bound();
     const b = await bound();
     const c = await bound();

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { enableBpfStats } from '@tracer-bpf/loader';
 import { describe, expect, it } from 'vitest';
-import { refusedHere } from './backends.js';
+import { refusedHere, startTracer } from './backends.js';
 import { cProgram } from './c-programs.js';
 import { type Connection, kretprobeMaxActive, Tracer } from '../src/index.js';
 
@@ -23,7 +23,7 @@ describe('kprobe backend: kretprobes under concurrency', () => {
 
   it(`${THREADS} threads connecting at once: no kretprobe miss, every return seen, every connection counted`, async () => {
     const stats = enableBpfStats();
-    const t = await Tracer.start({ backend: 'kprobe', closedPollMs: 50 });
+    const t = await startTracer({ backend: 'kprobe', closedPollMs: 50 });
     const srv = net.createServer((s) => {
       s.on('data', () => {});
       s.on('error', () => {});

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Connection, Tracer } from '../src/index.js';
 import { byPort, NETNS, shape } from './stories.js';
-import { ALL_BACKENDS, refusedHere } from './backends.js';
+import { ALL_BACKENDS, refusedHere, startTracer } from './backends.js';
 
 const SCALE = process.env.TRACER_BPF_KERNEL_CONFIG ? 0.1 : 1;
 const UP = Math.max(1000, Math.round(100_000 * SCALE));
@@ -159,7 +159,7 @@ describe.each(ALL_BACKENDS)('namespaces, backend %s', (backend) => {
     dir = mkdtempSync(join(tmpdir(), 'tracer-ns-'));
     script = join(dir, 'child.cjs');
     writeFileSync(script, CHILD);
-    t = await Tracer.start({ backend });
+    t = await startTracer({ backend });
   });
   afterAll(() => {
     t?.close();

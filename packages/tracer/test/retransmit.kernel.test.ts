@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cProgram } from './c-programs.js';
 import { testObjectFile } from '@tracer-bpf/bpf/test';
 import { type Connection, Tracer } from '../src/index.js';
-import { ALL_BACKENDS, refusedHere } from './backends.js';
+import { ALL_BACKENDS, refusedHere, startTracer } from './backends.js';
 
 const IN_VM = process.env.TRACER_BPF_KERNEL_CONFIG !== undefined;
 const POLL_MS = 50;
@@ -138,7 +138,7 @@ describe.each(ALL_BACKENDS)('TCP retransmits, segments and RTT vs TCP_INFO, back
   if (refusedHere(backend)) return;
   let t: Tracer;
   beforeAll(async () => {
-    t = await Tracer.start({ backend, closedPollMs: POLL_MS });
+    t = await startTracer({ backend, closedPollMs: POLL_MS });
     expect(t.info.backend).toBe(backend);
   });
   afterAll(() => {

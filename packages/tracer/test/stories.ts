@@ -1,14 +1,15 @@
 // Shared by the tracer's user-story tests: a tracer for the length of a
 // story, the fields a story's expectation is about, and this process's netns.
 import { statSync } from 'node:fs';
-import { type Connection, Tracer, type TracerOptions } from '../src/index.js';
+import type { Connection, Tracer, TracerOptions } from '../src/index.js';
+import { startTracer } from './backends.js';
 
 /** This process's network namespace inode (what Connection.netns says for our sockets). */
 export const NETNS = statSync('/proc/self/ns/net').ino;
 
 /** Start a tracer, run `f` with it, and close it whatever happens. */
 export async function withTracer<T>(opts: TracerOptions, f: (t: Tracer) => Promise<T>): Promise<T> {
-  const t = await Tracer.start(opts);
+  const t = await startTracer(opts);
   try {
     return await f(t);
   } finally {

@@ -11,6 +11,7 @@ import { abi, encodeTuple } from '@tracer-bpf/decode';
 import { describe, expect, it } from 'vitest';
 import { NETNS } from './stories.js';
 import { type Connection, Tracer } from '../src/index.js';
+import { startTracer } from './backends.js';
 
 const IN_VM = process.env.TRACER_BPF_KERNEL_CONFIG !== undefined;
 const IDLE_MS = IN_VM ? 3000 : 1000;
@@ -37,7 +38,7 @@ const hex = (b: Buffer): string[] => [...b].map((x) => x.toString(16).padStart(2
 
 describe('TCP idle check', () => {
   it('keeps an alive idle connection; a record the kernel has no socket for is delivered closed once, expired', async () => {
-    const t = await Tracer.start({ tcpIdleCheckMs: IDLE_MS, closedPollMs: 50 });
+    const t = await startTracer({ tcpIdleCheckMs: IDLE_MS, closedPollMs: 50 });
     const srv = net.createServer((s) => s.on('data', () => s.write('pong')));
     try {
       await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));

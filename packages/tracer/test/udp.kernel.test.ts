@@ -214,7 +214,7 @@ const CASES: Case[] = [
   },
 ];
 
-
+const bin = (name: string): string => cProgram(name);
 
 describe.each(ALL_BACKENDS)('UDP on backend %s', (backend) => {
   if (refusedHere(backend)) return;
@@ -407,14 +407,9 @@ describe.each(ALL_BACKENDS)('UDP on backend %s', (backend) => {
       );
     });
   });
-});
 
-describe('UDP from C programs (sendmmsg/recvmmsg, MSG_PEEK)', () => {
-  const bin = (name: string): string => cProgram(name);
-
-  describe.each(ALL_BACKENDS)('backend %s', (backend) => {
-    if (refusedHere(backend)) return;
-    const shared = sharedTracer({ backend, udpPeers: true });
+  // C programs (sendmmsg/recvmmsg, MSG_PEEK), on the same shared tracer.
+  describe('from C programs', () => {
     it(`one sendmmsg of ${M} datagrams to two unconnected peers, recvmmsg on each side: exact per-peer counts`, async () => {
       await shared(async (t) => {
         const { stdout } = await run(bin('udp_mmsg'), [String(M)], { timeout: 30_000 });

@@ -51,7 +51,7 @@ for dir in $VMTEST_SUITES; do
   vitest="$dir/node_modules/vitest/vitest.mjs"
   [ -e "$vitest" ] || vitest="$VMTEST_REPO/node_modules/vitest/vitest.mjs"
   echo "TRACER_BPF_SUITE $dir"
-  (cd "$dir" && "$VMTEST_NODE" "$vitest" run $VMTEST_FILTER --passWithNoTests --reporter=default --reporter=json \
+  (cd "$dir" && "$VMTEST_NODE" "$vitest" run $VMTEST_FILTER --no-isolate --passWithNoTests --reporter=default --reporter=json \
     --outputFile.json="/tmp/vmtest/suite-$i.json" < /dev/null)
   echo $? > "/tmp/vmtest/suite-$i.rc"
   echo "TRACER_BPF_SUITE_DONE $dir exit=$(cat /tmp/vmtest/suite-$i.rc)"
