@@ -46,7 +46,10 @@ describe('kprobe backend: kretprobes under concurrency', () => {
         const ours = closed.filter((c) => c.protocol === 'tcp' && c.remotePort === port);
         const byPid = new Map<number, number>();
         for (const c of ours) byPid.set(c.pid, (byPid.get(c.pid) ?? 0) + 1);
-        console.log(`close records to port ${port}: ${ours.length}; by pid ${JSON.stringify([...byPid])}; live: ${t.snapshot().filter((c) => c.protocol === 'tcp' && c.remotePort === port).length}`);
+        const live = t.snapshot().filter((c) => c.protocol === 'tcp' && c.remotePort === port);
+        // what the ones still live went through, and what the kernel says of them (ss)
+        const ss = await promisify(execFile)('ss', ['-tanoi', `dport = :${port}`]).then((x) => x.stdout, (e: Error) => e.message);
+        console.log(`close records to port ${port}: ${ours.length}; by pid ${JSON.stringify([...byPid])}; live: ${live.length} ${JSON.stringify(live.map((c) => ({ port: c.localPort, pid: c.pid, states: c.tcp?.states, sent: String(c.sentBytes), seenLate: c.seenLate })))}; closedLost ${t.stats().kernel.closedLost}\n${ss}`);
       }
       expect(mine()).toHaveLength(r.connects);
       expect(new Set(mine().map((c) => c.localPort)).size).toBe(r.connects);
