@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { release, version } from 'node:os';
 import { objects } from '@tracer-bpf/bpf';
-import { findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature } from '@tracer-bpf/loader';
+import { findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature, removeStaleProbeEvents } from '@tracer-bpf/loader';
 import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
 import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
 import { offsetsFromBtf, type OffsetSource, type SockOffsets } from '@tracer-bpf/offsetguess';
@@ -46,6 +46,13 @@ export interface TracerInfo {
   programs: string[];
   /** fentry and kprobe backends: how each function hook runs here (fentry variant, kprobes, or not at all), and why. */
   hooks: HookInfo[];
+  /**
+   * Legacy tracefs probe events that processes killed before they could
+   * close left behind (named by the loader or libbpf with a pid that no
+   * longer exists), found at this start: `removed`, or `failed` with the
+   * errno name (EBUSY: still attached). Empty where tracefs has no probe events.
+   */
+  staleProbeEvents: { removed: string[]; failed: string[] };
 }
 
 export interface TracerStats {
@@ -348,6 +355,8 @@ export class Tracer {
     if (!Array.isArray(forceKprobe) || forceKprobe.some((h) => typeof h !== 'string')) throw new TracerError('ERR_TRACER_OPTION', 'kprobeHooks: expected an array of hook names');
     checkHookNames(forceKprobe);
     const { backend, reason: backendReason, hooks } = chooseBackend(opts.backend, btf, forceKprobe);
+    // What a SIGKILL could not clean up (legacy kprobe events of a killed tracer): removed before we add ours.
+    const stale = removeStaleProbeEvents();
     const { transport, reason: transportReason } = chooseTransport(opts.transport);
     // Function hooks count every call on every kernel and read UDP peers from the kernel's own copies.
     const hooked = backend.hooks !== undefined;
@@ -442,6 +451,7 @@ export class Tracer {
         kernel: release(),
         programs,
         hooks: hooks.map(({ name, kind, programs: p, reason }) => ({ name, kind, programs: p, reason })),
+        staleProbeEvents: { removed: stale.removed.map((e) => e.event), failed: stale.failed.map((e) => `${e.event} (${e.code})`) },
       };
       return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, later, new Clients(maxClosed, clientTimeoutMs), links, tcpIdleMs, opts.signal);
     } catch (e) {
