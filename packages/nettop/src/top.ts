@@ -50,7 +50,12 @@ export async function runTop(opts: CliOptions, io: Io, signal: AbortSignal): Pro
   const missing = missingPrivilege();
   if (missing) throw new CannotTraceError(missing);
   // Our readers call once an interval: the tracer must not expire them as silent in between.
-  const tracer = await Tracer.start({ backend: opts.backend, offsets, clientTimeoutMs: clientTimeoutMs(opts.intervalMs) });
+  const tracer = await Tracer.start({
+    backend: opts.backend,
+    offsets,
+    clientTimeoutMs: clientTimeoutMs(opts.intervalMs),
+    ...(opts.maxConnections !== undefined && { maxConnections: opts.maxConnections }),
+  });
   let server: MetricsServer | undefined;
   try {
     const { info } = tracer;
