@@ -6,12 +6,13 @@
 // the next start. Host only (root, the real kernel; not run in the QEMU
 // guests): the library installs no signal handler, so a signal ends the
 // process as it would any other, and the kernel releases its descriptors.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findTracefs, legacyEventName } from '@tracer-bpf/loader';
 import { describe, expect, it } from 'vitest';
 import { Tracer } from '../src/index.js';
+import { run } from './child-process.js';
 
 const CHILD = fileURLToPath(new URL('./children/traced.mjs', import.meta.url));
 const BACKENDS = ['tp_btf', 'tracepoint'] as const;
@@ -79,48 +80,6 @@ const events = (): string => {
   const f = eventsFile();
   return f ? readFileSync(f, 'utf8') : '';
 };
-
-/** Lines of JSON the child prints, awaited one by one. */
-function run(argv: string[]): { child: ChildProcess; next(): Promise<Record<string, unknown>>; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; stderr(): string } {
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const lines: string[] = [];
-  let wake: (() => void) | undefined;
-  child.stdout!.on('data', (b: Buffer) => {
-    out += b.toString();
-    let nl: number;
-    while ((nl = out.indexOf('\n')) >= 0) {
-      lines.push(out.slice(0, nl));
-      out = out.slice(nl + 1);
-    }
-    wake?.();
-  });
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  let over = false;
-  void exited.then(() => {
-    over = true;
-    wake?.();
-  });
-  return {
-    child,
-    stderr: () => err,
-    exited,
-    async next() {
-      const deadline = Date.now() + 30_000;
-      while (lines.length === 0) {
-        if (over) throw new Error(`the child exited: ${err}`);
-        if (Date.now() > deadline) throw new Error(`no line from the child in 30 s: ${err}`);
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, 200);
-        });
-      }
-      return JSON.parse(lines.shift()!) as Record<string, unknown>;
-    },
-  };
-}
 
 describe.each(BACKENDS)('a tracer process on backend %s ended in the middle of a run', (backend) => {
   it.each(ENDINGS)('by %s: none of its programs, links or maps remain, nothing pinned, no probe event', async (ending) => {

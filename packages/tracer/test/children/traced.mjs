@@ -7,15 +7,16 @@
 import net from 'node:net';
 import { Tracer } from '../../dist/index.js';
 
-const [backend = 'auto', mode = 'run'] = process.argv.slice(2);
-const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const [backendArg = 'auto', mode = 'run'] = process.argv.slice(2);
+const backend = /** @type {import('../../dist/index.js').BackendName | 'auto'} */ (backendArg);
+const say = (/** @type {object} */ o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 const tracer = await Tracer.start({ backend });
 say({ started: tracer.info.backend, pid: process.pid });
 
 const server = net.createServer((s) => s.on('data', (d) => s.end(d)));
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const port = server.address().port;
+await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+const port = /** @type {import('node:net').AddressInfo} */ (server.address()).port;
 
 function exchange() {
   return new Promise((resolve, reject) => {
