@@ -87,7 +87,7 @@ export async function runTop(opts: CliOptions, io: Io, signal: AbortSignal): Pro
     // The first call is the baseline: the first sample's rates are over its own interval.
     if (printing) tracer.connections({ client: TABLE_CLIENT });
     // Said once the first sample's interval has begun: what moves from here on is in it.
-    if (opts.verbose) say(io, `tracing: kernel ${info.kernel}, backend ${info.backend}, transport ${info.transport}, offsets ${info.offsets}`);
+    if (opts.verbose) say(io, `tracing: kernel ${info.kernel}, backend ${info.backend} (${info.backendReason}), transport ${info.transport} (${info.transportReason}), offsets ${info.offsets}`);
     let last = performance.now();
     while (!signal.aborted) {
       try {
