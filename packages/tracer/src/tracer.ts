@@ -11,6 +11,7 @@ import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGR
 import { checkHookNames, type HookInfo, type HookPlan, planHooks } from './hooks.js';
 import { type ClientConnection, Clients, type ClientStats } from './clients.js';
 import { ClosedReader } from './closed-reader.js';
+import { MapScanner } from './map-scan.js';
 import { ProcessNames } from './process-names.js';
 import { type Connection, toConnection } from './connection.js';
 import { TracerError } from './errors.js';
@@ -269,6 +270,9 @@ export class Tracer {
   #peersError: Error | undefined;
   #maxConnections: number;
   #isClosed = false;
+  /** Chunked readers of the connection maps, with buffers kept for the tracer's life. */
+  #sockScan: MapScanner;
+  #connScan: MapScanner;
   #onAbort: (() => void) | undefined;
   #signal: AbortSignal | undefined;
 
@@ -293,6 +297,8 @@ export class Tracer {
     // snapshot()'s client exists from the start: it sees every close from then on.
     clients.add(DEFAULT_CLIENT, Date.now());
     this.#obj = obj;
+    this.#sockScan = new MapScanner(obj.map('sock_state'));
+    this.#connScan = new MapScanner(obj.map('conn_stats'));
     this.#udpTimeouts = udpTimeouts;
     this.info = info;
     this.#maxConnections = maxConnections;
@@ -579,44 +585,50 @@ export class Tracer {
     this.#lastRead = Date.now();
     const out: Connection[] = live ? this.#readTcp() : [];
     const connMap = this.#obj.map('conn_stats');
-    const cs = connMap.readAll();
     const now = monotonicNs();
     const { oneWayMs, assuredMs } = this.#udpTimeouts;
-    for (let i = 0; i < cs.count; i++) {
-      const at = i * CONN_TUPLE_SIZE;
-      const tup = decodeTuple(cs.keys, at);
-      if (!tup.isTcp) {
-        const st = decodeConnStats(cs.values, i * CONN_STATS_SIZE);
-        const idleMs = Number(now - st.timestamp) / 1e6;
-        if (idleMs >= (st.isAssured ? assuredMs : oneWayMs)) {
-          // Expired: removed from the kernel map and delivered as closed, once.
-          // Re-read right before the delete: a datagram since the read keeps it alive.
-          const key = Buffer.from(cs.keys.subarray(at, at + CONN_TUPLE_SIZE));
-          const fresh = connMap.lookup(key);
-          if (fresh && decodeConnStats(fresh).timestamp === st.timestamp && connMap.delete(key)) {
-            this.#expired++;
-            out.push(toConnection(decodeTuple(key), decodeConnStats(Buffer.from(fresh)), undefined, ConnCloseReason.EXPIRED));
+    // Expired flows are deleted after the scan: deleting while a batch read walks the map could make it skip entries.
+    const expired: { key: Buffer; timestamp: bigint }[] = [];
+    this.#connScan.scan((keys, values, count) => {
+      for (let i = 0; i < count; i++) {
+        const at = i * CONN_TUPLE_SIZE;
+        const tup = decodeTuple(keys, at);
+        const st = decodeConnStats(values, i * CONN_STATS_SIZE);
+        if (!tup.isTcp) {
+          const idleMs = Number(now - st.timestamp) / 1e6;
+          if (idleMs >= (st.isAssured ? assuredMs : oneWayMs)) {
+            expired.push({ key: Buffer.from(keys.subarray(at, at + CONN_TUPLE_SIZE)), timestamp: st.timestamp });
             continue;
           }
         }
+        if (live) out.push(toConnection(tup, st, undefined));
       }
-      if (!live) continue;
-      out.push(toConnection(tup, decodeConnStats(cs.values, i * CONN_STATS_SIZE), undefined));
+    });
+    for (const { key, timestamp } of expired) {
+      // Expired: removed from the kernel map and delivered as closed, once.
+      // Re-read right before the delete: a datagram since the read keeps it alive.
+      const fresh = connMap.lookup(key);
+      if (fresh && decodeConnStats(fresh).timestamp === timestamp && connMap.delete(key)) {
+        this.#expired++;
+        out.push(toConnection(decodeTuple(key), decodeConnStats(Buffer.from(fresh)), undefined, ConnCloseReason.EXPIRED));
+      } else if (fresh && live) {
+        out.push(toConnection(decodeTuple(key), decodeConnStats(Buffer.from(fresh)), undefined));
+      }
     }
     return out;
   }
 
   /** Live TCP connections: one per process slot of every socket record (struct tcp_sock_rec) that is live. */
   #readTcp(): Connection[] {
-    const map = this.#obj.map('sock_state');
-    const { count, values } = map.readAll();
-    const stride = map.valueSize;
+    const stride = this.#obj.map('sock_state').valueSize;
     const out: Connection[] = [];
-    for (let i = 0; i < count; i++) {
-      const at = i * stride;
-      if (values[at + TCP_REC.live] === 0) continue;
-      out.push(...recordConnections(values, at, undefined));
-    }
+    this.#sockScan.scan((_keys, values, count) => {
+      for (let i = 0; i < count; i++) {
+        const at = i * stride;
+        if (values[at + TCP_REC.live] === 0) continue;
+        out.push(...recordConnections(values, at, undefined));
+      }
+    });
     return out;
   }
 
@@ -628,20 +640,21 @@ export class Tracer {
    */
   #vanishedTcp(): Connection[] {
     const map = this.#obj.map('sock_state');
-    const { count, keys, values } = map.readAll();
     const stride = map.valueSize;
     const keySize = map.keySize;
     const now = monotonicNs();
     const idleNs = BigInt(this.#tcpIdleMs) * 1_000_000n;
     const stale: { key: Buffer; conns: Connection[]; stamp: bigint }[] = [];
-    for (let i = 0; i < count; i++) {
-      const at = i * stride;
-      const stamp = recordStamp(values, at);
-      if (stamp === undefined || now - stamp < idleNs) continue;
-      const conns = recordConnections(values, at, ConnCloseReason.EXPIRED);
-      if (conns[0]!.localPort === 0 || conns[0]!.remotePort === 0) continue;
-      stale.push({ key: Buffer.from(keys.subarray(i * keySize, (i + 1) * keySize)), conns, stamp });
-    }
+    this.#sockScan.scan((keys, values, count) => {
+      for (let i = 0; i < count; i++) {
+        const at = i * stride;
+        const stamp = recordStamp(values, at);
+        if (stamp === undefined || now - stamp < idleNs) continue;
+        const conns = recordConnections(values, at, ConnCloseReason.EXPIRED);
+        if (conns[0]!.localPort === 0 || conns[0]!.remotePort === 0) continue;
+        stale.push({ key: Buffer.from(keys.subarray(i * keySize, (i + 1) * keySize)), conns, stamp });
+      }
+    });
     if (stale.length === 0) return [];
     const tables = socketTables(new Set(stale.map((s) => s.conns[0]!.netns)), netnsRepresentatives());
     const out: Connection[] = [];
@@ -677,7 +690,7 @@ export class Tracer {
       tcpVanished: this.#vanished,
       udpPeersAttached: this.info.programs.some((p) => UDP_PEER_PROGRAMS.includes(p)) && this.#peersLater.length === 0 && this.#peersError === undefined,
       udpPeersError: this.#peersError,
-      connections: this.#obj.map('conn_stats').readAll().count + this.#obj.map('sock_state').readAll().count,
+      connections: this.#connScan.scan(() => {}) + this.#sockScan.scan(() => {}),
       maxConnections: this.#maxConnections,
       programs: this.info.programs.map((name) => {
         const p = this.#obj.program(name).stats();

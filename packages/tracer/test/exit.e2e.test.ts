@@ -84,7 +84,7 @@ const events = (): string => {
 describe.each(BACKENDS)('a tracer process on backend %s ended in the middle of a run', (backend) => {
   it.each(ENDINGS)('by %s: none of its programs, links or maps remain, nothing pinned, no probe event', async (ending) => {
     const pinnedBefore = pinned();
-    const c = run([CHILD, backend, ending === 'uncaught exception' ? 'throw' : 'run']);
+    const c = run([CHILD, backend]);
     try {
       expect(await c.next()).toMatchObject({ started: backend });
       const held = idsOf(c.child.pid!);
@@ -97,7 +97,8 @@ describe.each(BACKENDS)('a tracer process on backend %s ended in the middle of a
       expect(running.seen).toBeGreaterThan(0);
       const now = kernelIds();
       for (const id of held.links) expect(now.links.has(id)).toBe(true);
-      if (ending !== 'uncaught exception') c.child.kill(ending);
+      if (ending === 'uncaught exception') c.send('throw');
+      else c.child.kill(ending);
       const exit = await c.exited;
       // No handler: a signal ends it as it ends any process; an uncaught exception exits 1.
       if (ending === 'uncaught exception') {

@@ -1,13 +1,14 @@
 // A process that uses the tracer, for the tests that end it in the middle of
 // a run (exit.e2e.test.ts): start, then loopback TCP exchanges and a
 // snapshot every 20 ms, one line of JSON on stdout per milestone.
-//   node traced.mjs <backend> [throw]
-// With "throw": an uncaught exception once it is running. No signal handler
+//   node traced.mjs <backend>
+// The stdin line "throw": an uncaught exception, from a timer. No signal handler
 // of its own: what the library does (installs none) is what a user gets.
 import net from 'node:net';
+import { createInterface } from 'node:readline';
 import { Tracer } from '../../dist/index.js';
 
-const [backendArg = 'auto', mode = 'run'] = process.argv.slice(2);
+const [backendArg = 'auto'] = process.argv.slice(2);
 const backend = /** @type {import('../../dist/index.js').BackendName | 'auto'} */ (backendArg);
 const say = (/** @type {object} */ o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
@@ -36,7 +37,9 @@ for (;;) {
   snapshots++;
   if (snapshots === 5) {
     say({ running: true, snapshots, seen });
-    if (mode === 'throw') setTimeout(() => { throw new Error('uncaught, on purpose'); }, 30);
+    createInterface({ input: process.stdin }).on('line', (line) => {
+      if (line === 'throw') setTimeout(() => { throw new Error('uncaught, on purpose'); }, 10);
+    });
   }
   await new Promise((r) => setTimeout(r, 20));
 }
