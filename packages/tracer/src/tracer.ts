@@ -134,24 +134,29 @@ function hasTracepoint(btf: Btf | undefined, category: string, name: string): bo
 }
 
 /**
- * The running kernel's BTF and the offsets read from it, parsed once per
- * process (the kernel does not change under a running process; a parse and
- * its name index cost about 100 ms here, seconds in an emulated guest).
+ * The running kernel's BTF, parsed once and reused while something still
+ * holds it (a parse and its name index cost about 100 ms here, seconds in an
+ * emulated guest), and the offsets read from it, kept for the process (the
+ * kernel does not change under a running process). The BTF itself is only
+ * weakly held: a running tracer does not need it, and it is 15 MB of memory.
  */
-let kernelBtfCache: { btf: Btf; offsets?: SockOffsets } | undefined;
+let kernelBtfRef: WeakRef<Btf> | undefined;
+let kernelOffsets: SockOffsets | undefined;
 
 function kernelBtf(): Btf | undefined {
-  if (kernelBtfCache) return kernelBtfCache.btf;
+  const cached = kernelBtfRef?.deref();
+  if (cached) return cached;
   try {
-    kernelBtfCache = { btf: loadKernelBtf() };
-    return kernelBtfCache.btf;
+    const btf = loadKernelBtf();
+    kernelBtfRef = new WeakRef(btf);
+    return btf;
   } catch {
     return undefined;
   }
 }
 
 function btfOffsets(btf: Btf): SockOffsets {
-  if (kernelBtfCache?.btf === btf) return (kernelBtfCache.offsets ??= offsetsFromBtf(btf));
+  if (kernelBtfRef?.deref() === btf) return (kernelOffsets ??= offsetsFromBtf(btf));
   return offsetsFromBtf(btf);
 }
 
@@ -626,7 +631,7 @@ export class Tracer {
       for (let i = 0; i < count; i++) {
         const at = i * stride;
         if (values[at + TCP_REC.live] === 0) continue;
-        out.push(...recordConnections(values, at, undefined));
+        for (const c of recordConnections(values, at, undefined)) out.push(c);
       }
     });
     return out;
