@@ -15,7 +15,7 @@ import { MapScanner } from './map-scan.js';
 import { ProcessNames } from './process-names.js';
 import { type Connection, toConnection } from './connection.js';
 import { TracerError } from './errors.js';
-import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, protGlobals, syscallGlobals } from './globals.js';
+import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, prefetchProtGlobals, protGlobals, syscallGlobals } from './globals.js';
 import type { KernelReads, TracerOptions, Transport } from './options.js';
 import { listeningPorts, netnsRepresentatives } from './ports.js';
 import { socketTables, tableKey } from './tcp-idle.js';
@@ -347,6 +347,8 @@ export class Tracer {
       throw new TracerError('ERR_TRACER_OPTION', `kernelReads: expected 'auto', 'direct' or 'probe', got ${String(readsOpt)}`);
     }
 
+    // /proc/kallsyms is written out by the kernel on another CPU meanwhile.
+    const protReady = prefetchProtGlobals();
     let offsets: SockOffsets;
     let source: OffsetSource;
     // One parse of the kernel's BTF serves the offsets and the tracepoint check.
@@ -381,6 +383,7 @@ export class Tracer {
       ...(syscalls ? UDP_PEER_PROGRAMS : []),
     ];
 
+    await protReady;
     const globals: Globals = {
       ...offsetGlobals(offsets),
       ...protGlobals(),
