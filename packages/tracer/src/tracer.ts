@@ -134,25 +134,34 @@ function hasTracepoint(btf: Btf | undefined, category: string, name: string): bo
 }
 
 /**
- * The running kernel's BTF, parsed once and reused while something still
- * holds it (a parse and its name index cost about 100 ms here, seconds in an
- * emulated guest), and the offsets read from it, kept for the process (the
- * kernel does not change under a running process). The BTF itself is only
- * weakly held: a running tracer does not need it, and it is 15 MB of memory.
+ * The running kernel's BTF, parsed once and reused (a parse and its name
+ * index cost about 100 ms here, seconds in an emulated guest), and the
+ * offsets read from it, kept for the process (the kernel does not change
+ * under a running process). The BTF is 15 MB of memory a running tracer does
+ * not need: it is held for BTF_KEEP_MS after its last use (starts in a row,
+ * as tests make them, parse it once), then only weakly.
  */
 let kernelBtfRef: WeakRef<Btf> | undefined;
+let kernelBtfHeld: Btf | undefined;
+let kernelBtfRelease: NodeJS.Timeout | undefined;
 let kernelOffsets: SockOffsets | undefined;
+const BTF_KEEP_MS = 60_000;
 
 function kernelBtf(): Btf | undefined {
-  const cached = kernelBtfRef?.deref();
-  if (cached) return cached;
-  try {
-    const btf = loadKernelBtf();
+  let btf = kernelBtfRef?.deref();
+  if (!btf) {
+    try {
+      btf = loadKernelBtf();
+    } catch {
+      return undefined;
+    }
     kernelBtfRef = new WeakRef(btf);
-    return btf;
-  } catch {
-    return undefined;
   }
+  kernelBtfHeld = btf;
+  clearTimeout(kernelBtfRelease);
+  kernelBtfRelease = setTimeout(() => (kernelBtfHeld = undefined), BTF_KEEP_MS);
+  kernelBtfRelease.unref();
+  return btf;
 }
 
 function btfOffsets(btf: Btf): SockOffsets {
