@@ -338,7 +338,7 @@ export class Tracer {
     if (opts === null || typeof opts !== 'object') throw new TracerError('ERR_TRACER_OPTION', 'options: expected an object');
     if (opts.signal?.aborted) throw new TracerError('ABORT_ERR', 'start: the signal was already aborted');
     const maxConnections = opts.maxConnections === undefined ? DEFAULT_MAX : positiveInt('maxConnections', opts.maxConnections, 1 << 24);
-    const ringBytes = opts.ringBytes === undefined ? 1 << 20 : positiveInt('ringBytes', opts.ringBytes, 1 << 30);
+    const ringBytes = opts.ringBytes === undefined ? 1 << 22 : positiveInt('ringBytes', opts.ringBytes, 1 << 30);
     if ((ringBytes & (ringBytes - 1)) !== 0 || ringBytes < 4096) throw new TracerError('ERR_TRACER_OPTION', `ringBytes: expected a power of two of at least 4096, got ${ringBytes}`);
     const pollMs = opts.closedPollMs === undefined ? 200 : positiveInt('closedPollMs', opts.closedPollMs, 60_000);
     const statsMs = opts.tcpStatsIntervalMs === undefined ? 10 : opts.tcpStatsIntervalMs === 0 ? 0 : positiveInt('tcpStatsIntervalMs', opts.tcpStatsIntervalMs, 60_000);
@@ -398,7 +398,8 @@ export class Tracer {
       ...protGlobals(),
       ...pidNamespaceGlobals(),
       transport_perf: transport === 'perf' ? 1 : 0,
-      ring_wakeup_bytes: ringBytes / 8,
+      // wake the reader once 1/8 of the ring (at most 128 KiB) is pending: a bigger ring holds more, it does not wait longer
+      ring_wakeup_bytes: Math.min(ringBytes / 8, 1 << 17),
       udp_syscalls: syscalls ? 1 : 0,
       tcp_stats_interval_ns: BigInt(statsMs) * 1_000_000n,
     };
