@@ -1,5 +1,8 @@
 // bpf_object: open (path or memory), pre-load settings, load on the thread pool, close.
 #include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "common.h"
 
@@ -218,6 +221,12 @@ static void LoadExecute(napi_env, void* data) {
   w->err = bpf_object__load(w->st->obj);
   w->failed = cap.Failed(w->err);
   w->log = cap.Take();
+#if defined(__GLIBC__)
+  // libbpf parses the kernel's BTF for CO-RE during load and frees it at the
+  // end; glibc keeps the freed heap (about 20 MB here) unless asked to give
+  // it back. A long-running tracer should not carry it.
+  malloc_trim(0);
+#endif
   if (!w->err) return;
   // What the failed system call was for: libbpf creates every map, then loads
   // the programs in order and stops at the first failure.

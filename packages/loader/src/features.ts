@@ -168,10 +168,31 @@ export function probeFeature(feature: Feature): FeatureStatus {
   }
   let s = cache.get(feature);
   if (!s) {
-    s = probes[feature]();
+    s = turnedOff(feature) ?? probes[feature]();
     cache.set(feature, s);
   }
   return s;
+}
+
+/** The environment variable that makes features look missing (a comma-separated list of Feature names). */
+export const FEATURES_OFF_ENV = 'TRACER_BPF_FEATURES_OFF';
+
+/**
+ * A feature turned off by TRACER_BPF_FEATURES_OFF (e.g. "ringbuf,tpBtf"):
+ * reported as missing without being tried, so that what a kernel without it
+ * does (the next backend, the next transport) can be run on one that has it.
+ * An unknown name in the list is an error, not silently ignored.
+ */
+function turnedOff(feature: Feature): FeatureStatus | undefined {
+  const list = process.env[FEATURES_OFF_ENV];
+  if (!list) return undefined;
+  const names = list.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const unknown = names.filter((n) => !FEATURES.includes(n as Feature));
+  if (unknown.length) {
+    throw new BpfArgumentError({ code: 'ERR_BPF_ARG', op: 'probe feature', argument: FEATURES_OFF_ENV, message: `${FEATURES_OFF_ENV}: ${unknown.join(', ')} is not one of ${FEATURES.join(', ')}` });
+  }
+  if (!names.includes(feature)) return undefined;
+  return { feature, supported: false, code: 'EOPNOTSUPP', errno: 95, op: 'probe feature', detail: `${feature} is turned off (${FEATURES_OFF_ENV}=${list})` };
 }
 
 /** Probe every feature. */

@@ -17,6 +17,7 @@ export type { AttachSpec } from './section.js';
 export type { GlobalSpec, GlobalValue } from './globals.js';
 export { readCapabilities, type Capabilities } from './capabilities.js';
 export { findTracefs } from './tracefs.js';
+export { legacyEventName, removeStaleProbeEvents, staleProbeEvents, type StaleProbeEvent, type StaleProbeEventsReport } from './probe-events.js';
 export { parseTracepointFormat, readTracepointFormat, type TracepointField, type TracepointFormat } from './tracepoint-format.js';
 export { setLibbpfLogLevel, libbpfVersion, type LibbpfLogLevel } from './logging.js';
 export {

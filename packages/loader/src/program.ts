@@ -6,6 +6,7 @@ import { probeFeature } from './features.js';
 import { resolveKernelFunction, type ResolveOptions } from './kallsyms.js';
 import { type Init, makeInit, readInit } from './init.js';
 import { Link, type LinkOwner } from './link.js';
+import { legacyEventName } from './probe-events.js';
 import { type AttachSpec, parseSection } from './section.js';
 import { requireTracefs } from './tracefs.js';
 import { type ArgContext, boolean, bytes, integer, oneOf, options, text } from './validate.js';
@@ -269,7 +270,7 @@ export class BpfProgram {
       // Always the real attach: the feature probe only explains a failure.
       if (mode === 'tracefs') {
         const tracefs = requireTracefs(op);
-        const event = `tracer_bpf_${process.pid}_${++legacySeq}_${resolved.symbol.replace(/[^A-Za-z0-9_]/g, '_')}`;
+        const event = legacyEventName(process.pid, ++legacySeq, resolved.symbol);
         const h = native.program_attach_kprobe_tracefs(this.#handle, resolved.symbol, retprobe, offset, tracefs, event, o.maxActive ?? 0);
         return this.#owner.adopt(new Link(makeInit({ handle: h, owner: this.#owner, kind: o.kind, target: resolved.symbol, clone, tracefs })));
       }

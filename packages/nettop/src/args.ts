@@ -23,6 +23,8 @@ or CAP_BPF+CAP_PERFMON).
       --netns INODE       only connections in this network namespace
       --backend B         auto (default), fentry, kprobe, tp_btf, tracepoint
       --offsets O         auto (default), btf, or a JSON file of SockOffsets
+      --max-connections N entries of the tracer's connection maps (default 65536);
+                          what does not fit is counted in the header's "map full"
   -v, --verbose           say on stderr when tracing starts (and where metrics are served)
   -h, --help              this text
 
@@ -50,6 +52,8 @@ export interface CliOptions {
   backend: NonNullable<TracerOptions['backend']>;
   /** 'auto', 'btf', or the path of a JSON file of SockOffsets. */
   offsets: string;
+  /** Entries of the tracer's connection maps (undefined: the tracer's default). */
+  maxConnections: number | undefined;
 }
 
 function integer(name: string, s: string, min: number, max: number): number {
@@ -88,6 +92,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
         netns: { type: 'string' },
         backend: { type: 'string', default: 'auto' },
         offsets: { type: 'string', default: 'auto' },
+        'max-connections': { type: 'string' },
         verbose: { type: 'boolean', short: 'v', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -125,5 +130,6 @@ export function parseCli(argv: readonly string[]): CliOptions {
     filter,
     backend: v.backend as CliOptions['backend'],
     offsets: v.offsets,
+    maxConnections: v['max-connections'] === undefined ? undefined : integer('max-connections', v['max-connections'], 1, 1 << 24),
   };
 }

@@ -50,7 +50,12 @@ export async function runTop(opts: CliOptions, io: Io, signal: AbortSignal): Pro
   const missing = missingPrivilege();
   if (missing) throw new CannotTraceError(missing);
   // Our readers call once an interval: the tracer must not expire them as silent in between.
-  const tracer = await Tracer.start({ backend: opts.backend, offsets, clientTimeoutMs: clientTimeoutMs(opts.intervalMs) });
+  const tracer = await Tracer.start({
+    backend: opts.backend,
+    offsets,
+    clientTimeoutMs: clientTimeoutMs(opts.intervalMs),
+    ...(opts.maxConnections !== undefined && { maxConnections: opts.maxConnections }),
+  });
   let server: MetricsServer | undefined;
   try {
     const { info } = tracer;
@@ -82,7 +87,7 @@ export async function runTop(opts: CliOptions, io: Io, signal: AbortSignal): Pro
     // The first call is the baseline: the first sample's rates are over its own interval.
     if (printing) tracer.connections({ client: TABLE_CLIENT });
     // Said once the first sample's interval has begun: what moves from here on is in it.
-    if (opts.verbose) say(io, `tracing: kernel ${info.kernel}, backend ${info.backend}, transport ${info.transport}, offsets ${info.offsets}`);
+    if (opts.verbose) say(io, `tracing: kernel ${info.kernel}, backend ${info.backend} (${info.backendReason}), transport ${info.transport} (${info.transportReason}), offsets ${info.offsets}`);
     let last = performance.now();
     while (!signal.aborted) {
       try {

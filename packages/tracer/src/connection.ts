@@ -19,7 +19,7 @@ export interface TcpInfo {
   /** Segments out / in (tcp_sock.segs_out / segs_in), from the connection's start (or first sight). */
   segsOut: number;
   segsIn: number;
-  /** Every state the connection entered, in the kernel's numbering order. */
+  /** Every state the connection entered, in the kernel's numbering order (a shared, frozen array). */
   states: TcpStateName[];
   /** The last state seen. */
   state: TcpStateName | undefined;
@@ -68,6 +68,17 @@ export function stateNames(mask: number): TcpStateName[] {
   return out;
 }
 
+/** stateNames() per mask, made once: a connection's `states` is one of these shared, frozen arrays (no array per connection per read). */
+const STATES_BY_MASK = new Map<number, readonly TcpStateName[]>();
+function statesOf(mask: number): TcpStateName[] {
+  let s = STATES_BY_MASK.get(mask);
+  if (!s) {
+    s = Object.freeze(stateNames(mask));
+    STATES_BY_MASK.set(mask, s);
+  }
+  return s as TcpStateName[];
+}
+
 function direction(d: number): Direction {
   return d === ConnDirection.INCOMING ? 'incoming' : d === ConnDirection.OUTGOING ? 'outgoing' : 'unknown';
 }
@@ -79,7 +90,7 @@ export function tcpInfo(t: TcpStats): TcpInfo {
     rttVarUs: t.rttVar,
     segsOut: t.segsOut,
     segsIn: t.segsIn,
-    states: stateNames(t.stateTransitions),
+    states: statesOf(t.stateTransitions),
     state: t.state ? STATE_NAMES[t.state] : undefined,
   };
 }

@@ -1,5 +1,6 @@
 // Settings handed to the eBPF programs as globals before load.
 import { readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { readTracepointFormat, type TracepointFormat } from '@tracer-bpf/loader';
 import type { SockOffsets } from '@tracer-bpf/offsetguess';
 import type { BackendName } from './backends.js';
@@ -28,15 +29,34 @@ export function protGlobals(kallsyms = '/proc/kallsyms'): Globals {
   return readProtGlobals(kallsyms);
 }
 
+/**
+ * Start reading /proc/kallsyms for protGlobals() in the background (the
+ * kernel takes 100-250 ms here to write it out, on another CPU, while start()
+ * parses BTF); a failure leaves it to protGlobals() to read it.
+ */
+export async function prefetchProtGlobals(): Promise<void> {
+  if (runningProt) return;
+  try {
+    const text = await readFile('/proc/kallsyms', 'utf8');
+    runningProt ??= protFromText(text);
+  } catch {
+    // protGlobals() reads it again and says what it found
+  }
+}
+
 function readProtGlobals(kallsyms: string): Globals {
-  const want = new Map([['tcp_prot', 'prot_tcp'], ['tcpv6_prot', 'prot_tcpv6'], ['udp_prot', 'prot_udp'], ['udpv6_prot', 'prot_udpv6']]);
-  const found: Globals = {};
   let text = '';
   try {
     text = readFileSync(kallsyms, 'utf8');
   } catch {
     return { prot_tcp: 0n };
   }
+  return protFromText(text);
+}
+
+function protFromText(text: string): Globals {
+  const want = new Map([['tcp_prot', 'prot_tcp'], ['tcpv6_prot', 'prot_tcpv6'], ['udp_prot', 'prot_udp'], ['udpv6_prot', 'prot_udpv6']]);
+  const found: Globals = {};
   // indexOf, not a regex over the whole file (5 MB here): start-up time.
   for (const [sym, global] of want) {
     for (const kind of [' d ', ' D ']) {

@@ -58,7 +58,10 @@ export interface TracerOptions {
   tcpIdleCheckMs?: number;
   /** Entries of the per-connection map (default 65536); the TCP and socket maps get the same. */
   maxConnections?: number;
-  /** Ring buffer size in bytes, a power of two (default 1 MiB). */
+  /**
+   * Ring buffer size in bytes, a power of two (default 4 MiB: about 27 000
+   * close records, over a second of 20 000 closes/s while the reader is held up).
+   */
   ringBytes?: number;
   /**
    * At most how often a send/recv rewrites a TCP connection's RTT, retransmits,

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { release, version } from 'node:os';
 import { objects } from '@tracer-bpf/bpf';
-import { findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature } from '@tracer-bpf/loader';
+import { findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature, removeStaleProbeEvents } from '@tracer-bpf/loader';
 import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
 import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
 import { offsetsFromBtf, type OffsetSource, type SockOffsets } from '@tracer-bpf/offsetguess';
@@ -11,10 +11,11 @@ import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGR
 import { checkHookNames, type HookInfo, type HookPlan, planHooks } from './hooks.js';
 import { type ClientConnection, Clients, type ClientStats } from './clients.js';
 import { ClosedReader } from './closed-reader.js';
+import { MapScanner } from './map-scan.js';
 import { ProcessNames } from './process-names.js';
 import { type Connection, toConnection } from './connection.js';
 import { TracerError } from './errors.js';
-import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, protGlobals, syscallGlobals } from './globals.js';
+import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, prefetchProtGlobals, protGlobals, syscallGlobals } from './globals.js';
 import type { KernelReads, TracerOptions, Transport } from './options.js';
 import { listeningPorts, netnsRepresentatives } from './ports.js';
 import { socketTables, tableKey } from './tcp-idle.js';
@@ -46,6 +47,13 @@ export interface TracerInfo {
   programs: string[];
   /** fentry and kprobe backends: how each function hook runs here (fentry variant, kprobes, or not at all), and why. */
   hooks: HookInfo[];
+  /**
+   * Legacy tracefs probe events that processes killed before they could
+   * close left behind (named by the loader or libbpf with a pid that no
+   * longer exists), found at this start: `removed`, or `failed` with the
+   * errno name (EBUSY: still attached). Empty where tracefs has no probe events.
+   */
+  staleProbeEvents: { removed: string[]; failed: string[] };
 }
 
 export interface TracerStats {
@@ -126,24 +134,38 @@ function hasTracepoint(btf: Btf | undefined, category: string, name: string): bo
 }
 
 /**
- * The running kernel's BTF and the offsets read from it, parsed once per
- * process (the kernel does not change under a running process; a parse and
- * its name index cost about 100 ms here, seconds in an emulated guest).
+ * The running kernel's BTF, parsed once and reused (a parse and its name
+ * index cost about 100 ms here, seconds in an emulated guest), and the
+ * offsets read from it, kept for the process (the kernel does not change
+ * under a running process). The BTF is 15 MB of memory a running tracer does
+ * not need: it is held for BTF_KEEP_MS after its last use (starts in a row,
+ * as tests make them, parse it once), then only weakly.
  */
-let kernelBtfCache: { btf: Btf; offsets?: SockOffsets } | undefined;
+let kernelBtfRef: WeakRef<Btf> | undefined;
+let kernelBtfHeld: Btf | undefined;
+let kernelBtfRelease: NodeJS.Timeout | undefined;
+let kernelOffsets: SockOffsets | undefined;
+const BTF_KEEP_MS = 60_000;
 
 function kernelBtf(): Btf | undefined {
-  if (kernelBtfCache) return kernelBtfCache.btf;
-  try {
-    kernelBtfCache = { btf: loadKernelBtf() };
-    return kernelBtfCache.btf;
-  } catch {
-    return undefined;
+  let btf = kernelBtfRef?.deref();
+  if (!btf) {
+    try {
+      btf = loadKernelBtf();
+    } catch {
+      return undefined;
+    }
+    kernelBtfRef = new WeakRef(btf);
   }
+  kernelBtfHeld = btf;
+  clearTimeout(kernelBtfRelease);
+  kernelBtfRelease = setTimeout(() => (kernelBtfHeld = undefined), BTF_KEEP_MS);
+  kernelBtfRelease.unref();
+  return btf;
 }
 
 function btfOffsets(btf: Btf): SockOffsets {
-  if (kernelBtfCache?.btf === btf) return (kernelBtfCache.offsets ??= offsetsFromBtf(btf));
+  if (kernelBtfRef?.deref() === btf) return (kernelOffsets ??= offsetsFromBtf(btf));
   return offsetsFromBtf(btf);
 }
 
@@ -262,6 +284,9 @@ export class Tracer {
   #peersError: Error | undefined;
   #maxConnections: number;
   #isClosed = false;
+  /** Chunked readers of the connection maps, with buffers kept for the tracer's life. */
+  #sockScan: MapScanner;
+  #connScan: MapScanner;
   #onAbort: (() => void) | undefined;
   #signal: AbortSignal | undefined;
 
@@ -286,6 +311,8 @@ export class Tracer {
     // snapshot()'s client exists from the start: it sees every close from then on.
     clients.add(DEFAULT_CLIENT, Date.now());
     this.#obj = obj;
+    this.#sockScan = new MapScanner(obj.map('sock_state'));
+    this.#connScan = new MapScanner(obj.map('conn_stats'));
     this.#udpTimeouts = udpTimeouts;
     this.info = info;
     this.#maxConnections = maxConnections;
@@ -311,7 +338,7 @@ export class Tracer {
     if (opts === null || typeof opts !== 'object') throw new TracerError('ERR_TRACER_OPTION', 'options: expected an object');
     if (opts.signal?.aborted) throw new TracerError('ABORT_ERR', 'start: the signal was already aborted');
     const maxConnections = opts.maxConnections === undefined ? DEFAULT_MAX : positiveInt('maxConnections', opts.maxConnections, 1 << 24);
-    const ringBytes = opts.ringBytes === undefined ? 1 << 20 : positiveInt('ringBytes', opts.ringBytes, 1 << 30);
+    const ringBytes = opts.ringBytes === undefined ? 1 << 22 : positiveInt('ringBytes', opts.ringBytes, 1 << 30);
     if ((ringBytes & (ringBytes - 1)) !== 0 || ringBytes < 4096) throw new TracerError('ERR_TRACER_OPTION', `ringBytes: expected a power of two of at least 4096, got ${ringBytes}`);
     const pollMs = opts.closedPollMs === undefined ? 200 : positiveInt('closedPollMs', opts.closedPollMs, 60_000);
     const statsMs = opts.tcpStatsIntervalMs === undefined ? 10 : opts.tcpStatsIntervalMs === 0 ? 0 : positiveInt('tcpStatsIntervalMs', opts.tcpStatsIntervalMs, 60_000);
@@ -329,6 +356,8 @@ export class Tracer {
       throw new TracerError('ERR_TRACER_OPTION', `kernelReads: expected 'auto', 'direct' or 'probe', got ${String(readsOpt)}`);
     }
 
+    // /proc/kallsyms is written out by the kernel on another CPU meanwhile.
+    const protReady = prefetchProtGlobals();
     let offsets: SockOffsets;
     let source: OffsetSource;
     // One parse of the kernel's BTF serves the offsets and the tracepoint check.
@@ -348,6 +377,8 @@ export class Tracer {
     if (!Array.isArray(forceKprobe) || forceKprobe.some((h) => typeof h !== 'string')) throw new TracerError('ERR_TRACER_OPTION', 'kprobeHooks: expected an array of hook names');
     checkHookNames(forceKprobe);
     const { backend, reason: backendReason, hooks } = chooseBackend(opts.backend, btf, forceKprobe);
+    // What a SIGKILL could not clean up (legacy kprobe events of a killed tracer): removed before we add ours.
+    const stale = removeStaleProbeEvents();
     const { transport, reason: transportReason } = chooseTransport(opts.transport);
     // Function hooks count every call on every kernel and read UDP peers from the kernel's own copies.
     const hooked = backend.hooks !== undefined;
@@ -361,12 +392,14 @@ export class Tracer {
       ...(syscalls ? UDP_PEER_PROGRAMS : []),
     ];
 
+    await protReady;
     const globals: Globals = {
       ...offsetGlobals(offsets),
       ...protGlobals(),
       ...pidNamespaceGlobals(),
       transport_perf: transport === 'perf' ? 1 : 0,
-      ring_wakeup_bytes: ringBytes / 8,
+      // wake the reader once 1/8 of the ring (at most 128 KiB) is pending: a bigger ring holds more, it does not wait longer
+      ring_wakeup_bytes: Math.min(ringBytes / 8, 1 << 17),
       udp_syscalls: syscalls ? 1 : 0,
       tcp_stats_interval_ns: BigInt(statsMs) * 1_000_000n,
     };
@@ -442,6 +475,7 @@ export class Tracer {
         kernel: release(),
         programs,
         hooks: hooks.map(({ name, kind, programs: p, reason }) => ({ name, kind, programs: p, reason })),
+        staleProbeEvents: { removed: stale.removed.map((e) => e.event), failed: stale.failed.map((e) => `${e.event} (${e.code})`) },
       };
       return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, later, new Clients(maxClosed, clientTimeoutMs), links, tcpIdleMs, opts.signal);
     } catch (e) {
@@ -569,44 +603,50 @@ export class Tracer {
     this.#lastRead = Date.now();
     const out: Connection[] = live ? this.#readTcp() : [];
     const connMap = this.#obj.map('conn_stats');
-    const cs = connMap.readAll();
     const now = monotonicNs();
     const { oneWayMs, assuredMs } = this.#udpTimeouts;
-    for (let i = 0; i < cs.count; i++) {
-      const at = i * CONN_TUPLE_SIZE;
-      const tup = decodeTuple(cs.keys, at);
-      if (!tup.isTcp) {
-        const st = decodeConnStats(cs.values, i * CONN_STATS_SIZE);
-        const idleMs = Number(now - st.timestamp) / 1e6;
-        if (idleMs >= (st.isAssured ? assuredMs : oneWayMs)) {
-          // Expired: removed from the kernel map and delivered as closed, once.
-          // Re-read right before the delete: a datagram since the read keeps it alive.
-          const key = Buffer.from(cs.keys.subarray(at, at + CONN_TUPLE_SIZE));
-          const fresh = connMap.lookup(key);
-          if (fresh && decodeConnStats(fresh).timestamp === st.timestamp && connMap.delete(key)) {
-            this.#expired++;
-            out.push(toConnection(decodeTuple(key), decodeConnStats(Buffer.from(fresh)), undefined, ConnCloseReason.EXPIRED));
+    // Expired flows are deleted after the scan: deleting while a batch read walks the map could make it skip entries.
+    const expired: { key: Buffer; timestamp: bigint }[] = [];
+    this.#connScan.scan((keys, values, count) => {
+      for (let i = 0; i < count; i++) {
+        const at = i * CONN_TUPLE_SIZE;
+        const tup = decodeTuple(keys, at);
+        const st = decodeConnStats(values, i * CONN_STATS_SIZE);
+        if (!tup.isTcp) {
+          const idleMs = Number(now - st.timestamp) / 1e6;
+          if (idleMs >= (st.isAssured ? assuredMs : oneWayMs)) {
+            expired.push({ key: Buffer.from(keys.subarray(at, at + CONN_TUPLE_SIZE)), timestamp: st.timestamp });
             continue;
           }
         }
+        if (live) out.push(toConnection(tup, st, undefined));
       }
-      if (!live) continue;
-      out.push(toConnection(tup, decodeConnStats(cs.values, i * CONN_STATS_SIZE), undefined));
+    });
+    for (const { key, timestamp } of expired) {
+      // Expired: removed from the kernel map and delivered as closed, once.
+      // Re-read right before the delete: a datagram since the read keeps it alive.
+      const fresh = connMap.lookup(key);
+      if (fresh && decodeConnStats(fresh).timestamp === timestamp && connMap.delete(key)) {
+        this.#expired++;
+        out.push(toConnection(decodeTuple(key), decodeConnStats(Buffer.from(fresh)), undefined, ConnCloseReason.EXPIRED));
+      } else if (fresh && live) {
+        out.push(toConnection(decodeTuple(key), decodeConnStats(Buffer.from(fresh)), undefined));
+      }
     }
     return out;
   }
 
   /** Live TCP connections: one per process slot of every socket record (struct tcp_sock_rec) that is live. */
   #readTcp(): Connection[] {
-    const map = this.#obj.map('sock_state');
-    const { count, values } = map.readAll();
-    const stride = map.valueSize;
+    const stride = this.#obj.map('sock_state').valueSize;
     const out: Connection[] = [];
-    for (let i = 0; i < count; i++) {
-      const at = i * stride;
-      if (values[at + TCP_REC.live] === 0) continue;
-      out.push(...recordConnections(values, at, undefined));
-    }
+    this.#sockScan.scan((_keys, values, count) => {
+      for (let i = 0; i < count; i++) {
+        const at = i * stride;
+        if (values[at + TCP_REC.live] === 0) continue;
+        for (const c of recordConnections(values, at, undefined)) out.push(c);
+      }
+    });
     return out;
   }
 
@@ -618,20 +658,21 @@ export class Tracer {
    */
   #vanishedTcp(): Connection[] {
     const map = this.#obj.map('sock_state');
-    const { count, keys, values } = map.readAll();
     const stride = map.valueSize;
     const keySize = map.keySize;
     const now = monotonicNs();
     const idleNs = BigInt(this.#tcpIdleMs) * 1_000_000n;
     const stale: { key: Buffer; conns: Connection[]; stamp: bigint }[] = [];
-    for (let i = 0; i < count; i++) {
-      const at = i * stride;
-      const stamp = recordStamp(values, at);
-      if (stamp === undefined || now - stamp < idleNs) continue;
-      const conns = recordConnections(values, at, ConnCloseReason.EXPIRED);
-      if (conns[0]!.localPort === 0 || conns[0]!.remotePort === 0) continue;
-      stale.push({ key: Buffer.from(keys.subarray(i * keySize, (i + 1) * keySize)), conns, stamp });
-    }
+    this.#sockScan.scan((keys, values, count) => {
+      for (let i = 0; i < count; i++) {
+        const at = i * stride;
+        const stamp = recordStamp(values, at);
+        if (stamp === undefined || now - stamp < idleNs) continue;
+        const conns = recordConnections(values, at, ConnCloseReason.EXPIRED);
+        if (conns[0]!.localPort === 0 || conns[0]!.remotePort === 0) continue;
+        stale.push({ key: Buffer.from(keys.subarray(i * keySize, (i + 1) * keySize)), conns, stamp });
+      }
+    });
     if (stale.length === 0) return [];
     const tables = socketTables(new Set(stale.map((s) => s.conns[0]!.netns)), netnsRepresentatives());
     const out: Connection[] = [];
@@ -667,7 +708,7 @@ export class Tracer {
       tcpVanished: this.#vanished,
       udpPeersAttached: this.info.programs.some((p) => UDP_PEER_PROGRAMS.includes(p)) && this.#peersLater.length === 0 && this.#peersError === undefined,
       udpPeersError: this.#peersError,
-      connections: this.#obj.map('conn_stats').readAll().count + this.#obj.map('sock_state').readAll().count,
+      connections: this.#connScan.scan(() => {}) + this.#sockScan.scan(() => {}),
       maxConnections: this.#maxConnections,
       programs: this.info.programs.map((name) => {
         const p = this.#obj.program(name).stats();

@@ -1,0 +1,64 @@
+// The tracer of churn.e2e.test.ts, in its own process (run with --expose-gc):
+//   node --expose-gc churn-tracer.mjs <backend>
+// Reads snapshot() every 100 ms and counts the connections closed per
+// network namespace. On the stdin line "report <netns>": collects garbage,
+// then prints its RSS and heap, the closes of that namespace, its live
+// connections and the tracer's stats. "reset": forget the counts so far.
+import { createInterface } from 'node:readline';
+import { Tracer } from '../../dist/index.js';
+
+const backend = /** @type {import('../../dist/index.js').BackendName} */ (process.argv[2]);
+const tracer = await Tracer.start({ backend, udpPeers: false });
+/** @type {Map<number, number>} */
+const closedByNetns = new Map();
+/** @type {import('../../dist/index.js').Connection[]} */
+let live = [];
+const poll = () => {
+  live = [];
+  for (const c of tracer.snapshot()) {
+    if (c.closed) closedByNetns.set(c.netns, (closedByNetns.get(c.netns) ?? 0) + 1);
+    else live.push(c);
+  }
+};
+const timer = setInterval(poll, 100);
+const gc = /** @type {() => void} */ (globalThis.gc);
+process.stdout.write(`${JSON.stringify({ ready: tracer.info.backend, pid: process.pid })}\n`);
+createInterface({ input: process.stdin }).on('line', async (line) => {
+  const [cmd, arg] = line.split(' ');
+  if (cmd === 'stop') {
+    clearInterval(timer);
+    tracer.close();
+    process.exit(0);
+  }
+  if (cmd === 'reset') {
+    // a namespace inode is reused once its namespace is gone: count each round afresh
+    poll();
+    closedByNetns.clear();
+    process.stdout.write('{"reset":true}\n');
+    return;
+  }
+  if (cmd !== 'report') return;
+  poll();
+  const netns = Number(arg);
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const st = tracer.stats();
+  const m = process.memoryUsage();
+  process.stdout.write(
+    `${JSON.stringify({
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      external: m.external,
+      closed: closedByNetns.get(netns) ?? 0,
+      live: live.filter((c) => c.netns === netns).length,
+      liveAll: live.length,
+      mapEntries: st.connections,
+      closedLost: Number(st.kernel.closedLost),
+      closedQueueDropped: st.closedQueueDropped,
+      sockStateFull: Number(st.kernel.sockStateFull),
+      connStatsFull: Number(st.kernel.connStatsFull),
+    })}\n`,
+  );
+});
