@@ -6,6 +6,8 @@ export const objects = {
   tracerAbi: objectPath('tracer_abi'),
   /** The connection tracer: every backend's programs (tp_btf, classic tracepoints, syscalls for UDP peers); see src/tracer.bpf.c. */
   tracer: objectPath('tracer'),
+  /** The offset guesser's capture programs (classic tracepoints and kprobes; see src/offsetguess.bpf.c). */
+  offsetguess: objectPath('offsetguess'),
 } as const;
 
 export type ObjectName = keyof typeof objects;

@@ -13,6 +13,9 @@ struct conn abi_conn;
 struct batch abi_batch;
 struct telemetry abi_telemetry;
 struct port_binding abi_port_binding;
+struct guess_deref abi_guess_deref;
+struct guess_mailbox abi_guess_mailbox;
+struct guess_capture abi_guess_capture;
 
 enum tracer_abi_const abi_tracer_abi_const;
 enum conn_type_bit abi_conn_type_bit;
@@ -22,3 +25,5 @@ enum conn_flags abi_conn_flags;
 enum conn_close_reason abi_conn_close_reason;
 enum tcp_state_num abi_tcp_state_num;
 enum guess_what abi_guess_what;
+enum guess_const abi_guess_const;
+enum guess_deref_flags abi_guess_deref_flags;

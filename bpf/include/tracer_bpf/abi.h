@@ -49,7 +49,7 @@
 
 enum tracer_abi_const {
 	/* Bumped on any layout change of a struct below. */
-	TRACER_ABI_VERSION = 3,
+	TRACER_ABI_VERSION = 4,
 	/* Close records per `struct batch` (4 x 144 + 16 = 592 bytes: more than
 	 * the 512-byte BPF stack, so a full batch is sent from its per-CPU map
 	 * value, never copied onto the stack). */
@@ -124,26 +124,28 @@ enum tcp_state_num {
 	TCP_STATE_NEW_SYN_RECV = 12,
 };
 
-/* The field the offset guesser is working on (a __u64 in its mailbox). */
+/* What a guess capture holds (bits of guess_mailbox.what: the kinds a
+ * capture may be taken for; guess_capture.what: the one it was). */
 enum guess_what {
-	GUESS_SADDR = 0,
-	GUESS_DADDR = 1,
-	GUESS_FAMILY = 2,
-	GUESS_SPORT = 3,
-	GUESS_DPORT = 4,
-	GUESS_NETNS = 5,
-	GUESS_RTT = 6,
-	GUESS_DADDR_IPV6 = 7,
-	GUESS_SADDR_FL4 = 8,
-	GUESS_DADDR_FL4 = 9,
-	GUESS_SPORT_FL4 = 10,
-	GUESS_DPORT_FL4 = 11,
-	GUESS_SADDR_FL6 = 12,
-	GUESS_DADDR_FL6 = 13,
-	GUESS_SPORT_FL6 = 14,
-	GUESS_DPORT_FL6 = 15,
-	GUESS_SOCKET_SK = 16,
-	GUESS_NOT_APPLICABLE = 99999,
+	GUESS_SOCK = 1,    /* a TCP or UDP socket (tcp:tcp_rcv_space_adjust, sock:sock_send_length) */
+	GUESS_MSGHDR = 2,  /* a UDP socket and the msghdr of its send (kprobe udp_sendmsg) */
+	GUESS_SKB = 4,     /* a UDP socket and the sk_buff of a datagram read (kprobe skb_consume_udp) */
+	GUESS_SOCKET = 8,  /* a struct socket (kprobe inet_getname, at getsockname) */
+};
+
+/* Sizes of the offset guesser's capture (struct guess_capture). */
+enum guess_const {
+	GUESS_SK_BYTES = 4096,    /* of the socket: the whole tcp_sock */
+	GUESS_ARG_BYTES = 512,    /* of the call's other object (msghdr, sk_buff, struct socket) */
+	GUESS_CHUNK = 512,        /* the socket is read in chunks of this size (one fault loses one chunk) */
+	GUESS_DEREFS = 16,        /* pointers followed per capture */
+	GUESS_DEREF_BYTES = 512,  /* read where each points */
+};
+
+/* guess_deref.flags */
+enum guess_deref_flags {
+	GUESS_DEREF_ON = 1,       /* this slot is used */
+	GUESS_DEREF_FROM_ARG = 2, /* the pointer is in the call's other object, not in the socket */
 };
 
 /* ------------------------------------------------------------------ structs */
@@ -342,5 +344,64 @@ TRACER_ABI_OFFSET(telemetry, batch_flushes, 40);
 TRACER_ABI_OFFSET(telemetry, pids_overflow, 48);
 TRACER_ABI_OFFSET(telemetry, udp_addr_missing, 56);
 TRACER_ABI_OFFSET(telemetry, tcp_seen_late, 64);
+
+/* One pointer the guesser follows: the pointer at `ptr_off` of the socket
+ * (or of the call's other object), read GUESS_DEREF_BYTES from it + `add`. */
+struct guess_deref {
+	__u32 flags;   /* enum guess_deref_flags */
+	__u32 ptr_off;
+	__u32 add;
+	__u32 _pad0;
+};
+TRACER_ABI_SIZE(guess_deref, 16);
+TRACER_ABI_OFFSET(guess_deref, flags, 0);
+TRACER_ABI_OFFSET(guess_deref, ptr_off, 4);
+TRACER_ABI_OFFSET(guess_deref, add, 8);
+TRACER_ABI_OFFSET(guess_deref, _pad0, 12);
+
+/*
+ * The offset guesser's mailbox (map `guess_mailbox`, one entry), written by
+ * userspace before it makes the call that is to be captured: the thread to
+ * watch, as numbered in the guesser's own pid namespace (never a process
+ * name, never a tuple: that is what is being found), the kinds of capture
+ * allowed, and the pointers to follow. The first matching hit takes the
+ * capture and clears `what` (one hit per arming).
+ */
+struct guess_mailbox {
+	__u32 tid;     /* thread id in the guesser's pid namespace; 0: disarmed */
+	__u32 what;    /* enum guess_what bits */
+	__u64 seq;     /* the arming's number, copied into the capture */
+	struct guess_deref deref[GUESS_DEREFS];
+};
+TRACER_ABI_SIZE(guess_mailbox, 272);
+TRACER_ABI_OFFSET(guess_mailbox, tid, 0);
+TRACER_ABI_OFFSET(guess_mailbox, what, 4);
+TRACER_ABI_OFFSET(guess_mailbox, seq, 8);
+TRACER_ABI_OFFSET(guess_mailbox, deref, 16);
+
+/* One capture (map `guess_capture`, one entry): the raw bytes userspace searches. */
+struct guess_capture {
+	__u64 seq;         /* guess_mailbox.seq of the arming that took it */
+	__u64 sk;          /* the socket's kernel address (0 for GUESS_SOCKET) */
+	__u64 arg;         /* the other object's kernel address, or 0 */
+	__u32 what;        /* the enum guess_what of this capture */
+	__u32 sk_faults;   /* bit i: chunk i of sk_bytes could not be read (zeroed) */
+	__u32 arg_fault;   /* 1: arg_bytes could not be read */
+	__u32 deref_faults; /* bit i: deref[i] could not be read */
+	__u8 sk_bytes[GUESS_SK_BYTES];
+	__u8 arg_bytes[GUESS_ARG_BYTES];
+	__u8 deref[GUESS_DEREFS * GUESS_DEREF_BYTES];
+};
+TRACER_ABI_SIZE(guess_capture, 12840);
+TRACER_ABI_OFFSET(guess_capture, seq, 0);
+TRACER_ABI_OFFSET(guess_capture, sk, 8);
+TRACER_ABI_OFFSET(guess_capture, arg, 16);
+TRACER_ABI_OFFSET(guess_capture, what, 24);
+TRACER_ABI_OFFSET(guess_capture, sk_faults, 28);
+TRACER_ABI_OFFSET(guess_capture, arg_fault, 32);
+TRACER_ABI_OFFSET(guess_capture, deref_faults, 36);
+TRACER_ABI_OFFSET(guess_capture, sk_bytes, 40);
+TRACER_ABI_OFFSET(guess_capture, arg_bytes, 4136);
+TRACER_ABI_OFFSET(guess_capture, deref, 4648);
 
 #endif /* TRACER_BPF_ABI_H */

@@ -105,12 +105,45 @@ export const structs = {
       _pad0: { offset: 7, size: 1, type: 'u8' },
     },
   },
+  guess_deref: {
+    size: 16,
+    fields: {
+      flags: { offset: 0, size: 4, type: 'u32' },
+      ptr_off: { offset: 4, size: 4, type: 'u32' },
+      add: { offset: 8, size: 4, type: 'u32' },
+      _pad0: { offset: 12, size: 4, type: 'u32' },
+    },
+  },
+  guess_mailbox: {
+    size: 272,
+    fields: {
+      tid: { offset: 0, size: 4, type: 'u32' },
+      what: { offset: 4, size: 4, type: 'u32' },
+      seq: { offset: 8, size: 8, type: 'u64' },
+      deref: { offset: 16, size: 256, type: 'array', elem: 'struct', struct: 'guess_deref', count: 16 },
+    },
+  },
+  guess_capture: {
+    size: 12840,
+    fields: {
+      seq: { offset: 0, size: 8, type: 'u64' },
+      sk: { offset: 8, size: 8, type: 'u64' },
+      arg: { offset: 16, size: 8, type: 'u64' },
+      what: { offset: 24, size: 4, type: 'u32' },
+      sk_faults: { offset: 28, size: 4, type: 'u32' },
+      arg_fault: { offset: 32, size: 4, type: 'u32' },
+      deref_faults: { offset: 36, size: 4, type: 'u32' },
+      sk_bytes: { offset: 40, size: 4096, type: 'array', elem: 'u8', count: 4096 },
+      arg_bytes: { offset: 4136, size: 512, type: 'array', elem: 'u8', count: 512 },
+      deref: { offset: 4648, size: 8192, type: 'array', elem: 'u8', count: 8192 },
+    },
+  },
 } as const satisfies StructTable;
 
 /** Every ABI enum (and the constants enum): name to value. */
 export const enums = {
   tracer_abi_const: {
-    TRACER_ABI_VERSION: 3,
+    TRACER_ABI_VERSION: 4,
     CONN_CLOSED_BATCH_SIZE: 4,
     CONN_MAX_PIDS: 4,
     TRACER_COMM_LEN: 16,
@@ -159,23 +192,20 @@ export const enums = {
     TCP_STATE_NEW_SYN_RECV: 12,
   },
   guess_what: {
-    GUESS_SADDR: 0,
-    GUESS_DADDR: 1,
-    GUESS_FAMILY: 2,
-    GUESS_SPORT: 3,
-    GUESS_DPORT: 4,
-    GUESS_NETNS: 5,
-    GUESS_RTT: 6,
-    GUESS_DADDR_IPV6: 7,
-    GUESS_SADDR_FL4: 8,
-    GUESS_DADDR_FL4: 9,
-    GUESS_SPORT_FL4: 10,
-    GUESS_DPORT_FL4: 11,
-    GUESS_SADDR_FL6: 12,
-    GUESS_DADDR_FL6: 13,
-    GUESS_SPORT_FL6: 14,
-    GUESS_DPORT_FL6: 15,
-    GUESS_SOCKET_SK: 16,
-    GUESS_NOT_APPLICABLE: 99999,
+    GUESS_SOCK: 1,
+    GUESS_MSGHDR: 2,
+    GUESS_SKB: 4,
+    GUESS_SOCKET: 8,
+  },
+  guess_const: {
+    GUESS_SK_BYTES: 4096,
+    GUESS_ARG_BYTES: 512,
+    GUESS_CHUNK: 512,
+    GUESS_DEREFS: 16,
+    GUESS_DEREF_BYTES: 512,
+  },
+  guess_deref_flags: {
+    GUESS_DEREF_ON: 1,
+    GUESS_DEREF_FROM_ARG: 2,
   },
 } as const satisfies EnumTable;

@@ -42,10 +42,10 @@ describe('enums', () => {
     });
     expect(Object.keys(TcpState)).toHaveLength(Object.keys(abi.enums.tcp_state_num).length);
     expect(TcpState.CLOSE).toBe(abi.enums.tcp_state_num.TCP_STATE_CLOSE);
-    expect(GuessWhat.NOT_APPLICABLE).toBe(abi.enums.guess_what.GUESS_NOT_APPLICABLE);
+    expect(GuessWhat).toEqual({ SOCK: abi.enums.guess_what.GUESS_SOCK, MSGHDR: abi.enums.guess_what.GUESS_MSGHDR, SKB: abi.enums.guess_what.GUESS_SKB, SOCKET: abi.enums.guess_what.GUESS_SOCKET });
     expect(CONN_CLOSED_BATCH_SIZE).toBe(abi.enums.tracer_abi_const.CONN_CLOSED_BATCH_SIZE);
     expect(TRACER_ABI_VERSION).toBe(abi.enums.tracer_abi_const.TRACER_ABI_VERSION);
-    expect(TRACER_ABI_VERSION).toBe(3);
+    expect(TRACER_ABI_VERSION).toBe(4);
   });
 
   it('close reasons: every kernel reason has its own userspace name; anything else is unknown', () => {

@@ -29,6 +29,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitReaders(env, exports);
   InitFeatures(env, exports);
   InitStats(env, exports);
+  InitSockets(env, exports);
   return exports;
 }
 

@@ -12,6 +12,7 @@
         "object.cc",
         "program.cc",
         "readers.cc",
+        "sockets.cc",
         "stats.cc",
         "syscalls.cc"
       ],

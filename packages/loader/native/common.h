@@ -42,7 +42,10 @@ namespace tb {
   X(ProbeKprobePmu, "probe_kprobe_pmu")                                        \
   X(ProbeKprobeEvents, "probe_kprobe_events")                                  \
   X(ProbeFindBtfId, "probe_find_btf_id") X(ProbeAttach, "probe_attach")        \
-  X(ProbeTracepointId, "probe_tracepoint_id")
+  X(ProbeTracepointId, "probe_tracepoint_id")                                 \
+  X(SocketTcpInfo, "socket_tcp_info") X(SocketIoctl, "socket_ioctl")          \
+  X(SocketSetOpt, "socket_setsockopt") X(SocketSend, "socket_send")          \
+  X(SocketRecv, "socket_recv")
 
 enum class Op {
 #define TB_OP_ENUM(name, id) name,
@@ -172,5 +175,6 @@ void InitMap(Napi::Env env, Napi::Object exports);
 void InitReaders(Napi::Env env, Napi::Object exports);
 void InitFeatures(Napi::Env env, Napi::Object exports);
 void InitStats(Napi::Env env, Napi::Object exports);
+void InitSockets(Napi::Env env, Napi::Object exports);
 
 }  // namespace tb

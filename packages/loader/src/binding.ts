@@ -164,6 +164,12 @@ export interface NativeBinding {
   memlock_limit(): number;
   link_ids(): number[];
   operations(): string[];
+
+  socket_tcp_info(fd: number): Buffer;
+  socket_ioctl(fd: number, name: 'inq' | 'outq' | 'outqnsd'): number;
+  socket_setsockopt(fd: number, level: number, name: number, value: number): void;
+  socket_send(fd: number, data: Uint8Array, flags: number): number;
+  socket_recv(fd: number, buffer: Uint8Array, flags: number): number;
 }
 
 /** What the addon passes to the error factory; see error-factory.ts. */

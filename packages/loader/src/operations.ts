@@ -48,6 +48,11 @@ export const OPERATIONS = {
   probe_find_btf_id: 'find BTF id',
   probe_attach: 'attach trivial program',
   probe_tracepoint_id: 'read tracepoint id',
+  socket_tcp_info: 'getsockopt TCP_INFO',
+  socket_ioctl: 'socket ioctl',
+  socket_setsockopt: 'setsockopt',
+  socket_send: 'send',
+  socket_recv: 'recv',
 } as const;
 
 export type OperationId = keyof typeof OPERATIONS;

@@ -144,6 +144,45 @@ static void print_port_binding(const struct port_binding *p)
 	printf("}");
 }
 
+static void print_guess_deref(const struct guess_deref *d)
+{
+	printf("{");
+	UN("flags", d->flags); printf(",");
+	UN("ptr_off", d->ptr_off); printf(",");
+	UN("add", d->add); printf(",");
+	UN("_pad0", d->_pad0);
+	printf("}");
+}
+
+static void print_guess_mailbox(const struct guess_mailbox *m)
+{
+	printf("{");
+	UN("tid", m->tid); printf(",");
+	UN("what", m->what); printf(",");
+	U64("seq", m->seq); printf(",\"deref\":[");
+	for (int i = 0; i < GUESS_DEREFS; i++) {
+		if (i) printf(",");
+		print_guess_deref(&m->deref[i]);
+	}
+	printf("]}");
+}
+
+static void print_guess_capture(const struct guess_capture *c)
+{
+	printf("{");
+	U64("seq", c->seq); printf(",");
+	U64("sk", c->sk); printf(",");
+	U64("arg", c->arg); printf(",");
+	UN("what", c->what); printf(",");
+	UN("sk_faults", c->sk_faults); printf(",");
+	UN("arg_fault", c->arg_fault); printf(",");
+	UN("deref_faults", c->deref_faults);
+	printf(",\"sk_bytes\":"); u8s(c->sk_bytes, sizeof c->sk_bytes);
+	printf(",\"arg_bytes\":"); u8s(c->arg_bytes, sizeof c->arg_bytes);
+	printf(",\"deref\":"); u8s(c->deref, sizeof c->deref);
+	printf("}");
+}
+
 static struct port_binding make_port_binding(__u32 netns, __u16 port, __u8 protocol)
 {
 	struct port_binding p;
@@ -320,6 +359,32 @@ int main(void)
 	begin("port_binding_tcp", "port_binding", &tcp_port, sizeof tcp_port); print_port_binding(&tcp_port); printf("}");
 	struct port_binding udp_port = make_port_binding(4026531840u, 53, IPPROTO_UDP);
 	begin("port_binding_udp", "port_binding", &udp_port, sizeof udp_port); print_port_binding(&udp_port); printf("}");
+
+	struct guess_mailbox m;
+	TRACER_ZERO(&m);
+	m.tid = 0x80000001u;
+	m.what = GUESS_SOCK | GUESS_SKB;
+	m.seq = 0xfedcba9876543210ULL;
+	for (int i = 0; i < GUESS_DEREFS; i++) {
+		m.deref[i].flags = i & 3;
+		m.deref[i].ptr_off = 0xf0000000u + 8 * i;
+		m.deref[i].add = 0x8000u + i;
+		m.deref[i]._pad0 = 0xa0a0a0a0u + i;
+	}
+	begin("guess_deref", "guess_deref", &m.deref[5], sizeof m.deref[5]); print_guess_deref(&m.deref[5]); printf("}");
+	begin("guess_mailbox", "guess_mailbox", &m, sizeof m); print_guess_mailbox(&m); printf("}");
+	static struct guess_capture gc;
+	gc.seq = 0x8000000000000003ULL;
+	gc.sk = 0xffff888012345678ULL;
+	gc.arg = 0xffffffff81000000ULL;
+	gc.what = GUESS_SKB;
+	gc.sk_faults = 0x80000081u;
+	gc.arg_fault = 1;
+	gc.deref_faults = 0xffff0001u;
+	for (unsigned i = 0; i < sizeof gc.sk_bytes; i++) gc.sk_bytes[i] = (__u8)(i * 7 + 1);
+	for (unsigned i = 0; i < sizeof gc.arg_bytes; i++) gc.arg_bytes[i] = (__u8)(255 - i);
+	for (unsigned i = 0; i < sizeof gc.deref; i++) gc.deref[i] = (__u8)(i * 13 + 5);
+	begin("guess_capture", "guess_capture", &gc, sizeof gc); print_guess_capture(&gc); printf("}");
 
 	printf("\n],\"ipv6\":[");
 	static const char *fixed[] = {

@@ -1,0 +1,36 @@
+// Socket calls Node's net and dgram modules do not offer, on a descriptor the
+// caller owns (a Node socket's fd, e.g. `socket._handle.fd`). Synchronous and
+// never blocking: a call that would block fails with EAGAIN. Errors are
+// BpfErrors with the errno and the system call (getsockopt, ioctl, ...).
+import { native } from './binding.js';
+
+/** struct tcp_info of a TCP socket (getsockopt TCP_INFO), as many bytes as this kernel fills. */
+export function tcpInfo(fd: number): Buffer {
+  return native.socket_tcp_info(fd);
+}
+
+/**
+ * A socket queue ioctl: 'inq' (SIOCINQ: bytes received and not read; TCP:
+ * rcv_nxt - copied_seq), 'outq' (SIOCOUTQ: TCP bytes written and not acked,
+ * write_seq - snd_una), 'outqnsd' (SIOCOUTQNSD: TCP bytes written and not
+ * sent, write_seq - snd_nxt).
+ */
+export type SocketQueue = 'inq' | 'outq' | 'outqnsd';
+export function socketQueue(fd: number, which: SocketQueue): number {
+  return native.socket_ioctl(fd, which);
+}
+
+/** setsockopt(fd, level, name, &int, sizeof(int)). */
+export function setSocketOption(fd: number, level: number, name: number, value: number): void {
+  native.socket_setsockopt(fd, level, name, value);
+}
+
+/** send(2) with flags (MSG_DONTWAIT and MSG_NOSIGNAL added): the bytes sent. */
+export function socketSend(fd: number, data: Uint8Array, flags = 0): number {
+  return native.socket_send(fd, data, flags);
+}
+
+/** recv(2) with flags (MSG_DONTWAIT added) into `buffer`: the bytes received. */
+export function socketRecv(fd: number, buffer: Uint8Array, flags = 0): number {
+  return native.socket_recv(fd, buffer, flags);
+}
