@@ -1,7 +1,8 @@
 // Socket calls Node's net/dgram modules do not offer, on a file descriptor the
 // caller owns (a Node socket's fd): TCP_INFO, the queue ioctls, an integer
-// setsockopt, send/recv with flags. Synchronous and never blocking
+// setsockopt, shutdown, send/sendto/recv with flags. Synchronous and never blocking
 // (MSG_DONTWAIT): @tracer-bpf/offsetguess drives known socket states with them.
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
@@ -81,6 +82,101 @@ static Napi::Value Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
+// An IPv4 or IPv6 literal and a port as a sockaddr; its length.
+static socklen_t ParseAddr(Napi::Env env, const std::string& addr, int port, sockaddr_storage* ss, Op op) {
+  if (port < 0 || port > 65535) ThrowCode(env, "ERR_BPF_ARG", op, "the port must be 0 to 65535");
+  auto* s4 = reinterpret_cast<sockaddr_in*>(ss);
+  auto* s6 = reinterpret_cast<sockaddr_in6*>(ss);
+  if (inet_pton(AF_INET, addr.c_str(), &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(static_cast<uint16_t>(port));
+    return sizeof(*s4);
+  }
+  if (inet_pton(AF_INET6, addr.c_str(), &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(static_cast<uint16_t>(port));
+    return sizeof(*s6);
+  }
+  ThrowCode(env, "ERR_BPF_ARG", op, "the address must be an IPv4 or IPv6 literal, not " + addr);
+}
+
+// socket_tcp(family) -> fd: a new TCP socket (family 4 or 6), non-blocking, close-on-exec.
+// The caller closes it (fs.closeSync).
+static Napi::Value Tcp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = GetInt(info[0], "the family", Op::SocketSetOpt);
+  if (family != 4 && family != 6) ThrowCode(env, "ERR_BPF_ARG", Op::SocketSetOpt, "the family must be 4 or 6");
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) ThrowErrno(env, errno, Op::SocketSetOpt, Sys("socket"));
+  return Napi::Number::New(env, fd);
+}
+
+// socket_bind(fd, address, port) / socket_connect(fd, address, port) (a
+// non-blocking connect in progress, EINPROGRESS, is not an error).
+static Napi::Value BindOrConnect(const Napi::CallbackInfo& info, bool connect_) {
+  Napi::Env env = info.Env();
+  int fd = GetFd(info[0], Op::SocketSetOpt);
+  std::string addr = GetString(info[1], "the address", Op::SocketSetOpt);
+  int port = GetInt(info[2], "the port", Op::SocketSetOpt);
+  sockaddr_storage ss{};
+  socklen_t len = ParseAddr(env, addr, port, &ss, Op::SocketSetOpt);
+  int r = connect_ ? connect(fd, reinterpret_cast<sockaddr*>(&ss), len) : bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  if (r != 0 && !(connect_ && errno == EINPROGRESS)) ThrowErrno(env, errno, Op::SocketSetOpt, Sys(connect_ ? "connect" : "bind"));
+  return env.Undefined();
+}
+static Napi::Value Bind(const Napi::CallbackInfo& info) { return BindOrConnect(info, false); }
+static Napi::Value Connect(const Napi::CallbackInfo& info) { return BindOrConnect(info, true); }
+
+// socket_name(fd) -> { address, port }: getsockname(2).
+static Napi::Value Name(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = GetFd(info[0], Op::SocketSetOpt);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) ThrowErrno(env, errno, Op::SocketSetOpt, Sys("getsockname"));
+  char buf[INET6_ADDRSTRLEN] = {0};
+  int port;
+  if (ss.ss_family == AF_INET) {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &s4->sin_addr, buf, sizeof(buf));
+    port = ntohs(s4->sin_port);
+  } else {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &s6->sin6_addr, buf, sizeof(buf));
+    port = ntohs(s6->sin6_port);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("address", buf);
+  o.Set("port", port);
+  return o;
+}
+
+// socket_sendto(fd, bytes, flags, address, port) -> bytes sent (MSG_DONTWAIT | MSG_NOSIGNAL
+// added); `address` an IPv4 or IPv6 literal (the family follows from it).
+static Napi::Value SendTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = GetFd(info[0], Op::SocketSend);
+  Bytes b = GetBytes(info[1], "the data", Op::SocketSend);
+  int flags = GetInt(info[2], "the flags", Op::SocketSend);
+  std::string addr = GetString(info[3], "the address", Op::SocketSend);
+  int port = GetInt(info[4], "the port", Op::SocketSend);
+  if (port < 0 || port > 65535) ThrowCode(env, "ERR_BPF_ARG", Op::SocketSend, "the port must be 0 to 65535");
+  sockaddr_storage ss{};
+  socklen_t len = ParseAddr(env, addr, port, &ss, Op::SocketSend);
+  ssize_t n = sendto(fd, b.data, b.len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&ss), len);
+  if (n < 0) ThrowErrno(env, errno, Op::SocketSend, Sys("sendto"));
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// socket_shutdown(fd, how): shutdown(2), SHUT_RD 0, SHUT_WR 1, SHUT_RDWR 2.
+static Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = GetFd(info[0], Op::SocketSetOpt);
+  int how = GetInt(info[1], "how", Op::SocketSetOpt);
+  if (shutdown(fd, how) != 0) ThrowErrno(env, errno, Op::SocketSetOpt, Sys("shutdown"));
+  return env.Undefined();
+}
+
 // socket_recv(fd, buffer, flags) -> bytes received (MSG_DONTWAIT added).
 static Napi::Value Recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -98,6 +194,12 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("socket_setsockopt", Napi::Function::New(env, SetOpt));
   exports.Set("socket_send", Napi::Function::New(env, Send));
   exports.Set("socket_recv", Napi::Function::New(env, Recv));
+  exports.Set("socket_sendto", Napi::Function::New(env, SendTo));
+  exports.Set("socket_shutdown", Napi::Function::New(env, Shutdown));
+  exports.Set("socket_tcp", Napi::Function::New(env, Tcp));
+  exports.Set("socket_bind", Napi::Function::New(env, Bind));
+  exports.Set("socket_connect", Napi::Function::New(env, Connect));
+  exports.Set("socket_name", Napi::Function::New(env, Name));
 }
 
 }  // namespace tb

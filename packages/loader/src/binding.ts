@@ -170,6 +170,12 @@ export interface NativeBinding {
   socket_setsockopt(fd: number, level: number, name: number, value: number): void;
   socket_send(fd: number, data: Uint8Array, flags: number): number;
   socket_recv(fd: number, buffer: Uint8Array, flags: number): number;
+  socket_sendto(fd: number, data: Uint8Array, flags: number, address: string, port: number): number;
+  socket_shutdown(fd: number, how: number): void;
+  socket_tcp(family: number): number;
+  socket_bind(fd: number, address: string, port: number): void;
+  socket_connect(fd: number, address: string, port: number): void;
+  socket_name(fd: number): { address: string; port: number };
 }
 
 /** What the addon passes to the error factory; see error-factory.ts. */

@@ -15,7 +15,7 @@ export { probeFeature, probeFeatures, resetFeatureCache, type Feature, type Feat
 export { resolveKernelFunction, type CloneKind, type ResolveOptions, type ResolvedFunction } from './kallsyms.js';
 export type { AttachSpec } from './section.js';
 export type { GlobalSpec, GlobalValue } from './globals.js';
-export { tcpInfo, socketQueue, setSocketOption, socketSend, socketRecv, type SocketQueue } from './sockets.js';
+export { tcpInfo, socketQueue, setSocketOption, socketSend, socketSendTo, socketRecv, socketShutdown, tcpSocket, socketBind, socketConnect, socketName, type SocketQueue } from './sockets.js';
 export { readCapabilities, type Capabilities } from './capabilities.js';
 export { findTracefs } from './tracefs.js';
 export { legacyEventName, removeStaleProbeEvents, staleProbeEvents, type StaleProbeEvent, type StaleProbeEventsReport } from './probe-events.js';

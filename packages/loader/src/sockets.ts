@@ -34,3 +34,33 @@ export function socketSend(fd: number, data: Uint8Array, flags = 0): number {
 export function socketRecv(fd: number, buffer: Uint8Array, flags = 0): number {
   return native.socket_recv(fd, buffer, flags);
 }
+
+/** sendto(2) to an IPv4 or IPv6 literal and port, with flags (MSG_DONTWAIT and MSG_NOSIGNAL added): the bytes sent. */
+export function socketSendTo(fd: number, data: Uint8Array, address: string, port: number, flags = 0): number {
+  return native.socket_sendto(fd, data, flags, address, port);
+}
+
+/** shutdown(2): 'read', 'write' or 'both'. */
+export function socketShutdown(fd: number, how: 'read' | 'write' | 'both'): void {
+  native.socket_shutdown(fd, how === 'read' ? 0 : how === 'write' ? 1 : 2);
+}
+
+/** A new non-blocking TCP socket (close it with fs.closeSync): for states Node's net module cannot set up, e.g. TCP_REPAIR before connect. */
+export function tcpSocket(family: 4 | 6): number {
+  return native.socket_tcp(family);
+}
+
+/** bind(2) to an address literal and port. */
+export function socketBind(fd: number, address: string, port: number): void {
+  native.socket_bind(fd, address, port);
+}
+
+/** connect(2) to an address literal and port (non-blocking: in progress is not an error). */
+export function socketConnect(fd: number, address: string, port: number): void {
+  native.socket_connect(fd, address, port);
+}
+
+/** getsockname(2). */
+export function socketName(fd: number): { address: string; port: number } {
+  return native.socket_name(fd);
+}

@@ -17,8 +17,9 @@ export interface SockOffsets {
   skcRcvSaddr: number;
   skcDaddr: number;
   skcDport: number;
-  skcV6RcvSaddr: number;
-  skcV6Daddr: number;
+  /** Absent from guessed offsets on a kernel without IPv6 (ipv6.disable=1: no AF_INET6 socket exists there). */
+  skcV6RcvSaddr?: number;
+  skcV6Daddr?: number;
   /** the bound local port, host order (zeroed at the final TCP close: the tracer uses it for UDP) */
   skcNum: number;
   /** struct proto *skc_prot */
@@ -44,15 +45,41 @@ export interface SockOffsets {
   tcpTotalRetrans: number;
   tcpSegsIn: number;
   tcpSegsOut: number;
-  /** struct sk_buff: head (a pointer), network_header and transport_header (u16 offsets from head): a received datagram's source */
-  skbHead: number;
-  skbNetworkHeader: number;
-  skbTransportHeader: number;
+  /**
+   * Read only by the function hooks (fentry and kprobe backends): absent
+   * from guessed offsets on a kernel without kprobes (see `unavailable`).
+   * struct sk_buff: head (a pointer), network_header and transport_header
+   * (u16 offsets from head): a received datagram's source.
+   */
+  skbHead?: number;
+  skbNetworkHeader?: number;
+  skbTransportHeader?: number;
   /** struct socket: sk (bind's argument is the socket) */
-  socketSk: number;
+  socketSk?: number;
   /** struct msghdr: msg_name (the kernel's copy of a send's sockaddr) */
-  msghdrName: number;
+  msghdrName?: number;
+  /**
+   * Fields this object lacks, each with the reason: guessed on a kernel
+   * without kprobes (the function hooks' fields), or without IPv6 (booted
+   * with ipv6.disable=1: no AF_INET6 socket can exist, so skcV6* are never read). Absent from offsets read from BTF.
+   */
+  unavailable?: Partial<Record<OffsetField, string>>;
 }
+
+/** Every field of SockOffsets, in the order explanations list them. */
+export const OFFSET_FIELDS = [
+  'skcFamily', 'skcState', 'skcRcvSaddr', 'skcDaddr', 'skcDport', 'skcNum', 'skcV6RcvSaddr', 'skcV6Daddr', 'skcProt', 'skcNet',
+  'netNsInum', 'inetSport', 'skProtocol', 'skShutdown',
+  'tcpWriteSeq', 'tcpSndUna', 'tcpBytesAcked', 'tcpCopiedSeq', 'tcpRcvNxt', 'tcpBytesReceived', 'tcpSrttUs', 'tcpMdevUs', 'tcpTotalRetrans', 'tcpSegsIn', 'tcpSegsOut',
+  'skbHead', 'skbNetworkHeader', 'skbTransportHeader', 'socketSk', 'msghdrName',
+] as const;
+export type OffsetField = (typeof OFFSET_FIELDS)[number];
+
+/** The fields only the function hooks (fentry, kprobe backends) read: guessing them needs kprobes. */
+export const HOOK_FIELDS = ['skbHead', 'skbNetworkHeader', 'skbTransportHeader', 'socketSk', 'msghdrName'] as const satisfies readonly OffsetField[];
+
+/** The IPv6 address fields: unavailable on a kernel booted with ipv6.disable=1. */
+export const IPV6_FIELDS = ['skcV6RcvSaddr', 'skcV6Daddr'] as const satisfies readonly OffsetField[];
 
 /** Where a SockOffsets came from. */
 export type OffsetSource = 'btf' | 'guess';

@@ -1,0 +1,203 @@
+// The kernel side of guessing: bpf/src/offsetguess.bpf.c loaded, its
+// programs attached, and one capture per arming. Userspace arms the mailbox
+// for its own thread, makes one synchronous call on one of its sockets, and
+// reads what the first hit copied: raw bytes, searched in TypeScript.
+import { readlinkSync, statSync } from 'node:fs';
+import { objects } from '@tracer-bpf/bpf';
+import { abi } from '@tracer-bpf/decode';
+import { BpfObject, type Link, readTracepointFormat } from '@tracer-bpf/loader';
+import { GuessError } from './errors.js';
+
+const C = abi.enums.guess_const;
+export const SK_BYTES = C.GUESS_SK_BYTES;
+export const ARG_BYTES = C.GUESS_ARG_BYTES;
+export const CHUNK = C.GUESS_CHUNK;
+export const DEREFS = C.GUESS_DEREFS;
+export const DEREF_BYTES = C.GUESS_DEREF_BYTES;
+const W = abi.enums.guess_what;
+const F = abi.enums.guess_deref_flags;
+const CAP = abi.structs.guess_capture.fields;
+const MBX = abi.structs.guess_mailbox;
+const DEREF = abi.structs.guess_deref;
+
+/** What a capture holds (enum guess_what). */
+export type CaptureKind = 'sock' | 'msghdr' | 'skb' | 'socket';
+const KIND_BIT: Record<CaptureKind, number> = { sock: W.GUESS_SOCK, msghdr: W.GUESS_MSGHDR, skb: W.GUESS_SKB, socket: W.GUESS_SOCKET };
+
+/** A pointer to follow: the one at `ptrOff` of the socket (or of the call's other object), read from + `add`. */
+export interface Deref {
+  ptrOff: number;
+  add?: number;
+  fromArg?: boolean;
+}
+
+/** One capture, as userspace reads it (struct guess_capture). */
+export interface RawCapture {
+  kind: CaptureKind;
+  /** The socket's kernel address (0n for 'socket' captures). */
+  sk: bigint;
+  /** The call's other object's address (msghdr, sk_buff, struct socket), or 0n. */
+  arg: bigint;
+  /** GUESS_SK_BYTES of the socket; chunks that could not be read are zero and set in skFaults. */
+  skBytes: Buffer;
+  skFaults: number;
+  argBytes: Buffer;
+  argFault: boolean;
+  /** Per requested deref: the bytes read, or undefined where the read faulted. */
+  derefs: (Buffer | undefined)[];
+}
+
+/** The programs of the object, the hook each is, and what it captures. */
+const PROGRAMS = {
+  guess_tcp_rcv: { kind: 'tracepoint', category: 'tcp', name: 'tcp_rcv_space_adjust', field: 'skaddr', global: 'tp_rcv_space_skaddr' },
+  guess_sock_send: { kind: 'tracepoint', category: 'sock', name: 'sock_send_length', field: 'sk', global: 'tp_send_length_sk' },
+  guess_udp_sendmsg: { kind: 'kprobe', target: 'udp_sendmsg' },
+  guess_skb_consume_udp: { kind: 'kprobe', target: 'skb_consume_udp' },
+  guess_inet_getname: { kind: 'kprobe', target: 'inet_getname' },
+} as const;
+export type ProgramName = keyof typeof PROGRAMS;
+
+/** The calling thread's id in its own pid namespace (the main thread's is the pid). */
+export function currentTid(): number {
+  try {
+    const m = /\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'));
+    if (m) return Number(m[1]);
+  } catch {
+    // no /proc/thread-self (a procfs of another pid namespace, or none): the main thread's
+  }
+  return process.pid;
+}
+
+/**
+ * The loaded guess programs. `open()` loads and attaches what this kernel
+ * has (classic tracepoints from tracefs; kprobes where kprobes attach) and
+ * says why anything is missing; `close()` releases every link and the object.
+ */
+export class Capturer implements Disposable {
+  readonly #obj: BpfObject;
+  readonly #links: Link[];
+  /** Hooks attached, and why the others are not. */
+  readonly attached: ReadonlySet<ProgramName>;
+  readonly missing: ReadonlyMap<ProgramName, string>;
+  #seq = 0n;
+  readonly #tid: number;
+  readonly #key = Buffer.alloc(4);
+  readonly #mailbox = Buffer.alloc(MBX.size);
+  readonly #value = Buffer.alloc(abi.structs.guess_capture.size);
+  #closed = false;
+
+  private constructor(obj: BpfObject, links: Link[], attached: Set<ProgramName>, missing: Map<ProgramName, string>) {
+    this.#obj = obj;
+    this.#links = links;
+    this.attached = attached;
+    this.missing = missing;
+    this.#tid = currentTid();
+  }
+
+  /** Load and attach; `kprobes: false` leaves the kprobe programs out (their fields are then unavailable). */
+  static async open(opts: { kprobes: boolean; kprobesWhy?: string }): Promise<Capturer> {
+    const ns = statSync('/proc/self/ns/pid', { bigint: true });
+    const globals: Record<string, number | bigint> = { pidns_dev: ns.dev, pidns_ino: ns.ino };
+    const missing = new Map<ProgramName, string>();
+    const wanted: ProgramName[] = [];
+    for (const [name, p] of Object.entries(PROGRAMS) as [ProgramName, (typeof PROGRAMS)[ProgramName]][]) {
+      if (p.kind === 'tracepoint') {
+        let off: number | undefined;
+        try {
+          off = readTracepointFormat(p.category, p.name).field(p.field)?.offset;
+        } catch (e) {
+          missing.set(name, `tracepoint ${p.category}:${p.name}: ${(e as Error).message}`);
+          continue;
+        }
+        if (off === undefined) {
+          missing.set(name, `tracepoint ${p.category}:${p.name} has no field ${p.field} on this kernel`);
+          continue;
+        }
+        globals[p.global] = off;
+      } else if (!opts.kprobes) {
+        missing.set(name, `kprobe ${p.target}: ${opts.kprobesWhy ?? 'kprobes are not available'}`);
+        continue;
+      }
+      wanted.push(name);
+    }
+    if (!wanted.includes('guess_tcp_rcv')) {
+      throw new GuessError('ERR_GUESS_UNSUPPORTED', 'guessing needs the classic tracepoint tcp:tcp_rcv_space_adjust with its skaddr field', missing.get('guess_tcp_rcv'));
+    }
+    const obj = BpfObject.open(objects.offsetguess);
+    const links: Link[] = [];
+    const attached = new Set<ProgramName>();
+    try {
+      obj.setGlobals(globals);
+      for (const name of wanted) obj.program(name).setAutoload(true);
+      await obj.load();
+      for (const name of wanted) {
+        try {
+          links.push(obj.program(name).attach());
+          attached.add(name);
+        } catch (e) {
+          if (name === 'guess_tcp_rcv') throw e;
+          missing.set(name, `${(e as Error).message}`);
+        }
+      }
+      return new Capturer(obj, links, attached, missing);
+    } catch (e) {
+      for (const l of links) l.close();
+      obj.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Arm for `kind`, run `call` (one synchronous system call on a socket of
+   * ours, on this thread), and return what it captured, or undefined when no
+   * hook fired for this thread during it.
+   */
+  capture(kind: CaptureKind, call: () => void, derefs: readonly Deref[] = []): RawCapture | undefined {
+    if (this.#closed) throw new GuessError('ERR_GUESS_CLOSED', 'the guess programs were closed');
+    if (derefs.length > DEREFS) throw new RangeError(`at most ${DEREFS} derefs per capture, got ${derefs.length}`);
+    const seq = ++this.#seq;
+    const m = this.#mailbox.fill(0);
+    m.writeUInt32LE(this.#tid, MBX.fields.tid.offset);
+    m.writeUInt32LE(KIND_BIT[kind], MBX.fields.what.offset);
+    m.writeBigUInt64LE(seq, MBX.fields.seq.offset);
+    derefs.forEach((d, i) => {
+      const at = MBX.fields.deref.offset + i * DEREF.size;
+      m.writeUInt32LE(F.GUESS_DEREF_ON | (d.fromArg ? F.GUESS_DEREF_FROM_ARG : 0), at + DEREF.fields.flags.offset);
+      m.writeUInt32LE(d.ptrOff, at + DEREF.fields.ptr_off.offset);
+      m.writeUInt32LE(d.add ?? 0, at + DEREF.fields.add.offset);
+    });
+    const mailbox = this.#obj.map('guess_mailbox');
+    mailbox.update(this.#key, m);
+    try {
+      call();
+    } finally {
+      // Disarm whatever happened: nothing of a later call may land in this capture.
+      mailbox.update(this.#key, this.#mailbox.fill(0));
+    }
+    const v = this.#obj.map('guess_capture').lookup(this.#key, this.#value);
+    if (!v || v.readBigUInt64LE(CAP.seq.offset) !== seq) return undefined;
+    const faults = v.readUInt32LE(CAP.deref_faults.offset);
+    const derefAt = CAP.deref.offset;
+    return {
+      kind,
+      sk: v.readBigUInt64LE(CAP.sk.offset),
+      arg: v.readBigUInt64LE(CAP.arg.offset),
+      skBytes: Buffer.from(v.subarray(CAP.sk_bytes.offset, CAP.sk_bytes.offset + SK_BYTES)),
+      skFaults: v.readUInt32LE(CAP.sk_faults.offset),
+      argBytes: Buffer.from(v.subarray(CAP.arg_bytes.offset, CAP.arg_bytes.offset + ARG_BYTES)),
+      argFault: v.readUInt32LE(CAP.arg_fault.offset) !== 0,
+      derefs: derefs.map((_, i) => (faults & (1 << i) ? undefined : Buffer.from(v.subarray(derefAt + i * DEREF_BYTES, derefAt + (i + 1) * DEREF_BYTES)))),
+    };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const l of this.#links) l.close();
+    this.#obj.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

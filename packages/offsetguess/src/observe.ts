@@ -1,0 +1,356 @@
+// Collecting samples: the guesser's sockets brought into known states and
+// captured, each capture paired with what the guesser knows of that socket.
+import { randomBytes, randomInt } from 'node:crypto';
+import dgram from 'node:dgram';
+import { closeSync, statSync } from 'node:fs';
+import { setSocketOption, socketBind, socketConnect, socketName, socketRecv, socketSend, socketSendTo, tcpSocket } from '@tracer-bpf/loader';
+import { type Capturer, type CaptureKind, type Deref } from './capture.js';
+import { GuessError } from './errors.js';
+import type { ArgSample, SockSample } from './samples.js';
+import {
+  closePair,
+  type Family,
+  familyAddress,
+  fdOf,
+  IPPROTO_TCP,
+  Listener,
+  MSG_MORE,
+  peek,
+  randomLoopback,
+  repair,
+  repairQueue,
+  sendAcked,
+  shutdownWrite,
+  TCP_NO_QUEUE,
+  TCP_RECV_QUEUE,
+  TCP_SEND_QUEUE,
+  type TcpEnd,
+  tcpNow,
+  type TcpPair,
+  tcpPair,
+  until,
+} from './sockets.js';
+
+const TCP_ESTABLISHED = 1;
+const TCP_REPAIR = 19;
+const TCP_REPAIR_QUEUE = 20;
+const TCP_QUEUE_SEQ = 21;
+const TCP_REPAIR_OFF_NO_WP = -1;
+const MSG_OOB = 1;
+const TCP_FIN_WAIT2 = 5;
+const TCP_CLOSE = 7;
+const TCP_CLOSE_WAIT = 8;
+
+/** The IPv4 part of an address as a socket of either family shows it. */
+export function v4Part(addr: string): string {
+  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+}
+
+export function netnsInode(): number {
+  return Number(statSync('/proc/self/ns/net').ino);
+}
+
+let sockIds = 0;
+
+/** What one round of sockets showed. */
+export interface Round {
+  socks: SockSample[];
+  args: ArgSample[];
+}
+
+/** The guesser's sockets of one guess, kept open until close() (a pair's state must not move under a later capture). */
+export class Observer {
+  readonly #cap: Capturer;
+  readonly #netns = netnsInode();
+  readonly #ids = new WeakMap<TcpEnd, string>();
+  readonly #sk = new WeakMap<TcpEnd, bigint>();
+  readonly #pairs: TcpPair[] = [];
+  readonly #udp: dgram.Socket[] = [];
+  readonly #listeners: Map<Family, Listener>;
+  readonly families: Family[];
+  /** Why IPv6 is missing, if it is. */
+  readonly noIpv6: string | undefined;
+
+  private constructor(cap: Capturer, listeners: Map<Family, Listener>, noIpv6: string | undefined) {
+    this.#cap = cap;
+    this.#listeners = listeners;
+    this.families = [...listeners.keys()];
+    this.noIpv6 = noIpv6;
+  }
+
+  /** IPv4 always; IPv6 (through IPv4-mapped addresses) unless the kernel has no IPv6 at all. */
+  static async open(cap: Capturer): Promise<Observer> {
+    const listeners = new Map<Family, Listener>([[4, await Listener.open(4)]]);
+    let noIpv6: string | undefined;
+    try {
+      listeners.set(6, await Listener.open(6));
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause;
+      noIpv6 = cause?.code === 'EAFNOSUPPORT' ? 'this kernel has no IPv6 (booted with ipv6.disable=1: AF_INET6 sockets are refused)' : `no IPv6 socket could listen: ${(e as Error).message}`;
+    }
+    return new Observer(cap, listeners, noIpv6);
+  }
+
+  get netns(): number {
+    return this.#netns;
+  }
+
+  #id(e: TcpEnd): string {
+    let id = this.#ids.get(e);
+    if (!id) this.#ids.set(e, (id = `tcp${e.family}#${++sockIds}`));
+    return id;
+  }
+
+  /** A capture of a TCP end (a MSG_PEEK read of its unread data). */
+  sockSample(e: TcpEnd, label: string, shutdown: number, derefs: readonly Deref[] = []): SockSample {
+    const before = tcpNow(e.fd);
+    const c = this.#cap.capture('sock', () => peek(e), derefs);
+    const after = tcpNow(e.fd);
+    if (!c) throw new GuessError('ERR_GUESS_NO_CAPTURE', `tcp:tcp_rcv_space_adjust did not fire for the guesser's read (${label})`);
+    this.#sk.set(e, c.sk);
+    return {
+      label,
+      socket: this.#id(e),
+      protocol: 6,
+      family: e.family === 4 ? 2 : 10,
+      saddr: v4Part(e.local.addr),
+      daddr: v4Part(e.remote.addr),
+      sport: e.local.port,
+      dport: e.remote.port,
+      num: before.state === TCP_CLOSE ? 0 : e.local.port,
+      netns: this.#netns,
+      state: before.state,
+      shutdown,
+      tcp: { before, after },
+      sk: c.sk,
+      bytes: c.skBytes,
+      faults: c.skFaults,
+      derefs: derefs.map((d, i) => ({ ptrOff: d.ptrOff, bytes: c.derefs[i] })),
+    };
+  }
+
+  async pair(family: Family): Promise<TcpPair> {
+    const p = await tcpPair(this.#listeners.get(family)!);
+    this.#pairs.push(p);
+    await sendAcked(p.client, p.server, randomInt(100, 20000));
+    await sendAcked(p.server, p.client, randomInt(100, 20000));
+    return p;
+  }
+
+  /** Idle captures of both ends. */
+  idle(p: TcpPair, derefs: readonly Deref[] = []): SockSample[] {
+    return [this.sockSample(p.client, 'idle client', 0, derefs), this.sockSample(p.server, 'idle server', 0)];
+  }
+
+  /** Data written with MSG_MORE stays unsent: write_seq ahead of snd_nxt, snd_una and pushed_seq. */
+  async more(p: TcpPair): Promise<SockSample[]> {
+    const n = randomInt(50, 1000);
+    socketSend(p.client.fd, randomBytes(n), MSG_MORE);
+    const s = this.sockSample(p.client, 'unsent (MSG_MORE)', 0);
+    if (s.tcp!.before.notSent !== n) throw new GuessError('ERR_GUESS_SOCKET', `MSG_MORE: ${s.tcp!.before.notSent} bytes unsent, expected ${n}`);
+    p.client.socket.setNoDelay(true);
+    p.client.sent += n;
+    p.server.received += n;
+    await until('the corked data to be sent and acked', () => tcpNow(p.client.fd).outq === 0, 2000);
+    return [s, this.sockSample(p.client, 'pushed', 0)];
+  }
+
+  /**
+   * TCP_REPAIR: data "sent" in repair mode never leaves (snd_nxt ahead of
+   * snd_una), then repair off: the loss probe and recovery retransmit it
+   * (total_retrans > 0) and the peer acks it.
+   */
+  async repairSend(p: TcpPair): Promise<SockSample[]> {
+    const c = p.client;
+    const a = randomInt(100, 2000);
+    const b = randomInt(100, 2000);
+    repair(c, true);
+    try {
+      repairQueue(c, TCP_SEND_QUEUE);
+      socketSend(c.fd, randomBytes(a));
+      socketSend(c.fd, randomBytes(b));
+      repairQueue(c, TCP_RECV_QUEUE);
+      const inFlight = this.sockSample(c, 'in flight (TCP_REPAIR)', 0);
+      repairQueue(c, TCP_NO_QUEUE);
+      repair(c, false);
+      c.sent += a + b;
+      p.server.received += a + b;
+      await until('the data sent under TCP_REPAIR to be retransmitted and acked', () => {
+        const t = tcpNow(c.fd);
+        return t.outq === 0 && t.totalRetrans > 0;
+      }, 3000);
+      return [inFlight, this.sockSample(c, 'retransmitted', 0)];
+    } catch (e) {
+      try {
+        repair(c, false);
+      } catch {
+        // already off
+      }
+      throw e;
+    }
+  }
+
+  /** TCP_REPAIR: data queued straight into the receive queue (rcv_nxt moves, no ACK: rcv_wup stays). The pair is unusable after. */
+  repairRecv(p: TcpPair): SockSample {
+    const c = p.client;
+    repair(c, true);
+    try {
+      repairQueue(c, TCP_RECV_QUEUE);
+      const n = randomInt(100, 3000);
+      socketSend(c.fd, randomBytes(n));
+      c.received += n;
+      return this.sockSample(c, 'queued (TCP_REPAIR)', 0);
+    } finally {
+      repairQueue(c, TCP_NO_QUEUE);
+      repair(c, false);
+    }
+  }
+
+  /**
+   * A socket connected under TCP_REPAIR (no packet leaves): its sequence
+   * counters set with TCP_QUEUE_SEQ, then urgent data "sent" (write_seq,
+   * snd_nxt and snd_up move, snd_una stays; no RTT was ever measured) and
+   * data queued straight into its receive queue (rcv_nxt moves; copied_seq
+   * and rcv_wup stay). Every sequence counter has a value known exactly.
+   * Then a read out of repair mode moves copied_seq alone.
+   */
+  repaired(family: Family): SockSample[] {
+    const fd = tcpSocket(family);
+    try {
+      socketBind(fd, familyAddress(randomLoopback(), family), 0);
+      const local = socketName(fd);
+      const write = randomInt(1, 0xffffffff);
+      const rcv = randomInt(1, 0xffffffff);
+      setSocketOption(fd, IPPROTO_TCP, TCP_REPAIR, 1);
+      setSocketOption(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE);
+      setSocketOption(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, write | 0);
+      setSocketOption(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE);
+      setSocketOption(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, rcv | 0);
+      const remote = { addr: familyAddress(randomLoopback(), family), port: randomInt(1024, 65536) };
+      socketConnect(fd, remote.addr, remote.port);
+      const x = randomInt(1, 1000);
+      const z = randomInt(1, 3000);
+      setSocketOption(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE);
+      socketSend(fd, randomBytes(x), MSG_OOB);
+      setSocketOption(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE);
+      socketSend(fd, randomBytes(z));
+      const e: TcpEnd = { socket: undefined as never, fd, family, local: { addr: local.address, port: local.port }, remote, sent: x, received: z, readCount: 0 };
+      const a = this.sockSample(e, 'connected under TCP_REPAIR', 0);
+      a.seqs = { writeSeq: (write + x) >>> 0, sndUna: write >>> 0, rcvNxt: (rcv + z) >>> 0, copiedSeq: rcv >>> 0 };
+      // Repair off without a window probe, then a real read: copied_seq moves,
+      // the receive-space mark (rcvq_space.seq) does not (no RTT ever measured).
+      setSocketOption(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP);
+      const k = randomInt(1, z);
+      if (socketRecv(fd, Buffer.alloc(k)) !== k) throw new GuessError('ERR_GUESS_SOCKET', 'a read of data queued under TCP_REPAIR came back short');
+      const b = this.sockSample(e, 'read after TCP_REPAIR', 0);
+      b.seqs = { ...a.seqs, copiedSeq: (rcv + k) >>> 0 };
+      return [a, b];
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** shutdown(SHUT_WR) on the client (2 / the server sees the FIN: 1), then on the server: both closed (3). */
+  async shutdowns(p: TcpPair): Promise<SockSample[]> {
+    shutdownWrite(p.client);
+    await until('FIN_WAIT2 and CLOSE_WAIT', () => tcpNow(p.client.fd).state === TCP_FIN_WAIT2 && tcpNow(p.server.fd).state === TCP_CLOSE_WAIT, 2000);
+    const out = [this.sockSample(p.client, 'shut down for writing', 2), this.sockSample(p.server, 'peer shut down', 1)];
+    shutdownWrite(p.server);
+    await until('both ends closed', () => tcpNow(p.client.fd).state === TCP_CLOSE && tcpNow(p.server.fd).state === TCP_CLOSE, 2000);
+    out.push(this.sockSample(p.client, 'closed (client)', 3), this.sockSample(p.server, 'closed (server)', 3));
+    return out;
+  }
+
+  /** A bound UDP socket on a random 127/8 address (IPv4-mapped for family 6), connected when `to` is given. */
+  async udp(family: Family, to?: { addr: string; port: number }): Promise<{ s: dgram.Socket; fd: number; addr: string; port: number }> {
+    const s = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: false });
+    this.#udp.push(s);
+    s.on('error', () => {});
+    s.on('message', () => {});
+    const addr = familyAddress(randomLoopback(), family);
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind({ address: addr, port: 0 }, () => resolve());
+    });
+    if (to) await new Promise<void>((resolve, reject) => s.connect(to.port, to.addr, (e?: Error) => (e ? reject(e) : resolve())));
+    s.unref();
+    return { s, fd: fdOf(s), addr, port: s.address().port };
+  }
+
+  /** UDP captures: a connected socket's send, an unconnected socket's sendto (and, with kprobes, its msghdr and the sk_buff read by the peer). */
+  async udpSamples(family: Family, sockKind: CaptureKind | undefined, kprobes: { msghdr: boolean; skb: boolean }): Promise<Round> {
+    const socks: SockSample[] = [];
+    const args: ArgSample[] = [];
+    const peer = await this.udp(family);
+    const conn = await this.udp(family, { addr: peer.addr, port: peer.port });
+    const lone = await this.udp(family);
+    const fam = family === 4 ? 2 : 10;
+    const sample = (u: typeof conn, c: ReturnType<Capturer['capture']>, label: string, connected: boolean): SockSample => {
+      if (!c) throw new GuessError('ERR_GUESS_NO_CAPTURE', `no capture of the guesser's UDP send (${label})`);
+      return {
+        label,
+        socket: `udp${family}#${++sockIds}`,
+        protocol: 17,
+        family: fam,
+        saddr: v4Part(u.addr),
+        daddr: connected ? v4Part(peer.addr) : '0.0.0.0',
+        sport: u.port,
+        dport: connected ? peer.port : 0,
+        num: u.port,
+        netns: this.#netns,
+        state: connected ? TCP_ESTABLISHED : TCP_CLOSE,
+        sk: c.sk,
+        bytes: c.skBytes,
+        faults: c.skFaults,
+      };
+    };
+    if (sockKind) {
+      const payload = randomBytes(randomInt(1, 200));
+      socks.push(sample(conn, this.#cap.capture(sockKind, () => socketSend(conn.fd, payload)), 'connected UDP send', true));
+      socks.push(sample(lone, this.#cap.capture(sockKind, () => socketSendTo(lone.fd, payload, peer.addr, peer.port)), 'unconnected UDP sendto', false));
+    }
+    if (kprobes.msghdr) {
+      const derefs = Array.from({ length: 16 }, (_, i) => ({ ptrOff: i * 8, fromArg: true }));
+      const c = this.#cap.capture('msghdr', () => socketSendTo(lone.fd, randomBytes(8), peer.addr, peer.port), derefs);
+      if (!c) throw new GuessError('ERR_GUESS_NO_CAPTURE', 'kprobe udp_sendmsg did not fire for the guesser\'s sendto');
+      args.push({ kind: 'msghdr', label: 'sendto', sk: c.sk, bytes: c.argBytes, derefs: derefs.map((d, i) => ({ ptrOff: d.ptrOff, bytes: c.derefs[i] })), peer: { addr: v4Part(peer.addr), port: peer.port, family: fam } });
+    }
+    if (kprobes.skb) {
+      for (let half = 0; half < 2; half++) {
+        const payload = randomBytes(randomInt(1, 300));
+        socketSend(conn.fd, payload);
+        const derefs = Array.from({ length: 16 }, (_, i) => ({ ptrOff: (half * 16 + i) * 8, fromArg: true }));
+        const c = this.#cap.capture('skb', () => socketRecv(peer.fd, Buffer.alloc(2048)), derefs);
+        if (!c) throw new GuessError('ERR_GUESS_NO_CAPTURE', 'kprobe skb_consume_udp did not fire for the guesser\'s read');
+        args.push({
+          kind: 'skb',
+          label: `datagram read (pointers ${half * 128}..${half * 128 + 127})`,
+          sk: c.sk,
+          bytes: c.argBytes,
+          derefs: derefs.map((d, i) => ({ ptrOff: d.ptrOff, bytes: c.derefs[i] })),
+          peer: { addr: v4Part(conn.addr), port: conn.port, family: fam },
+          local: { addr: v4Part(peer.addr), port: peer.port },
+          payload: payload.length,
+        });
+      }
+    }
+    return { socks, args };
+  }
+
+  /** A struct socket capture (getsockname through inet_getname) of a TCP end captured before. */
+  socketSample(e: TcpEnd): ArgSample | undefined {
+    const sk = this.#sk.get(e);
+    if (sk === undefined) return undefined;
+    const h = (e.socket as unknown as { _handle: { getsockname(out: object): number } })._handle;
+    const c = this.#cap.capture('socket', () => h.getsockname({}));
+    if (!c) throw new GuessError('ERR_GUESS_NO_CAPTURE', 'kprobe inet_getname did not fire for the guesser\'s getsockname');
+    return { kind: 'socket', label: 'getsockname', sk, bytes: c.argBytes, derefs: [] };
+  }
+
+  close(): void {
+    for (const p of this.#pairs) closePair(p);
+    for (const u of this.#udp) u.close();
+    for (const l of this.#listeners.values()) l.close();
+  }
+}
+
