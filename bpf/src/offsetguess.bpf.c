@@ -114,6 +114,23 @@ int guess_sock_send(void *ctx)
 	return 0;
 }
 
+/* The same hooks as raw tracepoints (4.17+, no BTF needed): the socket is
+ * the first argument, no record layout is involved, and detaching one does
+ * not wait for an RCU grace period as a perf-event tracepoint does. */
+SEC("?raw_tracepoint/tcp_rcv_space_adjust")
+int guess_raw_tcp_rcv(struct bpf_raw_tracepoint_args *ctx)
+{
+	capture((const void *)ctx->args[0], 0, GUESS_SOCK);
+	return 0;
+}
+
+SEC("?raw_tracepoint/sock_send_length")
+int guess_raw_sock_send(struct bpf_raw_tracepoint_args *ctx)
+{
+	capture((const void *)ctx->args[0], 0, GUESS_SOCK);
+	return 0;
+}
+
 SEC("?kprobe/udp_sendmsg")
 int BPF_KPROBE(guess_udp_sendmsg, const void *sk, const void *msg)
 {

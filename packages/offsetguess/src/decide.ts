@@ -3,24 +3,24 @@
 // Pure functions of the samples (tested on recorded captures).
 import { GuessError } from './errors.js';
 import type { Samples } from './samples.js';
-import { type Candidates, netPointerCandidates, searchHead, searchMsghdr, searchNet, searchSkb, searchSock, searchSocket, searchTcp, type Window } from './search.js';
+import { type Candidates, netPointerCandidates, SEARCH, type Scope, searchHead, searchMsghdr, searchNet, searchSkb, searchSock, searchSocket, searchTcp, type Window } from './search.js';
 import { type BitField, HOOK_FIELDS, IPV6_FIELDS, OFFSET_FIELDS, type OffsetField, type SockOffsets } from './sock-offsets.js';
 
 export type FieldValue = number | BitField;
 
 /** Every field's candidates from one set of samples. */
-export function searchAll(s: Samples, gates = true): Map<OffsetField, Candidates<FieldValue>> {
+export function searchAll(s: Samples, scope: Scope = SEARCH): Map<OffsetField, Candidates<FieldValue>> {
   const m = new Map<OffsetField, Candidates<FieldValue>>();
   const put = (c: Candidates<FieldValue>): void => void m.set(c.field as OffsetField, c);
-  for (const c of searchHead(s, gates)) put(c);
-  const net = searchNet(s);
+  for (const c of searchHead(s, scope)) put(c);
+  const net = searchNet(s, scope);
   put(net.net);
   put(net.inum);
-  const sock = searchSock(s, gates);
+  const sock = searchSock(s, scope);
   put(sock.inetSport);
   put(sock.skProtocol);
   put(sock.skShutdown);
-  for (const c of searchTcp(s, gates)) put(c);
+  for (const c of searchTcp(s, scope)) put(c);
   put(searchSocket(s.args));
   put(searchMsghdr(s.args));
   const skb = searchSkb(s.args);
@@ -95,7 +95,7 @@ export function fieldError(c: Candidates<FieldValue>): GuessError {
  * candidate there. Returns the fields that failed, with what was left.
  */
 export function verify(settled: ReadonlyMap<OffsetField, Settled>, fresh: Samples): { field: OffsetField; left: FieldValue[] }[] {
-  const again = searchAll(fresh, false);
+  const again = searchAll(fresh, { gates: false, at: new Map([...settled].map(([f, x]) => [f, x.value])) });
   const failed: { field: OffsetField; left: FieldValue[] }[] = [];
   for (const [f, s] of settled) {
     const c = again.get(f);

@@ -8,6 +8,7 @@ import { Capturer, type CaptureKind } from './capture.js';
 import { decide, fieldError, type FieldValue, netPointerCandidates, searchAll, type Settled, toOffsets, unavailableFields, verify } from './decide.js';
 import { GuessError } from './errors.js';
 import { Observer, type Round } from './observe.js';
+import type { Family, TcpPair } from './sockets.js';
 import type { Samples, SockSample } from './samples.js';
 import { HOOK_FIELDS, type OffsetField, type SockOffsets } from './sock-offsets.js';
 
@@ -70,46 +71,62 @@ function kprobeState(opt: GuessOptions['kprobes']): string | undefined {
 
 /** The UDP capture kind: sock_send_length (6.3+), else the kprobe on udp_sendmsg, else none. */
 function udpKind(cap: Capturer): CaptureKind | undefined {
-  if (cap.attached.has('guess_sock_send')) return 'sock';
-  if (cap.attached.has('guess_udp_sendmsg')) return 'msghdr';
+  if (cap.attached.has('sock_send')) return 'sock';
+  if (cap.attached.has('udp_sendmsg')) return 'msghdr';
   return undefined;
 }
 
-async function round(obs: Observer, cap: Capturer, full: boolean): Promise<Round> {
+/** The sockets of a round, connected and with data both ways (before the capture programs are needed). */
+interface Setup {
+  family: Family;
+  idle: TcpPair;
+  shut: TcpPair;
+  retrans?: TcpPair | undefined;
+  queued?: TcpPair | undefined;
+}
+
+async function setup(obs: Observer, full: boolean): Promise<Setup[]> {
+  return Promise.all(
+    obs.families.map(async (family) => {
+      const four = full && family === 4;
+      const [idle, shut, retrans, queued] = await Promise.all([obs.pair(family), obs.pair(family), four ? obs.pair(family) : undefined, four ? obs.pair(family) : undefined]);
+      return { family, idle, shut, retrans, queued };
+    }),
+  );
+}
+
+/**
+ * One round of captures: per family an idle pair (then MSG_MORE), a pair
+ * shut down both ways, UDP; in a full round (IPv4) the TCP_REPAIR states and
+ * a retransmitting connection too. What waits on the kernel runs side by side.
+ */
+async function round(obs: Observer, cap: Capturer, sets: Setup[], full: boolean): Promise<Round> {
   const socks: SockSample[] = [];
   const args: Round['args'] = [];
-  const kp = { msghdr: cap.attached.has('guess_udp_sendmsg'), skb: cap.attached.has('guess_skb_consume_udp') };
-  for (const family of obs.families) {
-    const a = await obs.pair(family);
-    const b = await obs.pair(family);
-    socks.push(...obs.idle(a), ...obs.idle(b));
-    socks.push(...(await obs.shutdowns(b)));
-    if (full) {
-      socks.push(...(await obs.more(a)));
-      if (family === 4) {
-        const c = await obs.pair(family);
-        socks.push(...obs.idle(c));
-        socks.push(...(await obs.repairSend(c)));
-        socks.push(obs.repairRecv(await obs.pair(family)));
-        socks.push(...obs.repaired(family));
-      }
+  const kp = { msghdr: cap.attached.has('udp_sendmsg'), skb: cap.attached.has('skb_consume_udp') };
+  const waits: Promise<SockSample[]>[] = [];
+  for (const s of sets) {
+    if (s.retrans) waits.push(obs.repairSend(s.retrans));
+    socks.push(...obs.idle(s.idle), ...obs.idle(s.shut));
+    if (s.queued) socks.push(obs.repairRecv(s.queued), ...obs.repaired(s.family));
+    if (cap.attached.has('inet_getname') && s.family === 4) {
+      const a = obs.socketSample(s.idle.client);
+      if (a) args.push(a);
     }
-    if (cap.attached.has('guess_inet_getname') && family === 4) {
-      const s = obs.socketSample(a.client);
-      if (s) args.push(s);
-    }
-    const u = await obs.udpSamples(family, udpKind(cap), kp);
+    waits.push(obs.shutdowns(s.shut));
+    if (full) waits.push(obs.more(s.idle));
+    const u = await obs.udpSamples(s.family, udpKind(cap), kp);
     socks.push(...u.socks);
     args.push(...u.args);
   }
+  for (const w of await Promise.all(waits)) socks.push(...w);
   return { socks, args };
 }
 
-/** Follow the skc_net candidates from one more capture: the (skc_net, ns.inum) search needs the struct net behind them. */
-async function netRound(obs: Observer, ptrs: number[]): Promise<SockSample[]> {
+/** Follow the skc_net candidates from one more capture of an idle socket: ns.inum is in the struct net behind them. */
+function netSample(obs: Observer, sets: Setup[], ptrs: number[]): SockSample[] {
   if (!ptrs.length) return [];
-  const p = await obs.pair(4);
-  return [obs.sockSample(p.client, 'struct net followed', 0, ptrs.slice(0, 16).map((ptrOff) => ({ ptrOff })))];
+  return [obs.sockSample(sets[0]!.idle.client, 'struct net followed', 0, ptrs.slice(0, 16).map((ptrOff) => ({ ptrOff })))];
 }
 
 /**
@@ -126,50 +143,68 @@ export async function guessOffsetsDetailed(opts: GuessOptions = {}): Promise<Gue
   if (opts.kprobes !== undefined && opts.kprobes !== 'auto' && opts.kprobes !== false) throw new GuessError('ERR_GUESS_OPTION', `kprobes: expected 'auto' or false, got ${String(opts.kprobes)}`);
   const t0 = performance.now();
   const noKprobes = kprobeState(opts.kprobes ?? 'auto');
-  const cap = await Capturer.open({ kprobes: noKprobes === undefined, kprobesWhy: noKprobes });
+  // The programs load (on the thread pool) while the sockets connect.
+  const opening = Capturer.open({ kprobes: noKprobes === undefined, kprobesWhy: noKprobes });
+  let cap: Capturer | undefined;
   let obs: Observer | undefined;
-  const samples: Samples = { kernel: readKernelRelease(), socks: [], args: [], prot: kallsymsProt() };
+  const samples: Samples = { kernel: readKernelRelease(), socks: [], args: [] };
   let fresh: Samples | undefined;
   try {
-    obs = await Observer.open(cap);
+    obs = await Observer.open();
+    let sets: Setup[];
+    try {
+      sets = await setup(obs, true);
+    } finally {
+      cap = await opening;
+    }
+    obs.cap = cap;
     const unavailable = unavailableFields(noKprobes, obs.noIpv6);
     // Hooks that could not attach take their fields with them.
     for (const [name, why] of cap.missing) {
-      if (name === 'guess_udp_sendmsg') unavailable.set('msghdrName', why);
-      if (name === 'guess_skb_consume_udp') for (const f of ['skbHead', 'skbNetworkHeader', 'skbTransportHeader'] as const) unavailable.set(f, why);
-      if (name === 'guess_inet_getname') unavailable.set('socketSk', why);
+      if (name === 'udp_sendmsg') unavailable.set('msghdrName', why);
+      if (name === 'skb_consume_udp') for (const f of ['skbHead', 'skbNetworkHeader', 'skbTransportHeader'] as const) unavailable.set(f, why);
+      if (name === 'inet_getname') unavailable.set('socketSk', why);
     }
     let rounds = 0;
     let decision;
     for (;;) {
       rounds++;
-      const r = await round(obs, cap, true);
+      if (rounds > 1) sets = await setup(obs, true);
+      const r = await round(obs, cap, sets, true);
       samples.socks.push(...r.socks);
       samples.args.push(...r.args);
-      samples.socks.push(...(await netRound(obs, netPointerCandidates(samples))));
+      samples.socks.push(...netSample(obs, sets, netPointerCandidates(samples)));
       decision = decide(searchAll(samples), unavailable);
+      if (!samples.prot && [...decision.none, ...decision.ambiguous].some((c) => c.field === 'skcProt')) {
+        // Without UDP captures skc_prot is told apart by the protocols' addresses (read only then: /proc/kallsyms is slow to read).
+        samples.prot = kallsymsProt();
+        decision = decide(searchAll(samples), unavailable);
+      }
       if (decision.none.length) throw fieldError(decision.none[0]!);
       if (!decision.ambiguous.length) break;
       if (rounds >= maxRounds) throw fieldError(decision.ambiguous[0]!);
     }
     // The last check: fresh sockets, the offsets found must fit them too.
     const netOff = decision.settled.get('skcNet')?.value as number;
-    const f = await round(obs, cap, false);
-    fresh = { kernel: samples.kernel, socks: [...f.socks, ...(await netRound(obs, [netOff]))], args: f.args, prot: samples.prot };
-    const failed = verify(decision.settled, fresh);
+    const freshSets = await setup(obs, false);
+    const f = await round(obs, cap, freshSets, false);
+    const check: Samples = { kernel: samples.kernel, socks: [...f.socks, ...netSample(obs, freshSets, [netOff])], args: f.args, prot: samples.prot };
+    fresh = check;
+    const failed = verify(decision.settled, check);
     if (failed.length) {
       const x = failed[0]!;
       throw new GuessError('ERR_GUESS_VERIFY', `offset guessing: ${x.field}: offset ${show(decision.settled.get(x.field)!.value)} did not hold on fresh sockets`, `candidates there: ${x.left.map(show).join(', ') || 'none'}`, x.field);
     }
     const fields: GuessedField[] = [];
     for (const [field, s] of decision.settled as Map<OffsetField, Settled>) {
-      fields.push({ field, value: s.value, how: s.how, window: s.window, samples: s.samples, freshSamples: freshCount(field, fresh) });
+      fields.push({ field, value: s.value, how: s.how, window: s.window, samples: s.samples, freshSamples: freshCount(field, check) });
     }
     for (const [field, why] of decision.unavailable) fields.push({ field, value: undefined, how: '', window: [0, 0], samples: 0, freshSamples: 0, unavailable: why });
     return { offsets: toOffsets(decision.settled, decision.unavailable), fields, rounds, ms: performance.now() - t0 };
   } finally {
     obs?.close();
-    cap.close();
+    if (cap) cap.close();
+    else void opening.then((c) => c.close(), () => {});
     opts.onSamples?.(samples, fresh);
   }
 }

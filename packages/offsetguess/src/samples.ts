@@ -26,11 +26,11 @@ export interface SockSample {
   /** skc_state expected (TCP: tcpi_state; UDP: 1 connected, 7 not). */
   state: number;
   /** sk_shutdown expected (TCP). */
-  shutdown?: number;
+  shutdown?: number | undefined;
   /** TCP_INFO and queue ioctls just before and just after the capture (TCP). */
   tcp?: { before: TcpNow; after: TcpNow };
   /** Sequence counters set exactly (a socket connected under TCP_REPAIR with TCP_QUEUE_SEQ): their values (u32). */
-  seqs?: { writeSeq: number; sndUna: number; rcvNxt: number; copiedSeq: number };
+  seqs?: { writeSeq: number; sndUna: number; rcvNxt: number; copiedSeq: number } | undefined;
   /** The socket's kernel address and the captured bytes (faults: bit i = chunk i unreadable, zeroed). */
   sk: bigint;
   bytes: Buffer;
@@ -59,7 +59,7 @@ export interface Samples {
   socks: SockSample[];
   args: ArgSample[];
   /** Kernel addresses of tcp_prot, tcpv6_prot, udp_prot, udpv6_prot where /proc/kallsyms shows them. */
-  prot?: { tcp: bigint; tcpv6: bigint; udp: bigint; udpv6: bigint };
+  prot?: { tcp: bigint; tcpv6: bigint; udp: bigint; udpv6: bigint } | undefined;
 }
 
 // ------------------------------------------------------------ JSON round trip

@@ -45,6 +45,7 @@ export interface Candidates<T = number> {
 // ------------------------------------------------------------------- helpers
 
 function readable(s: SockSample, off: number, size: number): boolean {
+  if (s.faults === 0) return off + size <= s.bytes.length;
   const first = Math.floor(off / CHUNK);
   const last = Math.floor((off + size - 1) / CHUNK);
   for (let c = first; c <= last; c++) if (s.faults & (1 << c)) return false;
@@ -64,14 +65,31 @@ function mapped(text: string): Buffer {
 
 const be16 = (n: number): number => ((n & 0xff) << 8) | ((n >> 8) & 0xff);
 
-/** Offsets (step-aligned, inside the window) where `ok` holds for every sample given. */
-function scan<S extends SockSample>(samples: readonly S[], window: Window, step: number, size: number, ok: (s: S, off: number) => boolean): number[] {
+/**
+ * Where to look: the whole window (the search), or only at offsets already
+ * settled (the last check on fresh sockets, `at`); `gates` off for the check.
+ */
+export interface Scope {
+  gates: boolean;
+  at?: ReadonlyMap<string, number | BitField> | undefined;
+}
+export const SEARCH: Scope = { gates: true };
+
+/** Offsets (step-aligned, inside the window; only `only` when given) where `ok` holds for every sample given. */
+function scan<S extends SockSample>(samples: readonly S[], window: Window, step: number, size: number, ok: (s: S, off: number) => boolean, only?: number): number[] {
   const out: number[] = [];
-  for (let off = window[0]; off + size <= window[1]; off += step) {
+  const from = only ?? window[0];
+  const to = only === undefined ? window[1] : Math.min(window[1], only + size);
+  for (let off = from; off + size <= to; off += step) {
     if (samples.every((s) => readable(s, off, size) && ok(s, off))) out.push(off);
   }
   return out;
 }
+
+const num = (scope: Scope, f: string): number | undefined => {
+  const v = scope.at?.get(f);
+  return typeof v === 'number' ? v : v === undefined ? undefined : v.bitOffset >> 3;
+};
 
 /** A value seen before and after the capture: equal ones must match; different ones may match either. */
 function either(t: { before: TcpNow; after: TcpNow }, pick: (n: TcpNow) => number | bigint): (number | bigint)[] {
@@ -89,13 +107,14 @@ const isKernelPointer = (v: bigint): boolean => v >= 0xffff800000000000n && v !=
  * searched where the samples can tell its candidates apart (both protocols,
  * every shutdown value, a non-zero counter).
  */
-export function searchHead(samples: Samples, gates = true): Candidates[] {
+export function searchHead(samples: Samples, scope: Scope = SEARCH): Candidates[] {
+  const gates = scope.gates;
   const all = samples.socks;
   const v4 = all.filter((s) => s.family === 2);
   const v6 = all.filter((s) => s.family === 10);
   const out: Candidates[] = [];
   const field = (f: keyof SockOffsets, window: Window, how: string, list: readonly SockSample[], step: number, size: number, ok: (s: SockSample, off: number) => boolean): void => {
-    out.push({ field: f, window, how, candidates: list.length ? scan(list, window, step, size, ok) : [], samples: list.length });
+    out.push({ field: f, window, how, candidates: list.length ? scan(list, window, step, size, ok, num(scope, f)) : [], samples: list.length });
   };
   field('skcFamily', WINDOWS.head, 'u16 = AF_INET (2) on IPv4 sockets, AF_INET6 (10) on IPv6 sockets', all, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === s.family);
   field('skcState', WINDOWS.head, 'u8 = the TCP state TCP_INFO reports (ESTABLISHED, FIN_WAIT2, CLOSE_WAIT, CLOSE), 1 or 7 for UDP', all, 1, 1, (s, o) => s.bytes[o] === s.state);
@@ -142,13 +161,17 @@ export function netPointerCandidates(samples: Samples): number[] {
 }
 
 /** (skc_net, ns.inum) pairs: the pointer followed, the inode read at the offset (4-aligned in the net window). */
-export function searchNet(samples: Samples): { net: Candidates; inum: Candidates; pairs: [number, number][] } {
+export function searchNet(samples: Samples, scope: Scope = SEARCH): { net: Candidates; inum: Candidates; pairs: [number, number][] } {
+  const onlyNet = num(scope, 'skcNet');
+  const onlyInum = num(scope, 'netNsInum');
   const withDerefs = samples.socks.filter((s) => s.derefs?.length);
   const pairs: [number, number][] = [];
   const ptrs = new Set<number>();
   for (const s of withDerefs) for (const d of s.derefs!) ptrs.add(d.ptrOff);
   for (const p of [...ptrs].sort((a, b) => a - b)) {
+    if (onlyNet !== undefined && p !== onlyNet) continue;
     for (let o = WINDOWS.net[0]; o + 4 <= WINDOWS.net[1]; o += 4) {
+      if (onlyInum !== undefined && o !== onlyInum) continue;
       const fits = withDerefs.every((s) => {
         const d = s.derefs!.find((x) => x.ptrOff === p);
         return d !== undefined && d.bytes !== undefined && d.bytes.readUInt32LE(o) === s.netns;
@@ -166,23 +189,27 @@ export function searchNet(samples: Samples): { net: Candidates; inum: Candidates
 
 // ------------------------------------------------------- struct sock, inet_sock
 
-export function searchSock(samples: Samples, gates = true): { inetSport: Candidates; skProtocol: Candidates<BitField>; skShutdown: Candidates<BitField> } {
+export function searchSock(samples: Samples, scope: Scope = SEARCH): { inetSport: Candidates; skProtocol: Candidates<BitField>; skShutdown: Candidates<BitField> } {
+  const gates = scope.gates;
   const all = samples.socks;
-  const tcp = all.filter((s) => s.protocol === 6 && s.shutdown !== undefined);
-  const inetSport = scan(all, WINDOWS.sock, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === be16(s.sport));
+  // Samples with a non-zero shutdown first: most bit positions fail at once.
+  const tcp = all.filter((s) => s.protocol === 6 && s.shutdown !== undefined).sort((a, b) => (b.shutdown ?? 0) - (a.shutdown ?? 0));
+  const inetSport = scan(all, WINDOWS.sock, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === be16(s.sport), num(scope, 'inetSport'));
+  const atProto = scope.at?.get('skProtocol') as BitField | undefined;
+  const atShut = scope.at?.get('skShutdown') as BitField | undefined;
   // sk_protocol: a u16 since 5.6 (found as 16 bits); an 8-bit bitfield before.
   const protocols = new Set(all.map((s) => s.protocol));
   let proto: BitField[] = [];
   if (protocols.size > 1 || !gates) {
-    proto = scan(all, WINDOWS.sock, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === s.protocol).map((o) => ({ bitOffset: o * 8, bits: 16 }));
-    if (!proto.length) proto = scan(all, WINDOWS.sock, 1, 1, (s, o) => s.bytes[o] === s.protocol).map((o) => ({ bitOffset: o * 8, bits: 8 }));
+    if (!atProto || atProto.bits === 16) proto = scan(all, WINDOWS.sock, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === s.protocol, atProto && atProto.bitOffset >> 3).map((o) => ({ bitOffset: o * 8, bits: 16 }));
+    if (!proto.length && (!atProto || atProto.bits === 8)) proto = scan(all, WINDOWS.sock, 1, 1, (s, o) => s.bytes[o] === s.protocol, atProto && atProto.bitOffset >> 3).map((o) => ({ bitOffset: o * 8, bits: 8 }));
   }
   // sk_shutdown: RCV_SHUTDOWN | SEND_SHUTDOWN, two bits at any bit position (a
   // byte of its own since 6.x, a bitfield before): read as the two bits its values use.
   const shut: BitField[] = [];
   const seen = new Set(tcp.map((s) => s.shutdown));
   if (seen.size === 4 || !gates) {
-    for (let bit = WINDOWS.sock[0] * 8; bit < (WINDOWS.sock[1] - 1) * 8; bit++) {
+    for (let bit = atShut?.bitOffset ?? WINDOWS.sock[0] * 8; bit < (atShut ? atShut.bitOffset + 1 : (WINDOWS.sock[1] - 1) * 8); bit++) {
       const o = bit >> 3;
       if (tcp.every((s) => readable(s, o, 2) && ((s.bytes.readUInt16LE(o) >> (bit & 7)) & 3) === s.shutdown)) shut.push({ bitOffset: bit, bits: 2 });
     }
@@ -230,6 +257,7 @@ function seqPairs(
   counter: (t: TcpNow) => bigint,
   exact: (s: NonNullable<SockSample['seqs']>) => [number, number],
   counted: 0 | 1,
+  only?: [number | undefined, number | undefined],
 ): [number, number][] {
   const [lo, hi] = WINDOWS.tcp;
   // Start from the capture with the largest difference: fewest pairs.
@@ -240,8 +268,8 @@ function seqPairs(
   for (let o = lo; o + 4 <= hi; o += 4) if (readable(first, o, 4)) byValue.set(u32(first, o), [...(byValue.get(u32(first, o)) ?? []), o]);
   let pairs: [number, number][] = [];
   for (let b = lo; b + 4 <= hi; b += 4) {
-    if (!readable(first, b, 4)) continue;
-    for (const d of either(first.tcp!, (t) => diff(first, t)) as number[]) for (const a of byValue.get((u32(first, b) + d) >>> 0) ?? []) if (a !== b) pairs.push([a, b]);
+    if (!readable(first, b, 4) || (only?.[1] !== undefined && b !== only[1])) continue;
+    for (const d of either(first.tcp!, (t) => diff(first, t)) as number[]) for (const a of byValue.get((u32(first, b) + d) >>> 0) ?? []) if (a !== b && (only?.[0] === undefined || a === only[0])) pairs.push([a, b]);
   }
   for (const s of ordered.slice(1)) {
     const ds = either(s.tcp!, (t) => diff(s, t)) as number[];
@@ -264,17 +292,20 @@ function seqPairs(
   return pairs;
 }
 
-export function searchTcp(samples: Samples, gates = true): Candidates[] {
+export function searchTcp(samples: Samples, scope: Scope = SEARCH): Candidates[] {
+  const gates = scope.gates;
   const tcp = samples.socks.filter((s) => s.protocol === 6 && s.tcp);
   const win = WINDOWS.tcp;
   const out: Candidates[] = [];
   const exact32 = (f: keyof SockOffsets, how: string, pick: (t: TcpNow) => number): void => {
     const list = tcp;
     const anyNonzero = !gates || tcp.some((s) => either(s.tcp!, pick).some((v) => v !== 0));
-    out.push({ field: f, window: win, how, candidates: anyNonzero ? scan(list, win, 4, 4, (s, o) => either(s.tcp!, pick).includes(u32(s, o))) : [], samples: anyNonzero ? list.length : 0 });
+    const want = new Map(list.map((s) => [s, either(s.tcp!, pick)]));
+    out.push({ field: f, window: win, how, candidates: anyNonzero ? scan(list, win, 4, 4, (s, o) => want.get(s)!.includes(u32(s, o)), num(scope, f)) : [], samples: anyNonzero ? list.length : 0 });
   };
   const exact64 = (f: keyof SockOffsets, how: string, pick: (t: TcpNow) => bigint): void => {
-    out.push({ field: f, window: win, how, candidates: scan(tcp, win, 8, 8, (s, o) => either(s.tcp!, pick).includes(s.bytes.readBigUInt64LE(o))), samples: tcp.length });
+    const want = new Map(tcp.map((s) => [s, either(s.tcp!, pick)]));
+    out.push({ field: f, window: win, how, candidates: scan(tcp, win, 8, 8, (s, o) => want.get(s)!.includes(s.bytes.readBigUInt64LE(o)), num(scope, f)), samples: tcp.length });
   };
   exact64('tcpBytesAcked', 'u64 = tcpi_bytes_acked', (t) => t.bytesAcked);
   exact64('tcpBytesReceived', 'u64 = tcpi_bytes_received', (t) => t.bytesReceived);
@@ -282,21 +313,22 @@ export function searchTcp(samples: Samples, gates = true): Candidates[] {
   exact32('tcpSegsOut', 'u32 = tcpi_segs_out', (t) => t.segsOut);
   exact32('tcpTotalRetrans', 'u32 = tcpi_total_retrans (a connection that retransmitted: data sent under TCP_REPAIR never left)', (t) => t.totalRetrans);
   const shifted = (f: keyof SockOffsets, how: string, shift: number, pick: (t: TcpNow) => number): void => {
+    const want = new Map(tcp.map((s) => [s, either(s.tcp!, pick)]));
     out.push({
       field: f,
       window: win,
       how,
-      candidates: scan(tcp, win, 4, 4, (s, o) => either(s.tcp!, pick).includes(u32(s, o) >>> shift)),
+      candidates: scan(tcp, win, 4, 4, (s, o) => want.get(s)!.includes(u32(s, o) >>> shift), num(scope, f)),
       samples: tcp.length,
     });
   };
   shifted('tcpSrttUs', 'u32 >> 3 = tcpi_rtt', 3, (t) => t.rtt);
   shifted('tcpMdevUs', 'u32 >> 2 = tcpi_rttvar', 2, (t) => t.rttvar);
-  const snd = seqPairs(tcp, (_s, t) => t.outq, (t) => t.bytesAcked, (q) => [q.writeSeq, q.sndUna], 1);
+  const snd = seqPairs(tcp, (_s, t) => t.outq, (t) => t.bytesAcked, (q) => [q.writeSeq, q.sndUna], 1, [num(scope, 'tcpWriteSeq'), num(scope, 'tcpSndUna')]);
   out.push({ field: 'tcpWriteSeq', window: win, how: 'write_seq - snd_una = SIOCOUTQ (data unsent under MSG_MORE, sent unacknowledged under TCP_REPAIR)', candidates: [...new Set(snd.map((p) => p[0]))], samples: tcp.length });
   out.push({ field: 'tcpSndUna', window: win, how: 'snd_una: write_seq - SIOCOUTQ, advancing by the bytes acked between captures', candidates: [...new Set(snd.map((p) => p[1]))], samples: tcp.length });
   // SIOCINQ leaves out a FIN received (SOCK_DONE), which takes a sequence number.
-  const rcv = seqPairs(tcp, (s, t) => t.inq + ((s.shutdown ?? 0) & 1), (t) => t.bytesReceived, (q) => [q.rcvNxt, q.copiedSeq], 0);
+  const rcv = seqPairs(tcp, (s, t) => t.inq + ((s.shutdown ?? 0) & 1), (t) => t.bytesReceived, (q) => [q.rcvNxt, q.copiedSeq], 0, [num(scope, 'tcpRcvNxt'), num(scope, 'tcpCopiedSeq')]);
   out.push({ field: 'tcpRcvNxt', window: win, how: 'rcv_nxt - copied_seq = SIOCINQ (unread data; data queued under TCP_REPAIR, never acknowledged)', candidates: [...new Set(rcv.map((p) => p[0]))], samples: tcp.length });
   out.push({ field: 'tcpCopiedSeq', window: win, how: 'copied_seq: rcv_nxt - SIOCINQ', candidates: [...new Set(rcv.map((p) => p[1]))], samples: tcp.length });
   return out;
