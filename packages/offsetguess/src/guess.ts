@@ -2,8 +2,8 @@
 // guesser's own sockets into known states, capture them, search, add rounds
 // of sockets while a field has more than one candidate, then check every
 // offset on fresh sockets. Everything is released on return and on error.
-import { readFileSync } from 'node:fs';
-import { probeFeature } from '@tracer-bpf/loader';
+import { existsSync, readFileSync } from 'node:fs';
+import { findTracefs } from '@tracer-bpf/loader';
 import { Capturer, type CaptureKind } from './capture.js';
 import { decide, fieldError, type FieldValue, netPointerCandidates, searchAll, type Settled, toOffsets, unavailableFields, verify } from './decide.js';
 import { GuessError } from './errors.js';
@@ -63,10 +63,18 @@ export function kallsymsProt(path = '/proc/kallsyms'): Samples['prot'] {
   return Object.values(p).every((v) => v !== 0n) ? p : undefined;
 }
 
+/**
+ * Why kprobes cannot be used, or undefined when they may (an attach failure
+ * is still reported per hook). Looks for the kprobe PMU or tracefs
+ * kprobe_events only: the loader's feature probe would also try fentry,
+ * which reads kernel BTF.
+ */
 function kprobeState(opt: GuessOptions['kprobes']): string | undefined {
   if (opt === false) return 'not asked for (kprobes: false)';
-  const k = probeFeature('kprobes');
-  return k.supported ? undefined : k.detail;
+  if (existsSync('/sys/bus/event_source/devices/kprobe/type')) return undefined;
+  const tracefs = findTracefs();
+  if (tracefs && existsSync(`${tracefs}/kprobe_events`)) return undefined;
+  return 'this kernel has no kprobes (no kprobe PMU in /sys/bus/event_source/devices, no kprobe_events in tracefs: CONFIG_KPROBES is off)';
 }
 
 /** The UDP capture kind: sock_send_length (6.3+), else the kprobe on udp_sendmsg, else none. */
@@ -82,6 +90,7 @@ interface Setup {
   idle: TcpPair;
   shut: TcpPair;
   retrans?: TcpPair | undefined;
+  sack?: TcpPair | undefined;
   queued?: TcpPair | undefined;
 }
 
@@ -89,8 +98,9 @@ async function setup(obs: Observer, full: boolean): Promise<Setup[]> {
   return Promise.all(
     obs.families.map(async (family) => {
       const four = full && family === 4;
-      const [idle, shut, retrans, queued] = await Promise.all([obs.pair(family), obs.pair(family), four ? obs.pair(family) : undefined, four ? obs.pair(family) : undefined]);
-      return { family, idle, shut, retrans, queued };
+      const more = (): Promise<TcpPair | undefined> => (four ? obs.pair(family) : Promise.resolve(undefined));
+      const [idle, shut, retrans, sack, queued] = await Promise.all([obs.pair(family), obs.pair(family), more(), more(), more()]);
+      return { family, idle, shut, retrans, sack, queued };
     }),
   );
 }
@@ -106,7 +116,8 @@ async function round(obs: Observer, cap: Capturer, sets: Setup[], full: boolean)
   const kp = { msghdr: cap.attached.has('udp_sendmsg'), skb: cap.attached.has('skb_consume_udp') };
   const waits: Promise<SockSample[]>[] = [];
   for (const s of sets) {
-    if (s.retrans) waits.push(obs.repairSend(s.retrans));
+    if (s.retrans) waits.push(obs.retransmit(s.retrans, true));
+    if (s.sack) waits.push(obs.retransmit(s.sack, false));
     socks.push(...obs.idle(s.idle), ...obs.idle(s.shut));
     if (s.queued) socks.push(obs.repairRecv(s.queued), ...obs.repaired(s.family));
     if (cap.attached.has('inet_getname') && s.family === 4) {

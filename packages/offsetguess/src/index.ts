@@ -6,3 +6,4 @@ export { guessOffsets, guessOffsetsDetailed, type GuessedField, type GuessOption
 export { samplesFromJson, samplesToJson, type ArgSample, type Samples, type SockSample } from './samples.js';
 export { decide, searchAll, verify } from './decide.js';
 export { WINDOWS } from './search.js';
+export { compareOffsets, explain, resolveOffsets, type FieldExplanation, type OffsetDifference, type ResolvedOffsets, type ResolveOptions, type ResolveSource } from './resolve.js';

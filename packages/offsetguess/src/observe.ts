@@ -32,6 +32,7 @@ import {
 } from './sockets.js';
 
 const TCP_ESTABLISHED = 1;
+const TCP_NODELAY = 1;
 const TCP_REPAIR = 19;
 const TCP_REPAIR_QUEUE = 20;
 const TCP_QUEUE_SEQ = 21;
@@ -164,35 +165,48 @@ export class Observer {
   }
 
   /**
-   * TCP_REPAIR: data "sent" in repair mode never leaves (snd_nxt ahead of
-   * snd_una), then repair off: the loss probe and recovery retransmit it
-   * (total_retrans > 0).
+   * Retransmissions: segments "sent" under TCP_REPAIR never leave (snd_nxt
+   * ahead of snd_una: captured). `probe`: two such segments and nothing after:
+   * the loss probe retransmits the last one (not counted lost), the SACK for
+   * it makes the first one lost and retransmitted. Else, twice: one such
+   * segment followed by one sent for real, which arrives out of order: the
+   * SACK makes the first one lost and retransmitted within a millisecond or
+   * so. Between the two kinds total_retrans differs from tcp_sock.lost, and
+   * it moves faster between captures than counters of time (chrono_stat, in
+   * jiffies).
    */
-  async repairSend(p: TcpPair): Promise<SockSample[]> {
+  async retransmit(p: TcpPair, probe: boolean): Promise<SockSample[]> {
     const c = p.client;
-    const a = randomInt(100, 2000);
-    const b = randomInt(100, 2000);
-    repair(c, true);
-    try {
-      repairQueue(c, TCP_SEND_QUEUE);
-      socketSend(c.fd, randomBytes(a));
-      socketSend(c.fd, randomBytes(b));
-      repairQueue(c, TCP_RECV_QUEUE);
-      const inFlight = this.sockSample(c, 'in flight (TCP_REPAIR)', 0);
-      repairQueue(c, TCP_NO_QUEUE);
-      repair(c, false);
-      c.sent += a + b;
-      p.server.received += a + b;
-      await until('the data sent under TCP_REPAIR to be retransmitted', () => tcpNow(c.fd).totalRetrans > 0, 3000);
-      return [inFlight, this.sockSample(c, 'retransmitted', 0)];
-    } catch (e) {
+    const out = [this.sockSample(c, 'before retransmissions', 0)];
+    for (let i = 0; i < (probe ? 1 : 2); i++) {
+      const sizes = Array.from({ length: probe ? 2 : 1 }, () => randomInt(100, 2000));
+      const next = probe ? 0 : randomInt(100, 2000);
+      const before = tcpNow(c.fd).totalRetrans;
+      repair(c, true);
       try {
-        repair(c, false);
-      } catch {
-        // already off
+        repairQueue(c, TCP_SEND_QUEUE);
+        for (const n of sizes) socketSend(c.fd, randomBytes(n));
+        repairQueue(c, TCP_RECV_QUEUE);
+        if (i === 0) out.push(this.sockSample(c, 'in flight (TCP_REPAIR)', 0));
+        repairQueue(c, TCP_NO_QUEUE);
+      } finally {
+        setSocketOption(c.fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP);
       }
-      throw e;
+      if (next) {
+        // Not held back by Nagle behind the segment that never left.
+        setSocketOption(c.fd, IPPROTO_TCP, TCP_NODELAY, 1);
+        socketSend(c.fd, randomBytes(next));
+      }
+      const total = sizes.reduce((a, b) => a + b, next);
+      c.sent += total;
+      p.server.received += total;
+      await until('segments sent under TCP_REPAIR to be retransmitted and acked', () => {
+        const t = tcpNow(c.fd);
+        return t.totalRetrans > before && t.outq === 0;
+      }, 3000);
+      out.push(this.sockSample(c, probe ? 'retransmitted (loss probe)' : `retransmitted (SACK ${i + 1})`, 0));
     }
+    return out;
   }
 
   /** TCP_REPAIR: data queued straight into the receive queue (rcv_nxt moves, no ACK: rcv_wup stays). The pair is unusable after. */
@@ -282,7 +296,6 @@ export class Observer {
       s.bind({ address: addr, port: 0 }, () => resolve());
     });
     if (to) await new Promise<void>((resolve, reject) => s.connect(to.port, to.addr, (e?: Error) => (e ? reject(e) : resolve())));
-    s.unref();
     return { s, fd: fdOf(s), addr, port: s.address().port };
   }
 

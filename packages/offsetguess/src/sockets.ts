@@ -144,7 +144,6 @@ export class Listener {
           server.once('error', reject);
           server.listen({ host: addr, port: 0, ipv6Only: false, backlog: 64 }, () => resolve());
         });
-        server.unref();
         return new Listener(server, family, addr);
       } catch (e) {
         server.close();
