@@ -11,11 +11,11 @@ export type Globals = Record<string, number | bigint | boolean>;
 /** SK_HEAD of bpf/src/tracer_kernel.h: the head of struct sock_common read in one go. */
 export const SK_HEAD = 128;
 
-/** Every field the hot path takes from the head of sock_common lies in its first SK_HEAD bytes. */
+/** Every field the hot path takes from the head of sock_common lies in its first SK_HEAD bytes (IPv6 fields absent on a kernel without IPv6: never read). */
 export function headOk(o: SockOffsets): boolean {
   const fields: Array<[number, number]> = [
     [o.skcFamily, 2], [o.skcState, 1], [o.skcRcvSaddr, 4], [o.skcDaddr, 4], [o.skcDport, 2], [o.skcNum, 2],
-    [o.skcProt, 8], [o.skcNet, 8], [o.skcV6RcvSaddr, 16], [o.skcV6Daddr, 16],
+    [o.skcProt, 8], [o.skcNet, 8], [o.skcV6RcvSaddr ?? 0, 16], [o.skcV6Daddr ?? 0, 16],
   ];
   return fields.every(([off, size]) => off + size <= SK_HEAD);
 }
@@ -72,7 +72,12 @@ function protFromText(text: string): Globals {
   return ok ? found : { prot_tcp: 0n };
 }
 
-/** Kernel struct offsets, as bpf/src/tracer_kernel.h names them. */
+/**
+ * Kernel struct offsets, as bpf/src/tracer_kernel.h names them. A field
+ * guessed offsets lack (o.unavailable) is 0: the IPv6 addresses on a kernel
+ * without IPv6 (no AF_INET6 socket to read them from), the function hooks'
+ * fields where those backends are refused (Tracer.start checks).
+ */
 export function offsetGlobals(o: SockOffsets): Globals {
   return {
     off_skc_family: o.skcFamily,
@@ -80,8 +85,8 @@ export function offsetGlobals(o: SockOffsets): Globals {
     off_skc_rcv_saddr: o.skcRcvSaddr,
     off_skc_daddr: o.skcDaddr,
     off_skc_dport: o.skcDport,
-    off_skc_v6_rcv_saddr: o.skcV6RcvSaddr,
-    off_skc_v6_daddr: o.skcV6Daddr,
+    off_skc_v6_rcv_saddr: o.skcV6RcvSaddr ?? 0,
+    off_skc_v6_daddr: o.skcV6Daddr ?? 0,
     off_skc_net: o.skcNet,
     off_skc_num: o.skcNum,
     off_skc_prot: o.skcProt,
@@ -103,11 +108,11 @@ export function offsetGlobals(o: SockOffsets): Globals {
     off_tcp_total_retrans: o.tcpTotalRetrans,
     off_tcp_segs_in: o.tcpSegsIn,
     off_tcp_segs_out: o.tcpSegsOut,
-    off_skb_head: o.skbHead,
-    off_skb_network_header: o.skbNetworkHeader,
-    off_skb_transport_header: o.skbTransportHeader,
-    off_socket_sk: o.socketSk,
-    off_msghdr_name: o.msghdrName,
+    off_skb_head: o.skbHead ?? 0,
+    off_skb_network_header: o.skbNetworkHeader ?? 0,
+    off_skb_transport_header: o.skbTransportHeader ?? 0,
+    off_socket_sk: o.socketSk ?? 0,
+    off_msghdr_name: o.msghdrName ?? 0,
     offsets_ready: 1,
   };
 }

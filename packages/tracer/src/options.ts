@@ -20,8 +20,14 @@ export interface TracerOptions {
   kprobeHooks?: readonly string[];
   /** How close records reach userspace. Default 'auto': the ring buffer; 'perf' forces per-CPU batches on a perf buffer. */
   transport?: Transport | 'auto';
-  /** Kernel struct offsets: 'auto'/'btf' from kernel BTF, or a SockOffsets object (e.g. guessed). */
-  offsets?: 'auto' | 'btf' | SockOffsets;
+  /**
+   * Kernel struct offsets. 'auto' (default): kernel BTF when readable, else
+   * guessed (@tracer-bpf/offsetguess); 'btf': kernel BTF only; 'guess':
+   * guessed even where BTF is readable; or a SockOffsets object (e.g. saved
+   * from an earlier guess). Guessed offsets lack the function hooks' fields
+   * on a kernel without kprobes: the fentry and kprobe backends are then refused.
+   */
+  offsets?: 'auto' | 'btf' | 'guess' | SockOffsets;
   /**
    * Peers of unconnected UDP sockets from the syscall tracepoints (sendto,
    * sendmsg, sendmmsg, recvfrom, recvmsg, recvmmsg). Attaching any of them

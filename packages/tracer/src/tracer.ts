@@ -6,7 +6,7 @@ import { objects } from '@tracer-bpf/bpf';
 import { findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature, removeStaleProbeEvents } from '@tracer-bpf/loader';
 import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
 import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
-import { offsetsFromBtf, type OffsetSource, type SockOffsets } from '@tracer-bpf/offsetguess';
+import { HOOK_FIELDS, offsetsFromBtf, type OffsetSource, resolveOffsets, type SockOffsets } from '@tracer-bpf/offsetguess';
 import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGRAMS } from './backends.js';
 import { checkHookNames, type HookInfo, type HookPlan, planHooks } from './hooks.js';
 import { type ClientConnection, Clients, type ClientStats } from './clients.js';
@@ -27,6 +27,8 @@ export interface TracerInfo {
   transport: Transport;
   transportReason: string;
   offsets: OffsetSource;
+  /** Why these offsets: BTF readable, guessed (and how long it took), or given. */
+  offsetsReason: string;
   /**
    * Bytes are counted at each send and receive call: the fentry and kprobe
    * backends on every kernel, the tracepoint backends where the kernel has
@@ -169,6 +171,24 @@ function btfOffsets(btf: Btf): SockOffsets {
   return offsetsFromBtf(btf);
 }
 
+/**
+ * The offsets and where they come from: kernel BTF (parsed once per process),
+ * guessed (resolveOffsets, never cached: the guess is checked every time), or
+ * the caller's object.
+ */
+async function chooseOffsets(opt: TracerOptions['offsets'], btf: Btf | undefined): Promise<{ offsets: SockOffsets; source: OffsetSource; reason: string }> {
+  const o = opt ?? 'auto';
+  if (typeof o === 'object' && o !== null) return { offsets: o, source: 'guess', reason: 'given by the offsets option' };
+  if (o !== 'auto' && o !== 'btf' && o !== 'guess') {
+    throw new TracerError('ERR_TRACER_OPTION', `offsets: expected 'auto', 'btf', 'guess' or a SockOffsets object, got ${String(o)}`);
+  }
+  if (o === 'btf' && !btf) throw new TracerError('ERR_NO_BTF', "offsets 'btf': this kernel has no readable BTF (/sys/kernel/btf/vmlinux); use 'auto' or 'guess'");
+  if (btf && o !== 'guess') return { offsets: btfOffsets(btf), source: 'btf', reason: o === 'btf' ? 'forced by the offsets option' : 'auto: kernel BTF is readable' };
+  const r = await resolveOffsets({ source: 'guess' });
+  const why = o === 'guess' ? 'forced by the offsets option' : 'auto: no readable kernel BTF';
+  return { offsets: r.offsets, source: 'guess', reason: `${why}: guessed in ${Math.round(r.guessMs ?? 0)} ms` };
+}
+
 interface BackendChoice {
   backend: Backend;
   reason: string;
@@ -181,20 +201,20 @@ function hooksFor(backend: Backend, btf: Btf | undefined, forceKprobe: readonly 
   return planHooks(backend.hooks, btf, probeFeature('kprobes'), forceKprobe);
 }
 
-function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined, forceKprobe: readonly string[]): BackendChoice {
+function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined, forceKprobe: readonly string[], noHookOffsets: string | undefined): BackendChoice {
   if (opt !== undefined && opt !== 'auto') {
     if (!BACKENDS.some((b) => b.name === opt)) {
       throw new TracerError('ERR_TRACER_OPTION', `backend: "${String(opt)}" is not one of auto, ${BACKENDS.map((b) => b.name).join(', ')}`);
     }
     const backend = backendByName(opt);
-    const missing = backendMissing(backend);
+    const missing = backendMissing(backend, noHookOffsets);
     if (missing) throw new TracerError('ERR_NO_BACKEND', `backend "${opt}" cannot run here: ${missing}`);
     return { backend, reason: 'forced by the backend option', hooks: hooksFor(backend, btf, forceKprobe) };
   }
   // auto: the first row whose needs hold and whose hooks all plan.
   const skipped: string[] = [];
   for (const backend of BACKENDS) {
-    const missing = backendMissing(backend);
+    const missing = backendMissing(backend, noHookOffsets);
     if (missing) {
       skipped.push(`${backend.name}: ${missing}`);
       continue;
@@ -211,9 +231,10 @@ function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined, forc
   throw new TracerError('ERR_NO_BACKEND', `no backend can run here (${skipped.join('; ')})`);
 }
 
-/** Why the kernel cannot run the backend, or undefined if it can. */
-function backendMissing(b: Backend): string | undefined {
+/** Why the kernel (or the offsets) cannot run the backend, or undefined if it can. */
+function backendMissing(b: Backend, noHookOffsets: string | undefined): string | undefined {
   const why: string[] = [];
+  if (b.hooks && noHookOffsets) why.push(`its function hooks read ${noHookOffsets}; use offsets from BTF, or guessed on a kernel with kprobes`);
   if (b.needs.fentry) {
     const f = probeFeature('fentry');
     if (!f.supported) why.push(f.detail);
@@ -358,25 +379,15 @@ export class Tracer {
 
     // /proc/kallsyms is written out by the kernel on another CPU meanwhile.
     const protReady = prefetchProtGlobals();
-    let offsets: SockOffsets;
-    let source: OffsetSource;
     // One parse of the kernel's BTF serves the offsets and the tracepoint check.
     const btf = kernelBtf();
-    if (opts.offsets === undefined || opts.offsets === 'auto' || opts.offsets === 'btf') {
-      if (!btf) throw new TracerError('ERR_NO_BTF', 'offsets: this kernel has no readable BTF (/sys/kernel/btf/vmlinux); pass offsets (offset guessing lands in its own issue)');
-      offsets = btfOffsets(btf);
-      source = 'btf';
-    } else if (typeof opts.offsets === 'object') {
-      offsets = opts.offsets;
-      source = 'guess';
-    } else {
-      throw new TracerError('ERR_TRACER_OPTION', `offsets: expected 'auto', 'btf' or a SockOffsets object, got ${String(opts.offsets)}`);
-    }
+    const { offsets, source, reason: offsetsReason } = await chooseOffsets(opts.offsets, btf);
 
     const forceKprobe = opts.kprobeHooks ?? [];
     if (!Array.isArray(forceKprobe) || forceKprobe.some((h) => typeof h !== 'string')) throw new TracerError('ERR_TRACER_OPTION', 'kprobeHooks: expected an array of hook names');
     checkHookNames(forceKprobe);
-    const { backend, reason: backendReason, hooks } = chooseBackend(opts.backend, btf, forceKprobe);
+    const lacking = HOOK_FIELDS.filter((f) => offsets[f] === undefined);
+    const { backend, reason: backendReason, hooks } = chooseBackend(opts.backend, btf, forceKprobe, lacking.length ? `${lacking.join(', ')}, which the offsets lack (${offsets.unavailable?.[lacking[0]!] ?? 'not given'})` : undefined);
     // What a SIGKILL could not clean up (legacy kprobe events of a killed tracer): removed before we add ours.
     const stale = removeStaleProbeEvents();
     const { transport, reason: transportReason } = chooseTransport(opts.transport);
@@ -466,6 +477,7 @@ export class Tracer {
         transport,
         transportReason,
         offsets: source,
+        offsetsReason,
         perCall,
         udpPeers: hooked || syscalls,
         udpPeersOnDemand: onDemand,

@@ -1,0 +1,89 @@
+// The tracer with guessed offsets (@tracer-bpf/offsetguess): it starts,
+// says where its offsets came from, counts a real exchange exactly, and
+// refuses the function-hook backends when the guessed offsets lack their
+// fields (a kernel without kprobes).
+import net from 'node:net';
+import { guessOffsets, HOOK_FIELDS, offsetsFromBtf, type SockOffsets } from '@tracer-bpf/offsetguess';
+import { describe, expect, it } from 'vitest';
+import { type BackendName, Tracer } from '../src/index.js';
+import { startOrRefused } from './backends.js';
+
+async function exchange(up: number, down: number): Promise<{ clientPort: number; serverPort: number }> {
+  const srv = net.createServer((s) => {
+    let n = 0;
+    s.on('data', (d) => {
+      n += d.length;
+      if (n === up) s.end(Buffer.alloc(down, 1));
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const serverPort = (srv.address() as net.AddressInfo).port;
+  const c = net.connect(serverPort, '127.0.0.1');
+  let clientPort = 0;
+  await new Promise<void>((resolve, reject) => {
+    c.on('connect', () => {
+      clientPort = c.localPort!;
+      c.write(Buffer.alloc(up, 2));
+    });
+    c.on('data', () => {});
+    c.on('error', reject);
+    c.on('end', () => c.end());
+    c.on('close', () => resolve());
+  });
+  await new Promise<void>((r) => srv.close(() => r()));
+  return { clientPort, serverPort };
+}
+
+describe.each(['tracepoint', 'tp_btf', 'kprobe', 'fentry'] as BackendName[])('backend %s with offsets: guess', (backend) => {
+  it('starts with guessed offsets, says so, and counts one TCP exchange exactly', async () => {
+    const t = await startOrRefused({ backend, offsets: 'guess' });
+    if (!t) return;
+    try {
+      expect(t.info.offsets).toBe('guess');
+      expect(t.info.offsetsReason).toMatch(/^forced by the offsets option: guessed in \d+ ms$/);
+      const { clientPort, serverPort } = await exchange(3000, 700);
+      await new Promise((r) => setTimeout(r, 100));
+      const mine = t.snapshot().filter((c) => c.protocol === 'tcp' && (c.localPort === serverPort || c.remotePort === serverPort));
+      expect(mine.filter((c) => c.localPort === clientPort)[0]).toMatchObject({ remotePort: serverPort, sentBytes: 3000n, recvBytes: 700n, pid: process.pid, closed: 'destroyed' });
+      expect(mine.filter((c) => c.localPort === serverPort)[0]).toMatchObject({ remotePort: clientPort, sentBytes: 700n, recvBytes: 3000n, pid: process.pid, closed: 'destroyed' });
+    } finally {
+      t.close();
+    }
+  });
+});
+
+describe('offsets that lack the function hooks\' fields', () => {
+  const btf = offsetsFromBtf();
+  const lacking: SockOffsets = { ...btf, unavailable: {} };
+  for (const f of HOOK_FIELDS) {
+    delete lacking[f];
+    lacking.unavailable![f] = 'guessed on a kernel without kprobes (test)';
+  }
+
+  it('refuse the fentry and kprobe backends, naming the fields and the reason', async () => {
+    for (const backend of ['kprobe', 'fentry'] as const) {
+      await expect(Tracer.start({ backend, offsets: lacking })).rejects.toThrow(/its function hooks read skbHead, skbNetworkHeader, skbTransportHeader, socketSk, msghdrName, which the offsets lack \(guessed on a kernel without kprobes \(test\)\)/);
+    }
+  });
+
+  it('run the tracepoint backends; auto picks one of them', async () => {
+    const t = await Tracer.start({ offsets: lacking });
+    try {
+      expect(['tp_btf', 'tracepoint']).toContain(t.info.backend);
+      expect(t.info.offsetsReason).toBe('given by the offsets option');
+    } finally {
+      t.close();
+    }
+  });
+
+  it('names a bad offsets option', async () => {
+    await expect(Tracer.start({ offsets: 'nope' as never })).rejects.toThrow(/offsets: expected 'auto', 'btf', 'guess' or a SockOffsets object, got nope/);
+  });
+
+  it('a guess on this kernel lacks them exactly where kprobes are missing', async () => {
+    const g = await guessOffsets();
+    const missing = HOOK_FIELDS.filter((f) => g[f] === undefined);
+    expect(missing.length === 0 || missing.length === HOOK_FIELDS.length).toBe(true);
+    for (const f of missing) expect(g.unavailable?.[f]).toMatch(/kprobe/);
+  });
+});
