@@ -338,7 +338,8 @@ export class Observer {
       args.push({ kind: 'msghdr', label: 'sendto', sk: c.sk, bytes: c.argBytes, derefs: derefs.map((d, i) => ({ ptrOff: d.ptrOff, bytes: c.derefs[i] })), peer: { addr: v4Part(peer.addr), port: peer.port, family: fam } });
     }
     if (kprobes.skb) {
-      for (let half = 0; half < 2; half++) {
+      // The pointers of the first 256 bytes of the sk_buff, 16 per capture, two datagrams each.
+      for (const half of [0, 0, 1, 1]) {
         const payload = randomBytes(randomInt(1, 300));
         socketSend(conn.fd, payload);
         const derefs = Array.from({ length: 16 }, (_, i) => ({ ptrOff: (half * 16 + i) * 8, fromArg: true }));

@@ -375,9 +375,10 @@ export function searchMsghdr(args: readonly ArgSample[]): Candidates {
  */
 export function searchSkb(args: readonly ArgSample[]): { head: Candidates; network: Candidates; transport: Candidates; triples: [number, number, number][] } {
   const list = args.filter((a) => a.kind === 'skb' && a.peer && a.local && a.payload !== undefined);
-  let triples: [number, number, number][] = [];
-  for (const [i, a] of list.entries()) {
-    const found: [number, number, number][] = [];
+  // Per sample, the (head, network, transport) triples its datagram shows; a
+  // triple stays if every sample that followed that pointer shows it too.
+  const shown = list.map((a) => {
+    const found = new Set<string>();
     for (const d of a.derefs) {
       if (!d.bytes) continue;
       const D = d.bytes;
@@ -388,10 +389,17 @@ export function searchSkb(args: readonly ArgSample[]): { head: Candidates; netwo
         if (v + 20 <= D.length && D[v] === 0x45 && D[v + 9] === 17 && D.subarray(v + 12, v + 16).equals(ipv4(a.peer!.addr)) && D.subarray(v + 16, v + 20).equals(ipv4(a.local!.addr))) nets.push(o);
         if (v + 8 <= D.length && D.readUInt16BE(v) === a.peer!.port && D.readUInt16BE(v + 2) === a.local!.port && D.readUInt16BE(v + 4) === a.payload! + 8) trans.push(o);
       }
-      for (const n of nets) for (const t of trans) found.push([d.ptrOff, n, t]);
+      for (const n of nets) for (const t of trans) found.add(`${d.ptrOff},${n},${t}`);
     }
-    triples = i === 0 ? found : triples.filter((x) => found.some((y) => y[0] === x[0] && y[1] === x[1] && y[2] === x[2]));
-  }
+    return { followed: new Set(a.derefs.map((d) => d.ptrOff)), found };
+  });
+  const all = new Set(shown.flatMap((x) => [...x.found]));
+  const triples = [...all]
+    .filter((k) => {
+      const p = Number(k.split(',')[0]);
+      return shown.every((x) => !x.followed.has(p) || x.found.has(k));
+    })
+    .map((k) => k.split(',').map(Number) as [number, number, number]);
   const mk = (f: keyof SockOffsets, how: string, k: 0 | 1 | 2): Candidates => ({ field: f, window: WINDOWS.skb, how, candidates: [...new Set(triples.map((t) => t[k]))], samples: list.length });
   return {
     head: mk('skbHead', 'a pointer to the buffer holding the datagram read (skb_consume_udp)', 0),

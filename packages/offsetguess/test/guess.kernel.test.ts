@@ -52,7 +52,12 @@ function runChild(cmd: string, args: string[], timeoutMs: number): Promise<Child
     const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     p.on('close', (code) => {
       clearTimeout(t);
-      const runs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as ChildRun);
+      const lines = out.split('\n');
+      const runs = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as ChildRun);
+      // Recorded samples (--record): on the console with this kernel's BTF offsets, to become fixtures.
+      for (const l of lines.filter((x) => x.startsWith('OFFSETGUESS_SAMPLES '))) {
+        console.log(`OFFSETGUESS_FIXTURE ${JSON.stringify({ kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(), ipv6Disabled: noIpv6, btf, samples: l.slice(20) })}`);
+      }
       if (code !== 0 || runs.length === 0) reject(new Error(`${cmd} exited ${code}: ${err.slice(-2000)}${out.slice(-2000)}`));
       else resolve(runs);
     });
@@ -78,7 +83,7 @@ function hideBtf(): string {
 
 describe('guessing on this kernel', () => {
   it('equals kernel BTF field by field where BTF is hidden from the guesser, which never reads it; auto then guesses', async () => {
-    const runs = await runChild('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `${hideBtf()} && exec node ${CHILD} --watch /sys/kernel/btf/vmlinux guess auto`], 600_000);
+    const runs = await runChild('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `${hideBtf()} && exec node ${CHILD} --record --watch /sys/kernel/btf/vmlinux guess auto`], 600_000);
     const [guess, auto] = runs;
     expect(guess!.error, 'guess').toBeUndefined();
     expect(guess!.read, 'the guesser read the hidden /sys/kernel/btf/vmlinux').toBe(false);
@@ -95,7 +100,7 @@ describe('guessing on this kernel', () => {
       sysctl,
       `node ${TRAFFIC} & T=$!`,
       'sleep 0.2',
-      `node ${CHILD} --watch /sys/kernel/btf/vmlinux guess; R=$?`,
+      `node ${CHILD} --record --watch /sys/kernel/btf/vmlinux guess; R=$?`,
       'kill $T 2>/dev/null; wait $T 2>/dev/null; exit $R',
     ].join('\n');
     const [run] = await runChild('unshare', ['-m', '-n', '-p', '-f', '--mount-proc', '--propagation', 'private', 'sh', '-c', script], 600_000);
