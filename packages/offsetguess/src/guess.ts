@@ -115,22 +115,28 @@ async function round(obs: Observer, cap: Capturer, sets: Setup[], full: boolean)
   const args: Round['args'] = [];
   const kp = { msghdr: cap.attached.has('udp_sendmsg'), skb: cap.attached.has('skb_consume_udp') };
   const waits: Promise<SockSample[]>[] = [];
-  for (const s of sets) {
-    if (s.retrans) waits.push(obs.retransmit(s.retrans, true));
-    if (s.sack) waits.push(obs.retransmit(s.sack, false));
-    socks.push(...obs.idle(s.idle), ...obs.idle(s.shut));
-    if (s.queued) socks.push(obs.repairRecv(s.queued), ...obs.repaired(s.family));
-    if (cap.attached.has('inet_getname') && s.family === 4) {
-      const a = obs.socketSample(s.idle.client);
-      if (a) args.push(a);
+  try {
+    for (const s of sets) {
+      if (s.retrans) waits.push(obs.retransmit(s.retrans, true));
+      if (s.sack) waits.push(obs.retransmit(s.sack, false));
+      socks.push(...obs.idle(s.idle), ...obs.idle(s.shut));
+      if (s.queued) socks.push(obs.repairRecv(s.queued), ...obs.repaired(s.family));
+      if (cap.attached.has('inet_getname') && s.family === 4) {
+        const a = obs.socketSample(s.idle.client);
+        if (a) args.push(a);
+      }
+      waits.push(obs.shutdowns(s.shut));
+      if (full) waits.push(obs.more(s.idle));
+      const u = await obs.udpSamples(s.family, udpKind(cap), kp);
+      socks.push(...u.socks);
+      args.push(...u.args);
     }
-    waits.push(obs.shutdowns(s.shut));
-    if (full) waits.push(obs.more(s.idle));
-    const u = await obs.udpSamples(s.family, udpKind(cap), kp);
-    socks.push(...u.socks);
-    args.push(...u.args);
+  } finally {
+    // Every wait settles before anything is closed: none may poll a closed socket.
+    const settled = await Promise.allSettled(waits);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    for (const r of settled) if (r.status === 'fulfilled') socks.push(...r.value);
   }
-  for (const w of await Promise.all(waits)) socks.push(...w);
   return { socks, args };
 }
 

@@ -31,6 +31,19 @@ import {
   until,
 } from './sockets.js';
 
+/** Read a UDP socket's queue empty (earlier datagrams: the next read must be of the one just sent). */
+function drain(fd: number): void {
+  const b = Buffer.alloc(65536);
+  for (;;) {
+    try {
+      socketRecv(fd, b);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'EAGAIN') return;
+      throw e;
+    }
+  }
+}
+
 const TCP_ESTABLISHED = 1;
 const TCP_NODELAY = 1;
 const TCP_REPAIR = 19;
@@ -248,7 +261,7 @@ export class Observer {
       const remote = { addr: familyAddress(randomLoopback(), family), port: randomInt(1024, 65536) };
       socketConnect(fd, remote.addr, remote.port);
       const x = randomInt(1, 1000);
-      const z = randomInt(1, 3000);
+      const z = randomInt(2, 3000);
       setSocketOption(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE);
       socketSend(fd, randomBytes(x), MSG_OOB);
       setSocketOption(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE);
@@ -340,6 +353,7 @@ export class Observer {
     if (kprobes.skb) {
       // The pointers of the first 256 bytes of the sk_buff, 16 per capture, two datagrams each.
       for (const half of [0, 0, 1, 1]) {
+        drain(peer.fd);
         const payload = randomBytes(randomInt(1, 300));
         socketSend(conn.fd, payload);
         const derefs = Array.from({ length: 16 }, (_, i) => ({ ptrOff: (half * 16 + i) * 8, fromArg: true }));

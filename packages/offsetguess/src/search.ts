@@ -98,7 +98,8 @@ function either(t: { before: TcpNow; after: TcpNow }, pick: (n: TcpNow) => numbe
   return a === b ? [a] : [a, b];
 }
 
-const isKernelPointer = (v: bigint): boolean => v >= 0xffff800000000000n && v !== 0xffffffffffffffffn;
+/** In the kernel half of x86-64 addresses, 4- or 5-level paging (the direct map starts at 0xff11... with LA57). */
+const isKernelPointer = (v: bigint): boolean => v >= 0xff00000000000000n && v !== 0xffffffffffffffffn;
 
 // -------------------------------------------------------------- sock_common
 
