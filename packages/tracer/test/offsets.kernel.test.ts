@@ -6,7 +6,7 @@ import net from 'node:net';
 import { guessOffsets, HOOK_FIELDS, offsetsFromBtf, type SockOffsets } from '@tracer-bpf/offsetguess';
 import { describe, expect, it } from 'vitest';
 import { type BackendName, Tracer } from '../src/index.js';
-import { startOrRefused } from './backends.js';
+import { startOrRefused, startTracer } from './backends.js';
 
 async function exchange(up: number, down: number): Promise<{ clientPort: number; serverPort: number }> {
   const srv = net.createServer((s) => {
@@ -67,7 +67,7 @@ describe('offsets that lack the function hooks\' fields', () => {
   });
 
   it('run the tracepoint backends; auto picks one of them', async () => {
-    const t = await Tracer.start({ offsets: lacking });
+    const t = await startTracer({ offsets: lacking });
     try {
       expect(['tp_btf', 'tracepoint']).toContain(t.info.backend);
       expect(t.info.offsetsReason).toBe('given by the offsets option');
