@@ -60,14 +60,22 @@ static Napi::Value Ioctl(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, v);
 }
 
-// socket_setsockopt(fd, level, name, value): an int option.
+// socket_setsockopt(fd, level, name, value): an int option, or a string one
+// (its bytes, e.g. TCP_CONGESTION).
 static Napi::Value SetOpt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = GetFd(info[0], Op::SocketSetOpt);
   int level = GetInt(info[1], "the level", Op::SocketSetOpt);
   int name = GetInt(info[2], "the option", Op::SocketSetOpt);
-  int value = GetInt(info[3], "the value", Op::SocketSetOpt);
-  if (setsockopt(fd, level, name, &value, sizeof(value)) != 0) ThrowErrno(env, errno, Op::SocketSetOpt, Sys("setsockopt"));
+  int r;
+  if (info[3].IsString()) {
+    std::string v = info[3].As<Napi::String>().Utf8Value();
+    r = setsockopt(fd, level, name, v.data(), static_cast<socklen_t>(v.size()));
+  } else {
+    int value = GetInt(info[3], "the value", Op::SocketSetOpt);
+    r = setsockopt(fd, level, name, &value, sizeof(value));
+  }
+  if (r != 0) ThrowErrno(env, errno, Op::SocketSetOpt, Sys("setsockopt"));
   return env.Undefined();
 }
 

@@ -167,7 +167,7 @@ export interface NativeBinding {
 
   socket_tcp_info(fd: number): Buffer;
   socket_ioctl(fd: number, name: 'inq' | 'outq' | 'outqnsd'): number;
-  socket_setsockopt(fd: number, level: number, name: number, value: number): void;
+  socket_setsockopt(fd: number, level: number, name: number, value: number | string): void;
   socket_send(fd: number, data: Uint8Array, flags: number): number;
   socket_recv(fd: number, buffer: Uint8Array, flags: number): number;
   socket_sendto(fd: number, data: Uint8Array, flags: number, address: string, port: number): number;

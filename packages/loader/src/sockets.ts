@@ -20,8 +20,8 @@ export function socketQueue(fd: number, which: SocketQueue): number {
   return native.socket_ioctl(fd, which);
 }
 
-/** setsockopt(fd, level, name, &int, sizeof(int)). */
-export function setSocketOption(fd: number, level: number, name: number, value: number): void {
+/** setsockopt(fd, level, name, &int, sizeof(int)), or a string option's bytes (e.g. TCP_CONGESTION). */
+export function setSocketOption(fd: number, level: number, name: number, value: number | string): void {
   native.socket_setsockopt(fd, level, name, value);
 }
 

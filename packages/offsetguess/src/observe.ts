@@ -46,6 +46,9 @@ function drain(fd: number): void {
 
 const TCP_ESTABLISHED = 1;
 const TCP_NODELAY = 1;
+const TCP_CONGESTION = 13;
+const SOL_SOCKET = 1;
+const SO_NO_CHECK = 11;
 const TCP_REPAIR = 19;
 const TCP_REPAIR_QUEUE = 20;
 const TCP_QUEUE_SEQ = 21;
@@ -251,6 +254,9 @@ export class Observer {
     try {
       socketBind(fd, familyAddress(randomLoopback(), family), 0);
       const local = socketName(fd);
+      // Reno keeps no private state: the congestion control's own copies of
+      // sequence numbers (cubic's hystart end_seq) are then not snd_una here.
+      setSocketOption(fd, IPPROTO_TCP, TCP_CONGESTION, 'reno');
       const write = randomInt(1, 0xffffffff);
       const rcv = randomInt(1, 0xffffffff);
       setSocketOption(fd, IPPROTO_TCP, TCP_REPAIR, 1);
@@ -348,13 +354,17 @@ export class Observer {
       const derefs = Array.from({ length: 16 }, (_, i) => ({ ptrOff: i * 8, fromArg: true }));
       const c = this.#cap.capture('msghdr', () => socketSendTo(lone.fd, randomBytes(8), peer.addr, peer.port), derefs);
       if (!c) throw new GuessError('ERR_GUESS_NO_CAPTURE', 'kprobe udp_sendmsg did not fire for the guesser\'s sendto');
-      args.push({ kind: 'msghdr', label: 'sendto', sk: c.sk, bytes: c.argBytes, derefs: derefs.map((d, i) => ({ ptrOff: d.ptrOff, bytes: c.derefs[i] })), peer: { addr: v4Part(peer.addr), port: peer.port, family: fam } });
+      // udpv6_sendmsg hands a v4-mapped destination to udp_sendmsg as a sockaddr_in.
+      args.push({ kind: 'msghdr', label: 'sendto', sk: c.sk, bytes: c.argBytes, argFault: c.argFault, derefs: derefs.map((d, i) => ({ ptrOff: d.ptrOff, bytes: c.derefs[i] })), peer: { addr: v4Part(peer.addr), port: peer.port, family: 2 } });
     }
     if (kprobes.skb) {
       // The pointers of the first 256 bytes of the sk_buff, 16 per capture, two datagrams each.
-      for (const half of [0, 0, 1, 1]) {
+      for (const [i, half] of [0, 0, 1, 1].entries()) {
         drain(peer.fd);
         const payload = randomBytes(randomInt(1, 300));
+        // Every second datagram without a checksum: csum_start (the UDP
+        // header's offset too, with a checksum left to the device) is not set.
+        setSocketOption(conn.fd, SOL_SOCKET, SO_NO_CHECK, i % 2);
         socketSend(conn.fd, payload);
         const derefs = Array.from({ length: 16 }, (_, i) => ({ ptrOff: (half * 16 + i) * 8, fromArg: true }));
         const c = this.#cap.capture('skb', () => socketRecv(peer.fd, Buffer.alloc(2048)), derefs);
@@ -364,6 +374,7 @@ export class Observer {
           label: `datagram read (pointers ${half * 128}..${half * 128 + 127})`,
           sk: c.sk,
           bytes: c.argBytes,
+          argFault: c.argFault,
           derefs: derefs.map((d, i) => ({ ptrOff: d.ptrOff, bytes: c.derefs[i] })),
           peer: { addr: v4Part(conn.addr), port: conn.port, family: fam },
           local: { addr: v4Part(peer.addr), port: peer.port },
@@ -381,7 +392,7 @@ export class Observer {
     const h = (e.socket as unknown as { _handle: { getsockname(out: object): number } })._handle;
     const c = this.#cap.capture('socket', () => h.getsockname({}));
     if (!c) throw new GuessError('ERR_GUESS_NO_CAPTURE', 'kprobe inet_getname did not fire for the guesser\'s getsockname');
-    return { kind: 'socket', label: 'getsockname', sk, bytes: c.argBytes, derefs: [] };
+    return { kind: 'socket', label: 'getsockname', sk, bytes: c.argBytes, argFault: c.argFault, derefs: [] };
   }
 
   close(): void {

@@ -46,6 +46,8 @@ export interface ArgSample {
   /** The socket's kernel address (for 'socket': the sk of that socket, from a sock capture). */
   sk: bigint;
   bytes: Buffer;
+  /** The object could not be read (its bytes are zero): the sample shows nothing. */
+  argFault?: boolean | undefined;
   derefs: { ptrOff: number; bytes: Buffer | undefined }[];
   /** msghdr: the destination given to sendto; skb: the datagram's source and destination and payload length. */
   peer?: { addr: string; port: number; family: 2 | 10 };

@@ -339,7 +339,7 @@ export function searchTcp(samples: Samples, scope: Scope = SEARCH): Candidates[]
 
 /** struct socket's sk: the word that is the address of the socket captured from the same fd. */
 export function searchSocket(args: readonly ArgSample[]): Candidates {
-  const list = args.filter((a) => a.kind === 'socket' && a.sk !== 0n);
+  const list = args.filter((a) => a.kind === 'socket' && a.sk !== 0n && !a.argFault);
   const cands: number[] = [];
   if (list.length) {
     for (let o = WINDOWS.socket[0]; o + 8 <= WINDOWS.socket[1]; o += 8) if (list.every((a) => a.bytes.readBigUInt64LE(o) === a.sk)) cands.push(o);
@@ -354,7 +354,7 @@ function sockaddr(peer: { addr: string; port: number; family: 2 | 10 }): Buffer 
 
 /** msghdr's msg_name: the pointer whose target is the sockaddr given to sendto. */
 export function searchMsghdr(args: readonly ArgSample[]): Candidates {
-  const list = args.filter((a) => a.kind === 'msghdr' && a.peer);
+  const list = args.filter((a) => a.kind === 'msghdr' && a.peer && !a.argFault);
   const cands: number[] = [];
   if (list.length) {
     for (let o = WINDOWS.msghdr[0]; o + 8 <= WINDOWS.msghdr[1]; o += 8) {
@@ -375,7 +375,7 @@ export function searchMsghdr(args: readonly ArgSample[]): Candidates {
  * the addresses, ports and length the guesser sent (skb_consume_udp).
  */
 export function searchSkb(args: readonly ArgSample[]): { head: Candidates; network: Candidates; transport: Candidates; triples: [number, number, number][] } {
-  const list = args.filter((a) => a.kind === 'skb' && a.peer && a.local && a.payload !== undefined);
+  const list = args.filter((a) => a.kind === 'skb' && a.peer && a.local && a.payload !== undefined && !a.argFault);
   // Per sample, the (head, network, transport) triples its datagram shows; a
   // triple stays if every sample that followed that pointer shows it too.
   const shown = list.map((a) => {
