@@ -1,0 +1,82 @@
+// The socket helpers (no BPF, no root): TCP_INFO, the queue ioctls, options,
+// send/recv with flags, and their errors (errno and system call).
+import { closeSync } from 'node:fs';
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { BpfError, setSocketOption, socketBind, socketName, socketQueue, socketRecv, socketSend, socketSendTo, socketShutdown, tcpInfo, tcpSocket } from '../src/index.js';
+
+const fdOf = (s: net.Socket): number => (s as unknown as { _handle: { fd: number } })._handle.fd;
+
+async function pair(): Promise<{ a: net.Socket; b: net.Socket; close(): void }> {
+  const srv = net.createServer({ pauseOnConnect: true });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const accepted = new Promise<net.Socket>((r) => srv.once('connection', r));
+  const a = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
+  a.pause();
+  await new Promise<void>((r) => a.once('connect', () => r()));
+  const b = await accepted;
+  return { a, b, close: () => (a.destroy(), b.destroy(), srv.close()) };
+}
+
+async function until(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !ok(); i++) await new Promise((r) => setTimeout(r, 1));
+}
+
+describe('socket helpers', () => {
+  it('TCP_INFO and the queues of a connected pair', async () => {
+    const p = await pair();
+    try {
+      const info = tcpInfo(fdOf(p.a));
+      expect(info.length).toBeGreaterThanOrEqual(144);
+      expect(info[0]).toBe(1); // TCP_ESTABLISHED
+      expect(socketSend(fdOf(p.b), Buffer.alloc(777, 7))).toBe(777);
+      await until(() => socketQueue(fdOf(p.a), 'inq') === 777);
+      expect(socketQueue(fdOf(p.a), 'inq')).toBe(777);
+      // MSG_PEEK leaves the data; a read takes it
+      const buf = Buffer.alloc(1000);
+      expect(socketRecv(fdOf(p.a), buf, 2)).toBe(777);
+      expect(socketQueue(fdOf(p.a), 'inq')).toBe(777);
+      expect(socketRecv(fdOf(p.a), buf)).toBe(777);
+      expect(socketQueue(fdOf(p.a), 'inq')).toBe(0);
+      expect(tcpInfo(fdOf(p.a)).readBigUInt64LE(128)).toBe(777n); // tcpi_bytes_received
+      setSocketOption(fdOf(p.a), 6, 13, 'reno'); // TCP_CONGESTION
+      socketShutdown(fdOf(p.a), 'write');
+      await until(() => tcpInfo(fdOf(p.b))[0] === 8);
+      expect(tcpInfo(fdOf(p.b))[0]).toBe(8); // CLOSE_WAIT
+    } finally {
+      p.close();
+    }
+  });
+
+  it('a non-blocking read with nothing queued is EAGAIN; a closed fd is EBADF, with the system call named', async () => {
+    const p = await pair();
+    try {
+      expect(() => socketRecv(fdOf(p.a), Buffer.alloc(10))).toThrow(expect.objectContaining({ code: 'EAGAIN', syscall: 'recv' }));
+    } finally {
+      p.close();
+    }
+    let err: unknown;
+    try {
+      tcpInfo(1_000_000);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BpfError);
+    expect(err).toMatchObject({ code: 'EBADF', errno: 9, syscall: 'getsockopt' });
+    expect(() => socketQueue(0, 'nope' as never)).toThrow(/the ioctl must be inq, outq or outqnsd, not nope/);
+    expect(() => socketSendTo(0, Buffer.alloc(1), 'not-an-address', 1)).toThrow(/the address must be an IPv4 or IPv6 literal, not not-an-address/);
+  });
+
+  it('a TCP socket of its own: bound, named; sendto on it unconnected is refused, naming the call', () => {
+    const fd = tcpSocket(4);
+    try {
+      socketBind(fd, '127.0.0.1', 0);
+      const n = socketName(fd);
+      expect(n.address).toBe('127.0.0.1');
+      expect(n.port).toBeGreaterThan(0);
+      expect(() => socketSendTo(fd, Buffer.alloc(1), '127.0.0.1', 9)).toThrow(expect.objectContaining({ syscall: 'sendto' }));
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
