@@ -75,7 +75,9 @@ static __always_inline void capture(const void *sk, const void *arg, __u32 what)
 		c->sk_faults = ~0U;
 	}
 	if (arg) {
-		if (bpf_probe_read_kernel(c->arg_bytes, GUESS_ARG_BYTES, arg))
+		/* A msghdr lies on the kernel stack: 512 bytes from it can run past
+		 * the stack's end; its first 128 bytes cannot. */
+		if (bpf_probe_read_kernel(c->arg_bytes, GUESS_ARG_BYTES, arg) && bpf_probe_read_kernel(c->arg_bytes, 128, arg))
 			c->arg_fault = 1;
 	} else {
 		c->arg_fault = 1;
@@ -86,9 +88,12 @@ static __always_inline void capture(const void *sk, const void *arg, __u32 what)
 		if (!(d->flags & GUESS_DEREF_ON))
 			continue;
 		const void *base = (d->flags & GUESS_DEREF_FROM_ARG) ? arg : sk;
+		__u32 len = d->len;
+		if (len == 0 || len > GUESS_DEREF_BYTES)
+			len = GUESS_DEREF_BYTES;
 		__u64 p = 0;
 		if (!base || bpf_probe_read_kernel(&p, sizeof(p), base + (d->ptr_off & 0xffff)) || !p ||
-		    bpf_probe_read_kernel(c->deref + i * GUESS_DEREF_BYTES, GUESS_DEREF_BYTES, (const void *)(p + (d->add & 0xffff))))
+		    bpf_probe_read_kernel(c->deref + i * GUESS_DEREF_BYTES, len, (const void *)(p + (d->add & 0xffff))))
 			c->deref_faults |= 1U << i;
 	}
 }

@@ -346,18 +346,19 @@ TRACER_ABI_OFFSET(telemetry, udp_addr_missing, 56);
 TRACER_ABI_OFFSET(telemetry, tcp_seen_late, 64);
 
 /* One pointer the guesser follows: the pointer at `ptr_off` of the socket
- * (or of the call's other object), read GUESS_DEREF_BYTES from it + `add`. */
+ * (or of the call's other object), `len` bytes read from it + `add` (what
+ * lies on a kernel stack must not be read past the stack's end). */
 struct guess_deref {
 	__u32 flags;   /* enum guess_deref_flags */
 	__u32 ptr_off;
 	__u32 add;
-	__u32 _pad0;
+	__u32 len;     /* 1..GUESS_DEREF_BYTES; 0: GUESS_DEREF_BYTES */
 };
 TRACER_ABI_SIZE(guess_deref, 16);
 TRACER_ABI_OFFSET(guess_deref, flags, 0);
 TRACER_ABI_OFFSET(guess_deref, ptr_off, 4);
 TRACER_ABI_OFFSET(guess_deref, add, 8);
-TRACER_ABI_OFFSET(guess_deref, _pad0, 12);
+TRACER_ABI_OFFSET(guess_deref, len, 12);
 
 /*
  * The offset guesser's mailbox (map `guess_mailbox`, one entry), written by

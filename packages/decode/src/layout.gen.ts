@@ -111,7 +111,7 @@ export const structs = {
       flags: { offset: 0, size: 4, type: 'u32' },
       ptr_off: { offset: 4, size: 4, type: 'u32' },
       add: { offset: 8, size: 4, type: 'u32' },
-      _pad0: { offset: 12, size: 4, type: 'u32' },
+      len: { offset: 12, size: 4, type: 'u32' },
     },
   },
   guess_mailbox: {

@@ -29,6 +29,8 @@ export interface Deref {
   ptrOff: number;
   add?: number;
   fromArg?: boolean;
+  /** Bytes to read (1..GUESS_DEREF_BYTES, default all): keep it short for what lies on a kernel stack. */
+  len?: number;
 }
 
 /** One capture, as userspace reads it (struct guess_capture). */
@@ -178,6 +180,7 @@ export class Capturer implements Disposable {
       m.writeUInt32LE(F.GUESS_DEREF_ON | (d.fromArg ? F.GUESS_DEREF_FROM_ARG : 0), at + DEREF.fields.flags.offset);
       m.writeUInt32LE(d.ptrOff, at + DEREF.fields.ptr_off.offset);
       m.writeUInt32LE(d.add ?? 0, at + DEREF.fields.add.offset);
+      m.writeUInt32LE(d.len ?? 0, at + DEREF.fields.len.offset);
     });
     const mailbox = this.#obj.map('guess_mailbox');
     mailbox.update(this.#key, m);

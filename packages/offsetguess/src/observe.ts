@@ -275,6 +275,9 @@ export class Observer {
       const e: TcpEnd = { socket: undefined as never, fd, family, local: { addr: local.address, port: local.port }, remote, sent: x, received: z, readCount: 0 };
       const a = this.sockSample(e, 'connected under TCP_REPAIR', 0);
       a.seqs = { writeSeq: (write + x) >>> 0, sndUna: write >>> 0, rcvNxt: (rcv + z) >>> 0, copiedSeq: rcv >>> 0 };
+      // Its peer does not exist: a timer that fired meanwhile (a slow, emulated
+      // machine) may have sent something and got it reset. Only an ESTABLISHED one is used.
+      if (a.tcp!.after.state !== TCP_ESTABLISHED) return [];
       // Repair off without a window probe, then a real read: copied_seq moves,
       // the receive-space mark (rcvq_space.seq) does not (no RTT ever measured).
       setSocketOption(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP);
@@ -282,7 +285,7 @@ export class Observer {
       if (socketRecv(fd, Buffer.alloc(k)) !== k) throw new GuessError('ERR_GUESS_SOCKET', 'a read of data queued under TCP_REPAIR came back short');
       const b = this.sockSample(e, 'read after TCP_REPAIR', 0);
       b.seqs = { ...a.seqs, copiedSeq: (rcv + k) >>> 0 };
-      return [a, b];
+      return b.tcp!.before.state === TCP_ESTABLISHED && b.tcp!.after.state === TCP_ESTABLISHED ? [a, b] : [a];
     } finally {
       closeSync(fd);
     }
@@ -351,7 +354,8 @@ export class Observer {
       socks.push(sample(lone, this.#cap.capture(sockKind, () => socketSendTo(lone.fd, payload, peer.addr, peer.port)), 'unconnected UDP sendto', false));
     }
     if (kprobes.msghdr) {
-      const derefs = Array.from({ length: 16 }, (_, i) => ({ ptrOff: i * 8, fromArg: true }));
+      // msg_name points at a sockaddr on the kernel stack: read no more than a sockaddr_in6.
+      const derefs = Array.from({ length: 16 }, (_, i) => ({ ptrOff: i * 8, fromArg: true, len: 28 }));
       const c = this.#cap.capture('msghdr', () => socketSendTo(lone.fd, randomBytes(8), peer.addr, peer.port), derefs);
       if (!c) throw new GuessError('ERR_GUESS_NO_CAPTURE', 'kprobe udp_sendmsg did not fire for the guesser\'s sendto');
       // udpv6_sendmsg hands a v4-mapped destination to udp_sendmsg as a sockaddr_in.

@@ -150,7 +150,7 @@ static void print_guess_deref(const struct guess_deref *d)
 	UN("flags", d->flags); printf(",");
 	UN("ptr_off", d->ptr_off); printf(",");
 	UN("add", d->add); printf(",");
-	UN("_pad0", d->_pad0);
+	UN("len", d->len);
 	printf("}");
 }
 
@@ -369,7 +369,7 @@ int main(void)
 		m.deref[i].flags = i & 3;
 		m.deref[i].ptr_off = 0xf0000000u + 8 * i;
 		m.deref[i].add = 0x8000u + i;
-		m.deref[i]._pad0 = 0xa0a0a0a0u + i;
+		m.deref[i].len = 0xa0a0a0a0u + i;
 	}
 	begin("guess_deref", "guess_deref", &m.deref[5], sizeof m.deref[5]); print_guess_deref(&m.deref[5]); printf("}");
 	begin("guess_mailbox", "guess_mailbox", &m, sizeof m); print_guess_mailbox(&m); printf("}");
