@@ -22,7 +22,7 @@ or CAP_BPF+CAP_PERFMON).
       --pid N             only connections of process N
       --netns INODE       only connections in this network namespace
       --backend B         auto (default), fentry, kprobe, tp_btf, tracepoint
-      --offsets O         auto (default), btf, or a JSON file of SockOffsets
+      --offsets O         auto (default), btf, guess, or a JSON file of SockOffsets
       --max-connections N entries of the tracer's connection maps (default 65536);
                           what does not fit is counted in the header's "map full"
   -v, --verbose           say on stderr when tracing starts (and where metrics are served)
@@ -110,7 +110,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
   }
   if (!(BACKENDS as readonly string[]).includes(v.backend)) throw new UsageError(`--backend: expected one of ${BACKENDS.join(', ')}, got "${v.backend}"`);
   if (v.proto !== undefined && v.proto !== 'tcp' && v.proto !== 'udp') throw new UsageError(`--proto: expected tcp or udp, got "${v.proto}"`);
-  if (v.offsets === '') throw new UsageError('--offsets: expected auto, btf or a file');
+  if (v.offsets === '') throw new UsageError('--offsets: expected auto, btf, guess or a file');
   const filter: Filter = {};
   if (v.proto !== undefined) filter.protocol = v.proto as Protocol;
   if (v.port !== undefined) filter.port = integer('port', v.port, 0, 65535);

@@ -1,10 +1,10 @@
-// --offsets: 'auto', 'btf' or a JSON file of SockOffsets (e.g. guessed on another run).
+// --offsets: 'auto', 'btf', 'guess' or a JSON file of SockOffsets (e.g. guessed on another run).
 import { readFileSync } from 'node:fs';
 import type { TracerOptions } from '@tracer-bpf/tracer';
 import { UsageError } from './exit-codes.js';
 
 export function loadOffsets(arg: string, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): NonNullable<TracerOptions['offsets']> {
-  if (arg === 'auto' || arg === 'btf') return arg;
+  if (arg === 'auto' || arg === 'btf' || arg === 'guess') return arg;
   let text: string;
   try {
     text = read(arg);
