@@ -275,6 +275,38 @@ export class Btf {
     return first;
   }
 
+  /**
+   * The structs or unions named in `names` (each as struct() would give it),
+   * found by one pass over the struct and union types when the name index
+   * is not built yet: a few structs out of a kernel's 100 000+ types cost a
+   * fraction of the index.
+   */
+  structs(names: readonly string[]): Map<string, BtfStruct> {
+    if (this.#names) return new Map(names.map((n) => [n, this.struct(n)]));
+    const hits = new Map<string, number[]>(names.map((n) => [n, []]));
+    const wanted = names.map((n) => ({ bytes: new TextEncoder().encode(n), ids: hits.get(n)! }));
+    const dv = this.#dv;
+    for (let id = 1; id <= this.typeCount; id++) {
+      const p = this.#offsets[id] as number;
+      const kind = (dv.getUint32(p + 4, true) >>> 24) & 0x1f;
+      if (kind !== BtfKindId.struct && kind !== BtfKindId.union) continue;
+      const off = dv.getUint32(p, true);
+      if (off === 0) continue;
+      for (const w of wanted) if (this.#strings.is(off, w.bytes)) w.ids.push(id);
+    }
+    const out = new Map<string, BtfStruct>();
+    for (const [name, ids] of hits) {
+      const found = ids.map((id) => this.type(id) as BtfStruct);
+      const first = found[0];
+      if (!first) throw new BtfError(`BTF: no struct or union named '${name}'`);
+      if (found.some((t) => t.size !== first.size)) {
+        throw new BtfError(`BTF: '${name}' names ${found.length} structs/unions of different sizes (ids ${found.map((t) => t.id).join(', ')})`);
+      }
+      out.set(name, first);
+    }
+    return out;
+  }
+
   /** The enum (or enum64) called `name`; throws when there is none. */
   enum(name: string): BtfEnum | BtfEnum64 {
     for (const id of this.findIds(name)) {

@@ -22,6 +22,14 @@ export class StringTable {
     return this.#bytes.byteLength;
   }
 
+  /** Whether the string at byte offset `off` is `name` (its bytes, NUL-less), without decoding the table. */
+  is(off: number, name: Uint8Array): boolean {
+    const b = this.#bytes;
+    if (off + name.length >= b.byteLength || b[off + name.length] !== 0) return false;
+    for (let i = 0; i < name.length; i++) if (b[off + i] !== name[i]) return false;
+    return true;
+  }
+
   /** The string at byte offset `off` ('' for 0). */
   get(off: number): string {
     if (off === 0) return '';

@@ -58,7 +58,7 @@ describe('BTF of tracer_abi.bpf.o', () => {
   it('reads enums with their values', () => {
     const e = btf.enum('guess_what');
     expect(e.kind).toBe('enum');
-    expect(e.values.find((v) => v.name === 'GUESS_NOT_APPLICABLE')?.value).toBe(99999);
+    expect(e.values.find((v) => v.name === 'GUESS_SOCKET')?.value).toBe(8);
   });
 
   it('btfFromElf gives the same BTF as loadElfBtf, type by type', () => {

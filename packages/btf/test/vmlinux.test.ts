@@ -123,6 +123,14 @@ describe.skipIf(!existsSync(VMLINUX))('kernel BTF (/sys/kernel/btf/vmlinux)', ()
     },
   );
 
+  it('structs() finds in one pass, without the name index, what struct() finds; a missing one is an error', () => {
+    const fresh = loadKernelBtf();
+    const names = ['sock', 'tcp_sock', 'sk_buff', 'net', 'socket', 'msghdr'];
+    const got = fresh.structs(names);
+    for (const n of names) expect(got.get(n)!.id, n).toBe(fresh.struct(n).id);
+    expect(() => loadKernelBtf().structs(['sock', 'no_such_struct_here'])).toThrow(/no struct or union named 'no_such_struct_here'/);
+  });
+
   it('finds the struct sock fields the tracer reads, through anonymous unions', () => {
     const dport = btf.memberOffset('sock', ['__sk_common', 'skc_dport']);
     const common = btf.memberOffset('sock', ['__sk_common']);

@@ -7,10 +7,14 @@ export class OffsetsError extends Error {
   override name = 'OffsetsError';
 }
 
-function bytes(btf: Btf, struct: string, path: string[], sizes: number[]): number {
+/** The struct ids the offsets come from, found in one pass over the BTF (no full name index: start-up time). */
+const STRUCTS = ['sock', 'inet_sock', 'tcp_sock', 'net', 'sk_buff', 'socket', 'msghdr'] as const;
+type Ids = Map<string, { id: number }>;
+
+function bytes(btf: Btf, ids: Ids, struct: string, path: string[], sizes: number[]): number {
   let m;
   try {
-    m = btf.memberOffset(struct, path);
+    m = btf.memberOffset(ids.get(struct)!.id, path);
   } catch (e) {
     throw new OffsetsError(`kernel BTF: struct ${struct} has no member ${path.join('.')} (${(e as Error).message})`, { cause: e });
   }
@@ -23,10 +27,10 @@ function bytes(btf: Btf, struct: string, path: string[], sizes: number[]): numbe
   return m.offset;
 }
 
-function bits(btf: Btf, struct: string, path: string[]): BitField {
+function bits(btf: Btf, ids: Ids, struct: string, path: string[]): BitField {
   let m;
   try {
-    m = btf.memberOffset(struct, path);
+    m = btf.memberOffset(ids.get(struct)!.id, path);
   } catch (e) {
     throw new OffsetsError(`kernel BTF: struct ${struct} has no member ${path.join('.')} (${(e as Error).message})`, { cause: e });
   }
@@ -37,8 +41,14 @@ function bits(btf: Btf, struct: string, path: string[]): BitField {
 
 /** Every offset the tracer needs, from kernel BTF (the running kernel's by default). */
 export function offsetsFromBtf(btf: Btf = loadKernelBtf()): SockOffsets {
-  const skc = (name: string, sizes: number[]): number => bytes(btf, 'sock', ['__sk_common', name], sizes);
-  const tcp = (name: string, sizes: number[]): number => bytes(btf, 'tcp_sock', [name], sizes);
+  let ids: Ids;
+  try {
+    ids = btf.structs(STRUCTS);
+  } catch (e) {
+    throw new OffsetsError(`kernel BTF: ${(e as Error).message}`, { cause: e });
+  }
+  const skc = (name: string, sizes: number[]): number => bytes(btf, ids, 'sock', ['__sk_common', name], sizes);
+  const tcp = (name: string, sizes: number[]): number => bytes(btf, ids, 'tcp_sock', [name], sizes);
   return {
     skcFamily: skc('skc_family', [2]),
     skcState: skc('skc_state', [1]),
@@ -50,10 +60,10 @@ export function offsetsFromBtf(btf: Btf = loadKernelBtf()): SockOffsets {
     skcNum: skc('skc_num', [2]),
     skcProt: skc('skc_prot', [8]),
     skcNet: skc('skc_net', [8]),
-    netNsInum: bytes(btf, 'net', ['ns', 'inum'], [4]),
-    inetSport: bytes(btf, 'inet_sock', ['inet_sport'], [2]),
-    skProtocol: bits(btf, 'sock', ['sk_protocol']),
-    skShutdown: bits(btf, 'sock', ['sk_shutdown']),
+    netNsInum: bytes(btf, ids, 'net', ['ns', 'inum'], [4]),
+    inetSport: bytes(btf, ids, 'inet_sock', ['inet_sport'], [2]),
+    skProtocol: bits(btf, ids, 'sock', ['sk_protocol']),
+    skShutdown: bits(btf, ids, 'sock', ['sk_shutdown']),
     tcpWriteSeq: tcp('write_seq', [4]),
     tcpSndUna: tcp('snd_una', [4]),
     tcpBytesAcked: tcp('bytes_acked', [8]),
@@ -65,10 +75,10 @@ export function offsetsFromBtf(btf: Btf = loadKernelBtf()): SockOffsets {
     tcpTotalRetrans: tcp('total_retrans', [4]),
     tcpSegsIn: tcp('segs_in', [4]),
     tcpSegsOut: tcp('segs_out', [4]),
-    skbHead: bytes(btf, 'sk_buff', ['head'], [8]),
-    skbNetworkHeader: bytes(btf, 'sk_buff', ['network_header'], [2]),
-    skbTransportHeader: bytes(btf, 'sk_buff', ['transport_header'], [2]),
-    socketSk: bytes(btf, 'socket', ['sk'], [8]),
-    msghdrName: bytes(btf, 'msghdr', ['msg_name'], [8]),
+    skbHead: bytes(btf, ids, 'sk_buff', ['head'], [8]),
+    skbNetworkHeader: bytes(btf, ids, 'sk_buff', ['network_header'], [2]),
+    skbTransportHeader: bytes(btf, ids, 'sk_buff', ['transport_header'], [2]),
+    socketSk: bytes(btf, ids, 'socket', ['sk'], [8]),
+    msghdrName: bytes(btf, ids, 'msghdr', ['msg_name'], [8]),
   };
 }
