@@ -118,7 +118,8 @@ export function searchHead(samples: Samples, scope: Scope = SEARCH): Candidates[
     out.push({ field: f, window, how, candidates: list.length ? scan(list, window, step, size, ok, num(scope, f)) : [], samples: list.length });
   };
   field('skcFamily', WINDOWS.head, 'u16 = AF_INET (2) on IPv4 sockets, AF_INET6 (10) on IPv6 sockets', all, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === s.family);
-  field('skcState', WINDOWS.head, 'u8 = the TCP state TCP_INFO reports (ESTABLISHED, FIN_WAIT2, CLOSE_WAIT, CLOSE), 1 or 7 for UDP', all, 1, 1, (s, o) => s.bytes[o] === s.state);
+  // A state may move between TCP_INFO and the capture (a delayed ACK turning FIN_WAIT1 into FIN_WAIT2): before or after.
+  field('skcState', WINDOWS.head, 'u8 = the TCP state TCP_INFO reports just before or after (ESTABLISHED, FIN_WAIT1/2, CLOSE_WAIT, CLOSE), 1 or 7 for UDP', all, 1, 1, (s, o) => s.bytes[o] === s.state || s.bytes[o] === s.tcp?.after.state);
   field('skcDaddr', WINDOWS.head, 'the peer IPv4 address (getpeername) of IPv4 sockets, 0 when unconnected', v4, 4, 4, (s, o) => s.bytes.subarray(o, o + 4).equals(ipv4(s.daddr)));
   field('skcRcvSaddr', WINDOWS.head, 'the bound IPv4 address (getsockname) of IPv4 sockets', v4, 4, 4, (s, o) => s.bytes.subarray(o, o + 4).equals(ipv4(s.saddr)));
   field('skcDport', WINDOWS.head, 'the peer port, network order, 0 when unconnected', all, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === be16(s.dport));
