@@ -182,6 +182,9 @@ export async function guessOffsetsDetailed(opts: GuessOptions = {}): Promise<Gue
       if (name === 'skb_consume_udp') for (const f of ['skbHead', 'skbNetworkHeader', 'skbTransportHeader'] as const) unavailable.set(f, why);
       if (name === 'inet_getname') unavailable.set('socketSk', why);
     }
+    if (!udpKind(cap)) {
+      unavailable.set('skProtocol', `no UDP socket can be captured here (no sock:sock_send_length before 6.3${cap.missing.get('udp_sendmsg') ? `, and ${cap.missing.get('udp_sendmsg')}` : ''}): TCP sockets alone cannot tell sk_protocol from other fields`);
+    }
     let rounds = 0;
     let decision;
     for (;;) {

@@ -30,8 +30,13 @@ export interface SockOffsets {
   netNsInum: number;
   /** struct inet_sock: the bound source port (network order); survives inet_put_port() */
   inetSport: number;
-  /** struct sock: sk_protocol and sk_shutdown (bitfields on some kernels) */
-  skProtocol: BitField;
+  /**
+   * struct sock: sk_protocol and sk_shutdown (bitfields on some kernels).
+   * skProtocol is absent from a guess where no UDP socket could be captured
+   * (before 6.3, without kprobes): the tracer then tells protocols apart by
+   * skc_prot and the addresses of tcp_prot & co. in /proc/kallsyms.
+   */
+  skProtocol?: BitField;
   skShutdown: BitField;
   /** struct tcp_sock */
   tcpWriteSeq: number;

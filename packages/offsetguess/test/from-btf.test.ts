@@ -48,7 +48,7 @@ describe('offsetsFromBtf', () => {
     expect(o.skcProt).toBe(at(sk, '__sk_common', 'skc_prot'));
     expect(o.netNsInum).toBe(at(struct('net'), 'ns', 'inum'));
     expect(o.inetSport).toBe(at(struct('inet_sock'), 'inet_sport'));
-    expect(o.skProtocol.bitOffset).toBe(bitOffset(sk, ['sk_protocol']));
+    expect(o.skProtocol!.bitOffset).toBe(bitOffset(sk, ['sk_protocol']));
     expect(o.skShutdown.bitOffset).toBe(bitOffset(sk, ['sk_shutdown']));
     for (const [k, f] of [['tcpWriteSeq', 'write_seq'], ['tcpSndUna', 'snd_una'], ['tcpBytesAcked', 'bytes_acked'], ['tcpCopiedSeq', 'copied_seq'], ['tcpRcvNxt', 'rcv_nxt'], ['tcpBytesReceived', 'bytes_received'], ['tcpSrttUs', 'srtt_us'], ['tcpMdevUs', 'mdev_us'], ['tcpTotalRetrans', 'total_retrans'], ['tcpSegsIn', 'segs_in'], ['tcpSegsOut', 'segs_out']] as const) {
       expect(o[k], k).toBe(at(tcp, f));

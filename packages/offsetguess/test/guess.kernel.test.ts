@@ -5,7 +5,7 @@
 // times in a row without any cache. Runs on the host and in every guest of
 // tools/vmtest (kprobes there: the function hooks' fields too).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +22,10 @@ const noIpv6 = /(^|\s)ipv6\.disable=1(\s|$)/.test(readFileSync('/proc/cmdline', 
 const kprobes = probeFeature('kprobes').supported;
 
 const btf = offsetsFromBtf();
+/** A UDP socket can be captured: sock:sock_send_length (6.3+) or kprobes. */
+const udpCapture = kprobes || existsSync('/sys/kernel/tracing/events/sock/sock_send_length') || existsSync('/sys/kernel/debug/tracing/events/sock/sock_send_length');
 /** Fields a guess may lack here, and nothing else. */
-const mayLack = new Set<OffsetField>([...(kprobes ? [] : HOOK_FIELDS), ...(noIpv6 ? IPV6_FIELDS : [])]);
+const mayLack = new Set<OffsetField>([...(kprobes ? [] : HOOK_FIELDS), ...(noIpv6 ? IPV6_FIELDS : []), ...(udpCapture ? [] : (['skProtocol'] as const))]);
 
 function expectSameAsBtf(got: SockOffsets, what: string): void {
   const diffs = compareOffsets(btf, got);

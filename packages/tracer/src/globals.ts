@@ -76,7 +76,8 @@ function protFromText(text: string): Globals {
  * Kernel struct offsets, as bpf/src/tracer_kernel.h names them. A field
  * guessed offsets lack (o.unavailable) is 0: the IPv6 addresses on a kernel
  * without IPv6 (no AF_INET6 socket to read them from), the function hooks'
- * fields where those backends are refused (Tracer.start checks).
+ * fields where those backends are refused, sk_protocol where tcp_prot & co.
+ * are known from /proc/kallsyms (Tracer.start checks both).
  */
 export function offsetGlobals(o: SockOffsets): Globals {
   return {
@@ -93,8 +94,8 @@ export function offsetGlobals(o: SockOffsets): Globals {
     head_ok: headOk(o) ? 1 : 0,
     off_net_ns_inum: o.netNsInum,
     off_inet_sport: o.inetSport,
-    bitoff_sk_protocol: o.skProtocol.bitOffset,
-    bits_sk_protocol: o.skProtocol.bits,
+    bitoff_sk_protocol: o.skProtocol?.bitOffset ?? 0,
+    bits_sk_protocol: o.skProtocol?.bits ?? 0,
     bitoff_sk_shutdown: o.skShutdown.bitOffset,
     bits_sk_shutdown: o.skShutdown.bits,
     off_tcp_write_seq: o.tcpWriteSeq,

@@ -404,9 +404,13 @@ export class Tracer {
     ];
 
     await protReady;
+    const prot = protGlobals();
+    if (offsets.skProtocol === undefined && !prot.prot_tcp) {
+      throw new TracerError('ERR_OFFSETS_UNAVAILABLE', `offsets: sk_protocol is missing (${offsets.unavailable?.skProtocol ?? 'not given'}) and /proc/kallsyms does not show tcp_prot & co. (kptr_restrict?): sockets cannot be told apart by protocol; use offsets from BTF`);
+    }
     const globals: Globals = {
       ...offsetGlobals(offsets),
-      ...protGlobals(),
+      ...prot,
       ...pidNamespaceGlobals(),
       transport_perf: transport === 'perf' ? 1 : 0,
       // wake the reader once 1/8 of the ring (at most 128 KiB) is pending: a bigger ring holds more, it does not wait longer
