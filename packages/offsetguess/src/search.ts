@@ -99,6 +99,15 @@ function either(t: { before: TcpNow; after: TcpNow }, pick: (n: TcpNow) => numbe
 }
 
 /** In the kernel half of x86-64 addresses, 4- or 5-level paging (the direct map starts at 0xff11... with LA57). */
+/** A counter's values before and after the capture, as a range (it only grows). */
+function between<T extends number | bigint>(t: { before: TcpNow; after: TcpNow }, pick: (n: TcpNow) => T): [T, T] {
+  const a = pick(t.before);
+  const b = pick(t.after);
+  return a <= b ? [a, b] : [b, a];
+}
+
+const inRange = <T extends number | bigint>(v: T, [lo, hi]: [T, T]): boolean => v >= lo && v <= hi;
+
 const isKernelPointer = (v: bigint): boolean => v >= 0xff00000000000000n && v !== 0xffffffffffffffffn;
 
 // -------------------------------------------------------------- sock_common
@@ -302,12 +311,14 @@ export function searchTcp(samples: Samples, scope: Scope = SEARCH): Candidates[]
   const exact32 = (f: keyof SockOffsets, how: string, pick: (t: TcpNow) => number): void => {
     const list = tcp;
     const anyNonzero = !gates || tcp.some((s) => either(s.tcp!, pick).some((v) => v !== 0));
-    const want = new Map(list.map((s) => [s, either(s.tcp!, pick)]));
-    out.push({ field: f, window: win, how, candidates: anyNonzero ? scan(list, win, 4, 4, (s, o) => want.get(s)!.includes(u32(s, o)), num(scope, f)) : [], samples: anyNonzero ? list.length : 0 });
+    // A counter only grows: one that moved while the socket was copied (a
+    // timer's retransmission in a slow guest) may show any value in between.
+    const want = new Map(list.map((s) => [s, between(s.tcp!, pick)]));
+    out.push({ field: f, window: win, how, candidates: anyNonzero ? scan(list, win, 4, 4, (s, o) => inRange(u32(s, o), want.get(s)!), num(scope, f)) : [], samples: anyNonzero ? list.length : 0 });
   };
   const exact64 = (f: keyof SockOffsets, how: string, pick: (t: TcpNow) => bigint): void => {
-    const want = new Map(tcp.map((s) => [s, either(s.tcp!, pick)]));
-    out.push({ field: f, window: win, how, candidates: scan(tcp, win, 8, 8, (s, o) => want.get(s)!.includes(s.bytes.readBigUInt64LE(o)), num(scope, f)), samples: tcp.length });
+    const want = new Map(tcp.map((s) => [s, between(s.tcp!, pick)]));
+    out.push({ field: f, window: win, how, candidates: scan(tcp, win, 8, 8, (s, o) => inRange(s.bytes.readBigUInt64LE(o), want.get(s)!), num(scope, f)), samples: tcp.length });
   };
   exact64('tcpBytesAcked', 'u64 = tcpi_bytes_acked', (t) => t.bytesAcked);
   exact64('tcpBytesReceived', 'u64 = tcpi_bytes_received', (t) => t.bytesReceived);
