@@ -45,7 +45,7 @@ describe.each(files)('recorded guess %s', (file) => {
   });
 });
 
-describe('the ways a search fails (a recording of this host)', () => {
+describe('the ways a search fails (one of the recordings)', () => {
   const fx = load(files.find((f) => !f.includes('noipv6'))!);
   const clone = (s: Samples): Samples => samplesFromJson(samplesToJson(s));
 
