@@ -4,6 +4,7 @@
 // silently ran nothing changes the pinned counts.
 import { release } from 'node:os';
 import { probeFeature } from '@tracer-bpf/loader';
+import { guessOffsets, type SockOffsets } from '@tracer-bpf/offsetguess';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type BackendName, FUNCTION_HOOKS, Tracer, type TracerOptions } from '../src/index.js';
 
@@ -19,14 +20,26 @@ export function backendUnavailable(backend: BackendName): string | undefined {
 const IN_VM = process.env.TRACER_BPF_KERNEL_CONFIG !== undefined;
 
 /**
- * Tracer.start() for the kernel tests. In the emulated guests of the kernel
+ * Tracer.start() for the kernel tests, with guessed offsets (testOffsets). In the emulated guests of the kernel
  * matrix the connection maps are sized 4096 (the tests hold at most a few
  * hundred connections at once): the kernel preallocates every entry of a hash
  * map, and zeroing the default 65536 (about 40 MiB) costs seconds per start
  * under TCG. On the host the tests run with the defaults.
  */
-export function startTracer(opts: TracerOptions = {}): Promise<Tracer> {
-  return Tracer.start(IN_VM ? { maxConnections: 4096, ...opts } : opts);
+export async function startTracer(opts: TracerOptions = {}): Promise<Tracer> {
+  const offsets = opts.offsets ?? (await testOffsets());
+  return Tracer.start({ ...(IN_VM ? { maxConnections: 4096 } : {}), ...opts, offsets });
+}
+
+let guessed: Promise<SockOffsets> | undefined;
+/**
+ * The tracer-core stories run with guessed offsets (issue 10), guessed once
+ * per test process: a guess costs seconds in the guests, and the guesser's
+ * own tests (packages/offsetguess) repeat it without caching. Tests of BTF
+ * itself pass offsets: 'btf'.
+ */
+export function testOffsets(): Promise<SockOffsets> {
+  return (guessed ??= guessOffsets());
 }
 
 /** The function-hook backends (fentry, kprobe): bytes per call and UDP on every kernel. */
