@@ -149,7 +149,7 @@ function patch(d: Decoder, buf: Uint8Array, offset: number, k: number): void {
   }
 }
 
-// Fixed work (about 10 s a property on a quiet 2-core host, 60 s with QEMU guests running beside it):
+// Fixed work (56 s for both properties on the quiet 2-core host, over 60 s for one with QEMU guests beside it):
 // the timeout only guards against a hang.
 describe(`decoders under ${RUNS} random and truncated buffers`, { timeout: 600_000 }, () => {
   it('random bytes, lengths, offsets (negative, fractional, NaN) and alignments: a value that reads whole, or a DecodeError', () => {
