@@ -5,10 +5,10 @@
 // cannot run is a one-line error, never a crash. (A forced fentry or kprobe
 // backend on this kernel, which really lacks both, is in start.kernel.test.ts.)
 // Host only (root, the real kernel).
-import net from 'node:net';
 import { resetFeatureCache } from '@tracer-bpf/loader';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Tracer, TracerError } from '../src/index.js';
+import { exchange } from './stories.js';
 
 const ENV = 'TRACER_BPF_FEATURES_OFF';
 
@@ -23,33 +23,8 @@ afterEach(() => {
 });
 
 /** One loopback exchange: `up` bytes, `down` back, both close; the ports. */
-async function exchange(up: number, down: number): Promise<{ clientPort: number; serverPort: number }> {
-  const srv = net.createServer((s) => {
-    let n = 0;
-    s.on('data', (d) => {
-      n += d.length;
-      if (n === up) s.end(Buffer.alloc(down, 1));
-    });
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const serverPort = (srv.address() as net.AddressInfo).port;
-  let clientPort = 0;
-  await new Promise<void>((resolve, reject) => {
-    const c = net.connect(serverPort, '127.0.0.1', () => {
-      clientPort = c.localPort!;
-      c.write(Buffer.alloc(up, 2));
-    });
-    c.on('data', () => {});
-    c.on('end', () => c.end());
-    c.on('close', () => resolve());
-    c.on('error', reject);
-  });
-  srv.close();
-  return { clientPort, serverPort };
-}
-
 async function countsExactly(t: Tracer): Promise<void> {
-  const { clientPort, serverPort } = await exchange(1234, 567);
+  const { clientPort, serverPort } = await exchange('127.0.0.1', 1234, 567);
   await new Promise((r) => setTimeout(r, 50));
   const mine = t.snapshot().filter((c) => c.protocol === 'tcp' && c.localPort === clientPort && c.remotePort === serverPort);
   expect(mine).toHaveLength(1);

@@ -2,37 +2,11 @@
 // says where its offsets came from, counts a real exchange exactly, and
 // refuses the function-hook backends when the guessed offsets lack their
 // fields (a kernel without kprobes).
-import net from 'node:net';
 import { guessOffsets, HOOK_FIELDS, offsetsFromBtf, type SockOffsets } from '@tracer-bpf/offsetguess';
 import { describe, expect, it } from 'vitest';
 import { type BackendName, Tracer } from '../src/index.js';
 import { startOrRefused, startTracer } from './backends.js';
-
-async function exchange(up: number, down: number): Promise<{ clientPort: number; serverPort: number }> {
-  const srv = net.createServer((s) => {
-    let n = 0;
-    s.on('data', (d) => {
-      n += d.length;
-      if (n === up) s.end(Buffer.alloc(down, 1));
-    });
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const serverPort = (srv.address() as net.AddressInfo).port;
-  const c = net.connect(serverPort, '127.0.0.1');
-  let clientPort = 0;
-  await new Promise<void>((resolve, reject) => {
-    c.on('connect', () => {
-      clientPort = c.localPort!;
-      c.write(Buffer.alloc(up, 2));
-    });
-    c.on('data', () => {});
-    c.on('error', reject);
-    c.on('end', () => c.end());
-    c.on('close', () => resolve());
-  });
-  await new Promise<void>((r) => srv.close(() => r()));
-  return { clientPort, serverPort };
-}
+import { exchange } from './stories.js';
 
 describe.each(['tracepoint', 'tp_btf', 'kprobe', 'fentry'] as BackendName[])('backend %s with offsets: guess', (backend) => {
   it('starts with guessed offsets, says so, and counts one TCP exchange exactly', async () => {
@@ -41,7 +15,7 @@ describe.each(['tracepoint', 'tp_btf', 'kprobe', 'fentry'] as BackendName[])('ba
     try {
       expect(t.info.offsets).toBe('guess');
       expect(t.info.offsetsReason).toMatch(/^forced by the offsets option: guessed in \d+ ms$/);
-      const { clientPort, serverPort } = await exchange(3000, 700);
+      const { clientPort, serverPort } = await exchange('127.0.0.1', 3000, 700);
       await new Promise((r) => setTimeout(r, 100));
       const mine = t.snapshot().filter((c) => c.protocol === 'tcp' && (c.localPort === serverPort || c.remotePort === serverPort));
       expect(mine.filter((c) => c.localPort === clientPort)[0]).toMatchObject({ remotePort: serverPort, sentBytes: 3000n, recvBytes: 700n, pid: process.pid, closed: 'destroyed' });

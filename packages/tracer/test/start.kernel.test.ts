@@ -1,37 +1,11 @@
 // The tracer starts on this kernel with every backend and transport it
 // allows, says what it chose and why, counts one real exchange exactly and
 // releases everything on close.
-import net from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type BackendName, FUNCTION_HOOKS, Tracer, TracerError, type Transport } from '../src/index.js';
 import { expectCleanStats, expectStartInfo, startOrRefused, startTracer } from './backends.js';
-
-async function exchange(host: string, up: number, down: number): Promise<{ clientPort: number; serverPort: number }> {
-  const srv = net.createServer((s) => {
-    let n = 0;
-    s.on('data', (d) => {
-      n += d.length;
-      if (n === up) s.end(Buffer.alloc(down, 1));
-    });
-  });
-  await new Promise<void>((r) => srv.listen(0, host, r));
-  const serverPort = (srv.address() as net.AddressInfo).port;
-  const c = net.connect(serverPort, host);
-  let clientPort = 0;
-  await new Promise<void>((resolve, reject) => {
-    c.on('connect', () => {
-      clientPort = c.localPort!;
-      c.write(Buffer.alloc(up, 2));
-    });
-    c.on('data', () => {});
-    c.on('error', reject);
-    c.on('end', () => c.end());
-    c.on('close', () => resolve());
-  });
-  await new Promise<void>((r) => srv.close(() => r()));
-  return { clientPort, serverPort };
-}
+import { exchange } from './stories.js';
 
 /** BPF links, programs and maps this process holds (fds whose fdinfo names one): never anyone else's. */
 function ownBpfFds(): number {
