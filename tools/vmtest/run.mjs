@@ -24,6 +24,7 @@ inside each kernel of tools/vmtest/kernels.json, booted under QEMU TCG.
       --append ARGS     extra kernel command line for this run (e.g. "ipv6.disable=1")
       --qemu-cpu MODEL  QEMU -cpu for this run (default: guest.cpu in kernels.json)
       --qemu-accel A    QEMU -accel for this run, tcg only (default: guest.accel in kernels.json)
+      --cpus N          vCPUs of every guest of this run (default: the kernel's cpus, else guest.cpus)
       --debian-suite S  also search Debian suite S for --kernel packages (e.g. trixie)
       --filter F        vitest file filter inside each suite (default: kernel.test)
       --suite DIR       run this package dir instead of the discovered ones (repeatable)
@@ -46,6 +47,7 @@ try {
       config: { type: 'string' },
       'qemu-cpu': { type: 'string' },
       'qemu-accel': { type: 'string' },
+      cpus: { type: 'string' },
       append: { type: 'string', default: '' },
       'debian-suite': { type: 'string', multiple: true, default: [] },
       filter: { type: 'string' },
@@ -79,6 +81,8 @@ const filter = opts.filter ?? DEFAULT_FILTER;
 // stretches every row by half, and the whole matrix took about as long.
 const jobs = Math.max(1, Number(opts.jobs) || availableParallelism());
 const LIST_FILE = join(VMTEST, 'kernels.json');
+// vCPUs of a guest: --cpus, else the kernel entry's cpus, else guest.cpus.
+const cpusOf = (k, list) => Number(opts.cpus ?? k.cpus ?? list.guest.cpus ?? 2);
 const EXPECTED_FILE = join(VMTEST, 'expected.json');
 const runDir = join(CACHE, `run-${process.pid}`);
 const logDir = join(CACHE, 'logs');
@@ -219,7 +223,7 @@ async function main() {
     const logFile = join(logDir, `${safe(k.name)}${dup ? `.${dup + 1}` : ''}.log`);
     const append = `console=ttyS0 quiet panic=-1 rdinit=/init vmtest.k=${i} ${opts.append}`.trim();
     const r = await boot({
-      args: qemuArgs({ vmlinuz: k.vmlinuz, initrd, append, accel: opts['qemu-accel'] ?? list.guest.accel ?? 'tcg', cpu: opts['qemu-cpu'] ?? list.guest.cpu ?? 'max', cpus: list.guest.cpus ?? 2, memoryMiB: list.guest.memoryMiB ?? 2048 }),
+      args: qemuArgs({ vmlinuz: k.vmlinuz, initrd, append, accel: opts['qemu-accel'] ?? list.guest.accel ?? 'tcg', cpu: opts['qemu-cpu'] ?? list.guest.cpu ?? 'max', cpus: cpusOf(k, list), memoryMiB: list.guest.memoryMiB ?? 2048 }),
       logFile,
       timeoutS,
       idleTimeoutS,
@@ -268,7 +272,7 @@ async function main() {
     } else if (k.listed === false) notes.push('not in kernels.json: counts not checked against expected.json');
     else if (!defaultRun) notes.push('custom --filter/--suite: counts not checked against expected.json');
     if (res?.probeError) notes.push(`feature probe failed: ${res.probeError}`);
-    if (res?.cpus !== undefined && res.cpus !== (list.guest.cpus ?? 2)) problems.push(`guest saw ${res.cpus} CPUs`);
+    if (res?.cpus !== undefined && res.cpus !== cpusOf(k, list)) problems.push(`guest saw ${res.cpus} CPUs`);
     failed ||= problems.length > 0;
     rows.push({
       name: k.name,

@@ -3,6 +3,7 @@
 // that write ctx[0] records tagged with a global sequence number), so the
 // exact number, order and losses are known.
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BpfClosedError, BpfObject, chooseTransport, PerfBufferReader, RingBufferReader } from '../src/index.js';
@@ -171,21 +172,26 @@ describe('perf buffer reader', () => {
     const reader = obj.openPerfBuffer('perf', (records, cpus) => {
       records.forEach((r, i) => got.push({ ...decode(r), reportedCpu: cpus[i] as number }));
     });
-    for (let round = 0; round < 5; round++) {
-      produce(obj, 'produce_perf', 40, 0);
-      produce(obj, 'produce_perf', 40, 1);
-    }
-    await waitFor(() => got.length >= 400, 5000, '400 perf records');
-    expect(got).toHaveLength(400);
+    // CPUs 0 and 1 where the machine has two (the host, the SMP guests); CPU 0 alone on a
+    // one-vCPU guest (tools/vmtest/kernels.json says which rows run with one).
+    const cpuList = availableParallelism() > 1 ? [0, 1] : [0];
+    const total = 200 * cpuList.length;
+    for (let round = 0; round < 5; round++) for (const cpu of cpuList) produce(obj, 'produce_perf', 40, cpu);
+    // Records of test runs raise no wakeup while they stay on one CPU (see the fallback test
+    // below); with a single CPU nothing else does either (6.12 and 6.1-rt at -smp 1), so
+    // read them. Real events wake the reader there: the tracer's perf rows pass at -smp 1.
+    if (cpuList.length === 1) reader.consume();
+    await waitFor(() => got.length >= total, 5000, `${total} perf records`);
+    expect(got).toHaveLength(total);
     for (const r of got) expect(r.cpu).toBe(r.reportedCpu);
-    for (const cpu of [0, 1]) {
+    for (const cpu of cpuList) {
       const seqs = got.filter((r) => r.cpu === cpu).map((r) => r.seq);
       expect(seqs).toHaveLength(200);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     }
-    expect(new Set(got.map((r) => r.seq)).size).toBe(400);
+    expect(new Set(got.map((r) => r.seq)).size).toBe(total);
     expect(reader.lost).toBe(0);
-    expect(stats(obj, 'perf_stats')).toEqual({ produced: 400n, failed: 0n });
+    expect(stats(obj, 'perf_stats')).toEqual({ produced: BigInt(total), failed: 0n });
   });
 
   it('reports the exact number of records the kernel dropped', async () => {
@@ -256,12 +262,13 @@ describe('event transport', () => {
     await obj.load();
     expect(() => obj.map('ring').info()).toThrow();
     let n = 0;
-    obj.openPerfBuffer('perf', (r) => (n += r.length));
+    const reader = obj.openPerfBuffer('perf', (r) => (n += r.length));
     // Seen on the 6.18 host: a wakeup for records written by test runs that
     // stay on one CPU is not delivered until a run on another CPU; real
     // events are not test runs, and the first perf test covers both CPUs too.
-    produce(obj, 'produce_perf', 10, 0);
-    produce(obj, 'produce_perf', 10, 1);
-    await waitFor(() => n === 20, 5000, 'perf records');
+    const cpuList = availableParallelism() > 1 ? [0, 1] : [0];
+    for (const cpu of cpuList) produce(obj, 'produce_perf', 10, cpu);
+    if (cpuList.length === 1) reader.consume(); // one CPU: no wakeup for test runs (above)
+    await waitFor(() => n === 10 * cpuList.length, 5000, 'perf records');
   });
 });

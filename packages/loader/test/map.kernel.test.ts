@@ -164,7 +164,7 @@ describe('hash map with 48-byte keys and values', () => {
       }, 0);
     expect([calls.valueSize, calls.valueBytes]).toEqual([8, 8 * possible]);
     expect(calls.perCpuValues(Buffer.alloc(calls.valueBytes))).toHaveLength(possible);
-    expect(() => calls.update(Buffer.alloc(4), Buffer.alloc(8))).toThrow(/possible CPUs/);
+    expect(() => calls.update(Buffer.alloc(4), Buffer.alloc(8 * (possible + 1)))).toThrow(/possible CPUs/);
   });
 
   it('refuses pre-load settings after load', () => {

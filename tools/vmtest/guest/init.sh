@@ -46,17 +46,15 @@ done
 
 echo "TRACER_BPF_BOOTED $(uname -r) cpus=$(nproc)"
 mkdir -p /tmp/vmtest
-i=0
-for dir in $VMTEST_SUITES; do
-  vitest="$dir/node_modules/vitest/vitest.mjs"
-  [ -e "$vitest" ] || vitest="$VMTEST_REPO/node_modules/vitest/vitest.mjs"
-  echo "TRACER_BPF_SUITE $dir"
-  (cd "$dir" && "$VMTEST_NODE" "$vitest" run $VMTEST_FILTER --no-isolate --passWithNoTests --reporter=default --reporter=json \
-    --outputFile.json="/tmp/vmtest/suite-$i.json" < /dev/null)
-  echo $? > "/tmp/vmtest/suite-$i.rc"
-  echo "TRACER_BPF_SUITE_DONE $dir exit=$(cat /tmp/vmtest/suite-$i.rc)"
-  i=$((i + 1))
-done
+# One vitest process for all suites: each suite directory is a project (its own config),
+# files run one at a time (one kernel, real sockets), modules load once per project.
+vitest="$VMTEST_REPO/node_modules/vitest/vitest.mjs"
+echo "TRACER_BPF_SUITE $VMTEST_SUITES"
+(cd "$VMTEST_REPO" && "$VMTEST_NODE" "$vitest" run $VMTEST_FILTER --config "$VMTEST_REPO/tools/vmtest/guest/vitest.projects.mjs" \
+  --root "$VMTEST_REPO" --no-isolate --maxWorkers=1 --no-file-parallelism --passWithNoTests --reporter=default --reporter=json \
+  --outputFile.json=/tmp/vmtest/run.json < /dev/null)
+echo $? > /tmp/vmtest/run.rc
+echo "TRACER_BPF_SUITE_DONE exit=$(cat /tmp/vmtest/run.rc)"
 
 # The summarizer prints the result line itself (after lowering the console log level).
 echo 1 > /proc/sys/kernel/printk

@@ -15,12 +15,13 @@ const BACKEND = /\bbackend (fentry|kprobe|tp_btf|tracepoint)\b/;
 
 const result = { v: 1, name: env.TRACER_BPF_KERNEL_NAME, release: release(), cpus: cpus().length, suites: [], files: {}, failures: [] };
 
-suites.forEach((dir, i) => {
-  const suite = { dir: relative(repo, dir) || '.', exit: null, error: null };
+// One vitest run covers every suite (guest/vitest.projects.mjs): one JSON report, one exit code.
+(() => {
+  const suite = { dir: suites.map((dir) => relative(repo, dir) || '.').join(' + '), exit: null, error: null };
   result.suites.push(suite);
-  const rcFile = `/tmp/vmtest/suite-${i}.rc`;
+  const rcFile = '/tmp/vmtest/run.rc';
   if (existsSync(rcFile)) suite.exit = Number(readFileSync(rcFile, 'utf8').trim());
-  const json = `/tmp/vmtest/suite-${i}.json`;
+  const json = '/tmp/vmtest/run.json';
   if (!existsSync(json)) {
     suite.error = `vitest wrote no JSON report (exit ${suite.exit}): see the console log`;
     return;
@@ -62,7 +63,7 @@ suites.forEach((dir, i) => {
     }
   }
   if (suite.exit !== 0 && !Object.keys(result.files).length) suite.error = `vitest exited ${suite.exit} without running a file`;
-});
+})();
 
 // Backends this kernel offers, by the loader's own feature probes (the kernel
 // suites check those probes against real use).

@@ -243,6 +243,6 @@ export function resolveKernels(list, specs, { config, debianSuites = [], refresh
     const dir = fetchPackage(res);
     const k = fromPackageDir(dir);
     if (!k.config) throw new Error(`${res.pkg}: no boot/config-${k.release} in the package`);
-    return { name: p.kind === 'list' ? p.entry.name : p.spec, source: `${res.pkg} ${res.version} (${res.suite})`, listed: p.kind === 'list', package: res, ...k };
+    return { name: p.kind === 'list' ? p.entry.name : p.spec, source: `${res.pkg} ${res.version} (${res.suite})`, listed: p.kind === 'list', package: res, ...(p.kind === 'list' && p.entry.cpus !== undefined ? { cpus: p.entry.cpus } : {}), ...k };
   });
 }
