@@ -221,7 +221,7 @@ async function main() {
   const runs = await pool(kernels, jobs, async (k, i) => {
     const dup = kernels.slice(0, i).filter((x) => x.name === k.name).length;
     const logFile = join(logDir, `${safe(k.name)}${dup ? `.${dup + 1}` : ''}.log`);
-    const append = `console=ttyS0 quiet panic=-1 rdinit=/init vmtest.k=${i} ${opts.append}`.trim();
+    const append = `console=ttyS0 quiet panic=-1 rdinit=/init vmtest.k=${i} vmtest.cpus=${cpusOf(k, list)} ${opts.append}`.trim();
     const r = await boot({
       args: qemuArgs({ vmlinuz: k.vmlinuz, initrd, append, accel: opts['qemu-accel'] ?? list.guest.accel ?? 'tcg', cpu: opts['qemu-cpu'] ?? list.guest.cpu ?? 'max', cpus: cpusOf(k, list), memoryMiB: list.guest.memoryMiB ?? 2048 }),
       logFile,

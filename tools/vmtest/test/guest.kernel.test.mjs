@@ -1,7 +1,7 @@
 // The guest the runner boots (run inside it with `node tools/vmtest/run.mjs --self-test`):
 // what the kernel suites rely on must be there.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,16 +11,21 @@ const inGuest = process.env.TRACER_BPF_KERNEL_NAME !== undefined && existsSync('
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { encoding: 'utf8', ...opts });
 
 describe.runIf(inGuest)('vmtest guest', () => {
-  it('has 2 CPUs, the kernel config and its name in the environment', () => {
-    expect(cpus().length).toBe(2);
+  it('has the CPUs it was booted with (vmtest.cpus=N), the kernel config and its name in the environment', () => {
+    const booted = Number(/(?:^|\s)vmtest\.cpus=(\d+)/.exec(readFileSync('/proc/cmdline', 'utf8'))?.[1]);
+    expect(booted).toBeGreaterThan(0);
+    expect(cpus().length).toBe(booted);
     const config = process.env.TRACER_BPF_KERNEL_CONFIG;
     expect(config && readFileSync(config, 'utf8')).toMatch(/^CONFIG_BPF_SYSCALL=y$/m);
   });
 
-  it('mounts proc, sysfs, devtmpfs, tracefs, bpffs and a tmpfs /tmp', () => {
+  it('mounts proc, sysfs, devtmpfs, tracefs, bpffs; /tmp is the RAM-backed root, sticky and writable by all', () => {
     const mounts = readFileSync('/proc/mounts', 'utf8');
-    for (const [fs, dir] of [['proc', '/proc'], ['sysfs', '/sys'], ['devtmpfs', '/dev'], ['tracefs', '/sys/kernel/tracing'], ['bpf', '/sys/fs/bpf'], ['tmpfs', '/tmp']])
+    for (const [fs, dir] of [['proc', '/proc'], ['sysfs', '/sys'], ['devtmpfs', '/dev'], ['tracefs', '/sys/kernel/tracing'], ['bpf', '/sys/fs/bpf']])
       expect(mounts).toMatch(new RegExp(`^\\S+ ${dir} ${fs} `, 'm'));
+    // init.sh leaves /tmp on the initramfs root (a tmpfs over it would hide a checkout under /tmp).
+    expect(mounts).toMatch(/^rootfs \/ rootfs /m);
+    expect(statSync('/tmp').mode & 0o7777).toBe(0o1777);
     expect(existsSync('/sys/kernel/tracing/events/sock')).toBe(true);
     expect(existsSync('/sys/kernel/btf/vmlinux')).toBe(true);
   });
