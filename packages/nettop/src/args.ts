@@ -6,7 +6,7 @@ import { UsageError } from './exit-codes.js';
 import type { Filter } from './filter.js';
 
 export const USAGE = `usage: nettop [options]
-       nettop doctor [--backend B] [--offsets O]
+       nettop doctor [-v] [--backend B] [--offsets O]
 
 Every TCP and UDP connection on this host with its traffic (eBPF; needs root
 or CAP_BPF+CAP_PERFMON).
@@ -28,11 +28,14 @@ or CAP_BPF+CAP_PERFMON).
   -v, --verbose           say on stderr when tracing starts (and where metrics are served)
   -h, --help              this text
 
-nettop doctor: check what tracing needs on this host, one line per check;
-exits 3 when tracing cannot run.
+nettop doctor: check what tracing needs on this host, one line per check (the
+struct offsets: from kernel BTF and verified by a guess, or guessed); with -v,
+every offset, where it came from and how it was verified. Exits 3 when tracing
+cannot run.
 
 exit codes: 0 ok (also after SIGINT/SIGTERM), 1 runtime error, 2 usage error,
-3 cannot trace here (missing privilege, no BTF, no backend, lockdown).`;
+3 cannot trace here (missing privilege, no backend, no offsets: neither kernel
+BTF nor a guess, lockdown).`;
 
 export interface PrometheusAddress {
   /** undefined: every address. */

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { type Capabilities, type Feature, type FeatureStatus, findTracefs, probeFeature, readCapabilities } from '@tracer-bpf/loader';
+import { type ResolvedOffsets, resolveOffsets } from '@tracer-bpf/offsetguess';
 import { Tracer, type TracerInfo, type TracerOptions } from '@tracer-bpf/tracer';
 import { classifyError } from './exit-codes.js';
 
@@ -38,7 +39,32 @@ export function lockdownCheck(text: string | undefined): Check {
 export function btfCheck(present: boolean): Check {
   return present
     ? { name: 'kernel BTF', status: 'ok', detail: '/sys/kernel/btf/vmlinux' }
-    : { name: 'kernel BTF', status: 'FAIL', detail: 'no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF): offsets cannot be read; pass --offsets FILE' };
+    : { name: 'kernel BTF', status: 'warn', detail: 'no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF): fentry and tp_btf cannot run, and struct offsets are guessed at start (see the offsets check)' };
+}
+
+/**
+ * The struct offsets a start would use, checked: with kernel BTF, guessed as well and
+ * compared field by field (a difference is a warning: BTF is what the tracer uses); without
+ * it, guessed (a failed guess means tracing cannot run: FAIL).
+ */
+export function offsetsCheck(r: ResolvedOffsets | Error, btfPresent: boolean): Check {
+  const name = 'offsets';
+  if (r instanceof Error) {
+    return btfPresent
+      ? { name, status: 'warn', detail: `kernel BTF gives them; guessing to verify them failed: ${r.message}` }
+      : { name, status: 'FAIL', detail: `no kernel BTF and guessing failed: ${r.message}` };
+  }
+  const n = r.fields.filter((f) => f.value !== undefined).length;
+  const missing = r.fields.filter((f) => f.value === undefined).map((f) => f.field);
+  const ms = r.guessMs === undefined ? '' : ` in ${Math.round(r.guessMs)} ms`;
+  const lacking = missing.length ? `; not found: ${missing.join(', ')}` : '';
+  if (!r.differences) return { name, status: 'ok', detail: `${n} fields guessed${ms} (${r.reason})${lacking}` };
+  // Fields this kernel cannot guess (the function hooks' without kprobes, say) are not wrong ones.
+  const wrong = r.differences.filter((d) => d.guess !== undefined);
+  const notGuessed = r.differences.filter((d) => d.guess === undefined).map((d) => d.field);
+  const skipped = notGuessed.length ? `; not guessed here: ${notGuessed.join(', ')}` : '';
+  if (wrong.length) return { name, status: 'warn', detail: `kernel BTF (used); the guess differs on ${wrong.map((d) => d.field).join(', ')} (nettop doctor -v lists them)${skipped}` };
+  return { name, status: 'ok', detail: `kernel BTF (used), and a guess${ms} agrees on every field it found${skipped}` };
 }
 
 export function tracefsCheck(path: string | undefined): Check {
@@ -94,16 +120,23 @@ function readText(path: string): string | undefined {
   }
 }
 
-/** Every check, the start last (a real Tracer.start, closed at once). */
-export async function runDoctor(opts: Pick<TracerOptions, 'backend' | 'offsets'>): Promise<Check[]> {
+export interface DoctorReport {
+  checks: Check[];
+  /** Every offset, where it came from and how it was verified (resolveOffsets' explanation); undefined when none was resolved. */
+  offsets: string | undefined;
+}
+
+/** Every check, the offsets and the start last (a real Tracer.start, closed at once). */
+export async function runDoctor(opts: Pick<TracerOptions, 'backend' | 'offsets'>): Promise<DoctorReport> {
   const caps = readCapabilities();
   const kernel = release();
+  const btfPresent = existsSync('/sys/kernel/btf/vmlinux');
   const checks: Check[] = [
     { name: 'kernel', status: 'ok', detail: kernel },
     privilegeCheck(caps),
     unprivilegedBpfCheck(readText('/proc/sys/kernel/unprivileged_bpf_disabled'), caps),
     lockdownCheck(readText('/sys/kernel/security/lockdown')),
-    btfCheck(existsSync('/sys/kernel/btf/vmlinux')),
+    btfCheck(btfPresent),
     tracefsCheck(findTracefs()),
     memlockCheck(readText('/proc/self/limits'), kernel),
   ];
@@ -115,6 +148,14 @@ export async function runDoctor(opts: Pick<TracerOptions, 'backend' | 'offsets'>
   }
   const none = backendsCheck(probed.get('tpBtf')?.supported === true, probed.get('tracepoints')?.supported === true);
   if (none) checks.push(none);
+  let offsets: string | undefined;
+  if (typeof opts.offsets === 'object') checks.push({ name: 'offsets', status: 'ok', detail: 'given (--offsets FILE): not checked against this kernel' });
+  else if (caps.tracing) {
+    // Guessing runs whatever --offsets says: with BTF it verifies BTF, without it it is what a start does.
+    const r = await resolveOffsets({ source: btfPresent ? 'verify' : 'guess' }).catch((e: Error) => e);
+    checks.push(offsetsCheck(r, btfPresent));
+    if (!(r instanceof Error)) offsets = r.explanation;
+  }
   try {
     const tracer = await Tracer.start(opts);
     try {
@@ -125,7 +166,7 @@ export async function runDoctor(opts: Pick<TracerOptions, 'backend' | 'offsets'>
   } catch (e) {
     checks.push({ name: 'start', status: 'FAIL', detail: classifyError(e).message });
   }
-  return checks;
+  return { checks, offsets };
 }
 
 /** One line a check: status, name, detail. */

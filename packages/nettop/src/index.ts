@@ -13,7 +13,7 @@ export { compareAccuracy, kernelBytes, type Accuracy } from './accuracy.js';
 export { renderOpenMetrics, renderPrometheusText, negotiate, OPENMETRICS_TYPE, PROMETHEUS_TEXT_TYPE, type MetricFamily, type Sample } from './openmetrics.js';
 export { Exporter, EXPORTER_CLIENT, seriesLabels } from './exporter.js';
 export { startMetricsServer, type MetricsServer } from './server.js';
-export { runDoctor, renderChecks, canTrace, type Check, type CheckStatus } from './doctor.js';
+export { runDoctor, renderChecks, canTrace, offsetsCheck, type Check, type CheckStatus, type DoctorReport } from './doctor.js';
 export { runTop, renderSample } from './top.js';
 export { loadOffsets } from './offsets.js';
 export type { Io, Output } from './io.js';

@@ -15,8 +15,9 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
       return EXIT.OK;
     }
     if (opts.command === 'doctor') {
-      const checks = await runDoctor({ backend: opts.backend, offsets: loadOffsets(opts.offsets) });
+      const { checks, offsets } = await runDoctor({ backend: opts.backend, offsets: loadOffsets(opts.offsets) });
       io.stdout.write(renderChecks(checks));
+      if (opts.verbose && offsets) io.stdout.write(`\n${offsets}\n`);
       return canTrace(checks) ? EXIT.OK : EXIT.CANNOT_TRACE;
     }
     await runTop(opts, io, signal);

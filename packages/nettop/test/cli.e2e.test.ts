@@ -71,9 +71,21 @@ describe.skipIf(NOT_ROOT)('as root', () => {
     const lines = n.stdout().trim().split('\n');
     for (const l of lines) expect(l).toMatch(/^(ok|warn|FAIL) +\S/);
     expect(lines.map((l) => l.split(/\s{2,}/)[1])).toEqual(
-      expect.arrayContaining(['privilege', 'lockdown', 'kernel BTF', 'tracefs', 'memlock', 'kprobes', 'fentry', 'tp_btf', 'start']),
+      expect.arrayContaining(['privilege', 'lockdown', 'kernel BTF', 'tracefs', 'memlock', 'kprobes', 'fentry', 'tp_btf', 'offsets', 'start']),
     );
+    // This host has BTF: the offsets come from it and a real guess verifies them.
+    expect(n.stdout()).toMatch(/^ok +offsets +kernel BTF \(used\), and a guess in \d+ ms agrees on every field it found/m);
     expect(lines.at(-1)).toMatch(/^ok +start +backend (tp_btf|tracepoint) .*transport (ringbuf|perf) .*offsets (btf|guess)/);
+  });
+
+  it('doctor -v: after the checks, every offset, where it came from and how it was verified', async () => {
+    const n = nettop(['doctor', '-v']);
+    expect(await n.exited, n.stderr()).toEqual({ code: 0, signal: null });
+    const [checks, explanation] = n.stdout().split('\n\n');
+    expect(checks).toMatch(/^ok +offsets /m);
+    expect(explanation).toMatch(/^offsets from kernel BTF \(asked to verify/);
+    expect(explanation).toMatch(/^ {2}skcDport +\d+ +.*guessed: \d+/m);
+    expect(explanation).toMatch(/guessing and BTF agree on every field|difference\(s\) between guessing and BTF/);
   });
 
   it.skipIf(NO_BPFTOOL).concurrent.each([
