@@ -1,9 +1,13 @@
 // The BTF reader. Parsing indexes the type section (one pass over 12-byte
-// headers, no decoding); types are decoded on first use and cached, and the
-// name index is built on the first lookup by name.
+// headers, no decoding); types are decoded on first use and cached. A lookup
+// by name finds the name's offsets in the string section and compares name
+// offsets (no string decoded); after a few dozen such lookups the whole name
+// index is built. A file (Btf.fromFile) is read on demand: that one pass
+// streams the type section, everything else reads only the pages it needs.
 import { BtfError } from './errors.js';
 import { BtfKindId, extraBytes, kindNames, type BtfKind } from './kinds.js';
 import { findMemberPath } from './members.js';
+import type { PagedFile } from './paged-file.js';
 import { StringTable } from './strings.js';
 import { formatTypeName } from './type-name.js';
 import type { BtfEnum, BtfEnum64, BtfMember, BtfStruct, BtfType, MemberLocation } from './types.js';
@@ -27,6 +31,115 @@ const TRANSPARENT = new Set<number>([
   BtfKindId.type_tag,
 ]);
 
+interface Header {
+  version: number;
+  flags: number;
+  hdrLen: number;
+  typeOff: number;
+  typeLen: number;
+  strOff: number;
+  strLen: number;
+}
+
+/** The BTF header of a blob of `size` bytes (the first `hdrLen` bytes of `dv`), its sections checked against the size. */
+function readHeader(dv: DataView, size: number): Header {
+  if (size < BTF_HEADER_MIN) {
+    throw new BtfError(`BTF: the header needs ${BTF_HEADER_MIN} bytes, got ${size}`);
+  }
+  const magic = dv.getUint16(0, true);
+  if (magic !== BTF_MAGIC) {
+    if (magic === 0x9feb) throw new BtfError('BTF: big-endian BTF is not supported');
+    throw new BtfError(`BTF: bad magic 0x${magic.toString(16).padStart(4, '0')} (want 0xeb9f)`);
+  }
+  const version = dv.getUint8(2);
+  if (version !== 1) throw new BtfError(`BTF: unsupported version ${version}`);
+  const h = {
+    version,
+    flags: dv.getUint8(3),
+    hdrLen: dv.getUint32(4, true),
+    typeOff: dv.getUint32(8, true),
+    typeLen: dv.getUint32(12, true),
+    strOff: dv.getUint32(16, true),
+    strLen: dv.getUint32(20, true),
+  };
+  if (h.hdrLen < BTF_HEADER_MIN) throw new BtfError(`BTF: header length ${h.hdrLen} < ${BTF_HEADER_MIN}`);
+  const section = (name: string, off: number, len: number): void => {
+    if (h.hdrLen + off + len > size) {
+      throw new BtfError(`BTF: the ${name} section (${len} bytes at ${h.hdrLen + off}) needs ${h.hdrLen + off + len} bytes, the blob has ${size}`);
+    }
+  };
+  section('type', h.typeOff, h.typeLen);
+  section('string', h.strOff, h.strLen);
+  if (h.typeOff % 4 !== 0) throw new BtfError(`BTF: the type section offset ${h.typeOff} is not 4-aligned`);
+  return h;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** extraBytes(kind, vlen) = FIXED_EXTRA[kind] + PER_VLEN[kind] * vlen (-1 + 0: unknown kind), for the scan's hot loop. */
+const FIXED_EXTRA = Int32Array.from({ length: 32 }, (_, k) => (extraBytes(k, 0) < 0 ? -1 : extraBytes(k, 0)));
+const PER_VLEN = Int32Array.from({ length: 32 }, (_, k) => (extraBytes(k, 0) < 0 ? 0 : extraBytes(k, 1) - extraBytes(k, 0)));
+
+/**
+ * The one pass over the type section: where each type starts (and, for a
+ * file read on demand, its name offset), from the 12-byte headers alone.
+ * Fed the section in pieces (`piece`), each overlapping the next by a header.
+ */
+class TypeScan {
+  n = 0;
+  p: number;
+  readonly offsets: Uint32Array;
+  readonly nameOffs: Uint32Array | undefined;
+  /** Ids of the structs and unions (for structs()). */
+  readonly structIds: number[] = [];
+
+  constructor(
+    readonly start: number,
+    readonly end: number,
+    withNames: boolean,
+  ) {
+    this.p = start;
+    const cap = Math.floor((end - start) / TYPE_HEADER) + 1;
+    this.offsets = new Uint32Array(cap);
+    this.nameOffs = withNames ? new Uint32Array(cap) : undefined;
+  }
+
+  /** Bytes [pos, pos + bytes.length) of the blob; `last`: they reach the section's end. */
+  piece(bytes: Uint8Array, pos: number, last: boolean): void {
+    const { start, end, offsets, nameOffs } = this;
+    const pieceEnd = pos + bytes.byteLength;
+    // The section is 4-aligned and so is every piece: read it as words where the host is little-endian (x86, arm64).
+    const words = LITTLE_ENDIAN && (bytes.byteOffset & 3) === 0 && ((pos - start) & 3) === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2) : undefined;
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let p = this.p;
+    let n = this.n;
+    while (p < end) {
+      if (p + TYPE_HEADER > end) {
+        throw new BtfError(`BTF: type ${n + 1} at byte ${p - start} of the type section needs ${TYPE_HEADER} bytes, ${end - p} left`);
+      }
+      if (p + TYPE_HEADER > pieceEnd && !last) break;
+      const w = (p - pos) >>> 2;
+      const info = words ? (words[w + 1] as number) : dv.getUint32(p - pos + 4, true);
+      const kind = (info >>> 24) & 0x1f;
+      const extra = (FIXED_EXTRA[kind] as number) + (PER_VLEN[kind] as number) * (info & 0xffff);
+      if (extra < 0) throw new BtfError(`BTF: type ${n + 1} has unknown kind ${kind}`);
+      if (p + TYPE_HEADER + extra > end) {
+        throw new BtfError(
+          `BTF: type ${n + 1} (${kindNames[kind]}) at byte ${p - start} of the type section needs ${TYPE_HEADER + extra} bytes, ${end - p} left`,
+        );
+      }
+      offsets[++n] = p;
+      if (kind === BtfKindId.struct || kind === BtfKindId.union) this.structIds.push(n);
+      if (nameOffs) nameOffs[n] = words ? (words[w] as number) : dv.getUint32(p - pos, true);
+      p += TYPE_HEADER + extra;
+    }
+    this.p = p;
+    this.n = n;
+  }
+}
+
+/** Targeted lookups by name before the whole name index is built (it costs as much as a few dozen of them). */
+const TARGETED_LOOKUPS = 16;
+
 export class Btf {
   /** BTF format version (1). */
   readonly version: number;
@@ -36,72 +149,68 @@ export class Btf {
 
   readonly #dv: DataView;
   readonly #offsets: Uint32Array;
+  /** Name offsets by id (a file read on demand: they are not in memory). */
+  readonly #nameOffs: Uint32Array | undefined;
+  readonly #structIds: number[];
+  /** End of the type section. */
+  readonly #typeEnd: number;
   readonly #strings: StringTable;
-  readonly #cache: (BtfType | undefined)[];
+  readonly #cache = new Map<number, BtfType>();
+  readonly #pager: PagedFile | undefined;
   #names: Map<string, number | number[]> | undefined;
+  #targeted = new Map<string, number[]>();
 
-  private constructor(dv: DataView, version: number, flags: number, offsets: Uint32Array, count: number, strings: StringTable) {
+  private constructor(dv: DataView, h: Header, scan: TypeScan, strings: StringTable, pager?: PagedFile) {
     this.#dv = dv;
-    this.version = version;
-    this.flags = flags;
-    this.#offsets = offsets;
-    this.typeCount = count;
+    this.version = h.version;
+    this.flags = h.flags;
+    this.#offsets = scan.offsets;
+    this.#nameOffs = scan.nameOffs;
+    this.#structIds = scan.structIds;
+    this.#typeEnd = scan.end;
+    this.typeCount = scan.n;
     this.#strings = strings;
-    this.#cache = new Array<BtfType | undefined>(count + 1);
+    this.#pager = pager;
   }
 
   /** Parse a raw BTF blob (the contents of /sys/kernel/btf/vmlinux, or an ELF's .BTF section). The bytes are not copied. */
   static parse(data: Uint8Array): Btf {
-    if (data.byteLength < BTF_HEADER_MIN) {
-      throw new BtfError(`BTF: the header needs ${BTF_HEADER_MIN} bytes, got ${data.byteLength}`);
-    }
     const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const magic = dv.getUint16(0, true);
-    if (magic !== BTF_MAGIC) {
-      if (magic === 0x9feb) throw new BtfError('BTF: big-endian BTF is not supported');
-      throw new BtfError(`BTF: bad magic 0x${magic.toString(16).padStart(4, '0')} (want 0xeb9f)`);
-    }
-    const version = dv.getUint8(2);
-    if (version !== 1) throw new BtfError(`BTF: unsupported version ${version}`);
-    const flags = dv.getUint8(3);
-    const hdrLen = dv.getUint32(4, true);
-    const typeOff = dv.getUint32(8, true);
-    const typeLen = dv.getUint32(12, true);
-    const strOff = dv.getUint32(16, true);
-    const strLen = dv.getUint32(20, true);
-    if (hdrLen < BTF_HEADER_MIN) throw new BtfError(`BTF: header length ${hdrLen} < ${BTF_HEADER_MIN}`);
-    const section = (name: string, off: number, len: number): void => {
-      if (hdrLen + off + len > data.byteLength) {
-        throw new BtfError(`BTF: the ${name} section (${len} bytes at ${hdrLen + off}) needs ${hdrLen + off + len} bytes, the blob has ${data.byteLength}`);
-      }
-    };
-    section('type', typeOff, typeLen);
-    section('string', strOff, strLen);
-    if (typeOff % 4 !== 0) throw new BtfError(`BTF: the type section offset ${typeOff} is not 4-aligned`);
-    const strings = new StringTable(data.subarray(hdrLen + strOff, hdrLen + strOff + strLen));
+    const h = readHeader(dv, data.byteLength);
+    const strings = new StringTable(data.subarray(h.hdrLen + h.strOff, h.hdrLen + h.strOff + h.strLen));
+    const scan = new TypeScan(h.hdrLen + h.typeOff, h.hdrLen + h.typeOff + h.typeLen, false);
+    scan.piece(data, 0, true);
+    return new Btf(dv, h, scan, strings);
+  }
 
-    const start = hdrLen + typeOff;
-    const end = start + typeLen;
-    const offsets = new Uint32Array(Math.floor(typeLen / TYPE_HEADER) + 1);
-    let n = 0;
-    let p = start;
-    while (p < end) {
-      if (p + TYPE_HEADER > end) {
-        throw new BtfError(`BTF: type ${n + 1} at byte ${p - start} of the type section needs ${TYPE_HEADER} bytes, ${end - p} left`);
-      }
-      const info = dv.getUint32(p + 4, true);
-      const kind = (info >>> 24) & 0x1f;
-      const extra = extraBytes(kind, info & 0xffff);
-      if (extra < 0) throw new BtfError(`BTF: type ${n + 1} has unknown kind ${kind}`);
-      if (p + TYPE_HEADER + extra > end) {
-        throw new BtfError(
-          `BTF: type ${n + 1} (${kindNames[kind]}) at byte ${p - start} of the type section needs ${TYPE_HEADER + extra} bytes, ${end - p} left`,
-        );
-      }
-      offsets[++n] = p;
-      p += TYPE_HEADER + extra;
-    }
-    return new Btf(dv, version, flags, offsets, n, strings);
+  /**
+   * A raw BTF file read on demand (see PagedFile): one pass over the type
+   * section's headers now; types and names are read from the file when
+   * first asked for. The file must not change while the Btf is in use
+   * (/sys/kernel/btf/vmlinux never does).
+   */
+  static fromFile(pager: PagedFile): Btf {
+    const size = pager.byteLength;
+    pager.ensure(0, BTF_HEADER_MIN);
+    const dv = new DataView(pager.bytes.buffer, pager.bytes.byteOffset, size);
+    const h = readHeader(dv, size);
+    const at = h.hdrLen + h.strOff;
+    const strings = new StringTable(pager.bytes.subarray(at, at + h.strLen), { pager, at });
+    const scan = new TypeScan(h.hdrLen + h.typeOff, h.hdrLen + h.typeOff + h.typeLen, true);
+    if (h.typeLen > 0) pager.stream(scan.start, h.typeLen, TYPE_HEADER, (piece, pos, last) => scan.piece(piece, pos, last));
+    return new Btf(dv, h, scan, strings, pager);
+  }
+
+  /** Bytes of type `id` (header and what follows), read from the file first when it is read on demand. */
+  #load(id: number, p: number): void {
+    if (!this.#pager) return;
+    const next = id < this.typeCount ? (this.#offsets[id + 1] as number) : this.#typeEnd;
+    this.#pager.ensure(p, next - p);
+  }
+
+  #nameOff(id: number): number {
+    if (this.#nameOffs) return this.#nameOffs[id] as number;
+    return this.#dv.getUint32(this.#offsets[id] as number, true);
   }
 
   #check(id: number): number {
@@ -115,22 +224,26 @@ export class Btf {
   kind(id: number): BtfKind {
     if (id === 0) return 'void';
     const p = this.#check(id);
+    this.#pager?.ensure(p, TYPE_HEADER);
     return kindNames[(this.#dv.getUint32(p + 4, true) >>> 24) & 0x1f] as BtfKind;
   }
 
   /** The name of type `id`, without decoding it ('' when anonymous). */
   name(id: number): string {
     if (id === 0) return '';
-    return this.#strings.get(this.#dv.getUint32(this.#check(id), true));
+    this.#check(id);
+    return this.#strings.get(this.#nameOff(id));
   }
 
   /** Type `id`, decoded (and cached). */
   type(id: number): BtfType {
     if (id === 0) return VOID;
-    const cached = this.#cache[id];
+    const cached = this.#cache.get(id);
     if (cached) return cached;
-    const t = Object.freeze(this.#decode(id, this.#check(id)));
-    this.#cache[id] = t;
+    const p = this.#check(id);
+    this.#load(id, p);
+    const t = Object.freeze(this.#decode(id, p));
+    this.#cache.set(id, t);
     return t;
   }
 
@@ -231,9 +344,8 @@ export class Btf {
   #nameIndex(): Map<string, number | number[]> {
     if (this.#names) return this.#names;
     const names = new Map<string, number | number[]>();
-    const dv = this.#dv;
     for (let id = 1; id <= this.typeCount; id++) {
-      const off = dv.getUint32(this.#offsets[id] as number, true);
+      const off = this.#nameOff(id);
       if (off === 0) continue;
       const name = this.#strings.get(off);
       const prev = names.get(name);
@@ -242,13 +354,41 @@ export class Btf {
       else prev.push(id);
     }
     this.#names = names;
+    this.#targeted.clear();
     return names;
+  }
+
+  /** Ids of every type named by each of `names`, in id order, by one pass over the strings and one over the name offsets. */
+  #idsByName(names: readonly string[]): Map<string, number[]> {
+    const offs = this.#strings.offsetsOf(names);
+    const out = new Map<string, number[]>(names.map((n) => [n, []]));
+    const want = new Map<number, number[]>();
+    for (const [n, set] of offs) for (const o of set) want.set(o, out.get(n)!);
+    if (want.size === 0) return out;
+    // Most name offsets are none of the few wanted: a bitmap of their low 16 bits rules them out first.
+    const maybe = new Uint8Array(65536);
+    for (const o of want.keys()) maybe[o & 0xffff] = 1;
+    const n = this.typeCount;
+    const nameOffs = this.#nameOffs;
+    for (let id = 1; id <= n; id++) {
+      const off = nameOffs ? (nameOffs[id] as number) : this.#nameOff(id);
+      if (maybe[off & 0xffff] === 0) continue;
+      want.get(off)?.push(id);
+    }
+    return out;
   }
 
   /** Ids of every type named `name` (of `kind`, if given), in id order. */
   findIds(name: string, kind?: BtfKind): number[] {
-    const hit = this.#nameIndex().get(name);
-    const ids = hit === undefined ? [] : typeof hit === 'number' ? [hit] : hit.slice();
+    let ids: number[];
+    if (this.#names || this.#targeted.size >= TARGETED_LOOKUPS) {
+      const hit = this.#nameIndex().get(name);
+      ids = hit === undefined ? [] : typeof hit === 'number' ? [hit] : hit.slice();
+    } else {
+      let hit = this.#targeted.get(name);
+      if (!hit) this.#targeted.set(name, (hit = this.#idsByName([name]).get(name)!));
+      ids = hit.slice();
+    }
     return kind === undefined ? ids : ids.filter((id) => this.kind(id) === kind);
   }
 
@@ -277,26 +417,24 @@ export class Btf {
 
   /**
    * The structs or unions named in `names` (each as struct() would give it),
-   * found by one pass over the struct and union types when the name index
-   * is not built yet: a few structs out of a kernel's 100 000+ types cost a
-   * fraction of the index.
+   * found by one pass over the strings and the name offsets when the name
+   * index is not built yet: a few structs out of a kernel's 100 000+ types
+   * cost a fraction of the index.
    */
   structs(names: readonly string[]): Map<string, BtfStruct> {
     if (this.#names) return new Map(names.map((n) => [n, this.struct(n)]));
-    const hits = new Map<string, number[]>(names.map((n) => [n, []]));
-    const wanted = names.map((n) => ({ bytes: new TextEncoder().encode(n), ids: hits.get(n)! }));
-    const dv = this.#dv;
-    for (let id = 1; id <= this.typeCount; id++) {
-      const p = this.#offsets[id] as number;
-      const kind = (dv.getUint32(p + 4, true) >>> 24) & 0x1f;
-      if (kind !== BtfKindId.struct && kind !== BtfKindId.union) continue;
-      const off = dv.getUint32(p, true);
-      if (off === 0) continue;
-      for (const w of wanted) if (this.#strings.is(off, w.bytes)) w.ids.push(id);
-    }
+    // The struct and union ids by name offset, then one pass over the strings comparing the names at those offsets.
+    const byName = new Map<string, number[]>(names.map((n) => [n, []]));
+    const ids = this.#structIds;
+    const shift = 2 ** Math.ceil(Math.log2(this.typeCount + 1));
+    const keys = new Float64Array(ids.length);
+    for (let i = 0; i < ids.length; i++) keys[i] = this.#nameOff(ids[i] as number) * shift + (ids[i] as number);
+    if (this.#strings.byteLength * shift > Number.MAX_SAFE_INTEGER) throw new BtfError(`BTF: ${this.typeCount} types and ${this.#strings.byteLength} bytes of strings are too many to sort by name offset`);
+    keys.sort();
+    this.#strings.matchAt(keys, (k) => Math.floor(k / shift), names, (k, name) => byName.get(name)!.push(k % shift));
     const out = new Map<string, BtfStruct>();
-    for (const [name, ids] of hits) {
-      const found = ids.map((id) => this.type(id) as BtfStruct);
+    for (const [name, hits] of byName) {
+      const found = hits.sort((a, b) => a - b).map((id) => this.type(id) as BtfStruct);
       const first = found[0];
       if (!first) throw new BtfError(`BTF: no struct or union named '${name}'`);
       if (found.some((t) => t.size !== first.size)) {
@@ -322,6 +460,7 @@ export class Btf {
     for (let i = 0; i < MAX_CHAIN; i++) {
       if (cur === 0) return 0;
       const p = this.#check(cur);
+      this.#pager?.ensure(p, TYPE_HEADER);
       const info = this.#dv.getUint32(p + 4, true);
       if (!TRANSPARENT.has((info >>> 24) & 0x1f)) return cur;
       cur = this.#dv.getUint32(p + 8, true);
