@@ -428,10 +428,14 @@ export class Btf {
     const ids = this.#structIds;
     const shift = 2 ** Math.ceil(Math.log2(this.typeCount + 1));
     const keys = new Float64Array(ids.length);
-    for (let i = 0; i < ids.length; i++) keys[i] = this.#nameOff(ids[i] as number) * shift + (ids[i] as number);
+    let named = 0;
+    for (const id of ids) {
+      const off = this.#nameOff(id);
+      if (off !== 0) keys[named++] = off * shift + id;
+    }
     if (this.#strings.byteLength * shift > Number.MAX_SAFE_INTEGER) throw new BtfError(`BTF: ${this.typeCount} types and ${this.#strings.byteLength} bytes of strings are too many to sort by name offset`);
-    keys.sort();
-    this.#strings.matchAt(keys, (k) => Math.floor(k / shift), names, (k, name) => byName.get(name)!.push(k % shift));
+    keys.subarray(0, named).sort();
+    this.#strings.matchAt(keys.subarray(0, named), (k) => Math.floor(k / shift), names, (k, name) => byName.get(name)!.push(k % shift));
     const out = new Map<string, BtfStruct>();
     for (const [name, hits] of byName) {
       const found = hits.sort((a, b) => a - b).map((id) => this.type(id) as BtfStruct);

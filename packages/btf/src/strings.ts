@@ -76,6 +76,9 @@ export class StringTable {
     const wanted = names.map((n) => ({ name: n, bytes: new TextEncoder().encode(n) }));
     if (!wanted.length || !offs.length) return;
     const keep = Math.max(...wanted.map((w) => w.bytes.length)) + 1;
+    // By first byte: most strings start with none of the wanted names' first bytes.
+    const byFirst: (typeof wanted)[] = [];
+    for (const w of wanted) (byFirst[w.bytes[0] ?? 0] ??= []).push(w);
     let i = 0;
     this.pieces(keep, (piece, base, last) => {
       const limit = base + (last ? piece.length : piece.length - keep);
@@ -83,10 +86,12 @@ export class StringTable {
         const off = key(offs[i] as number);
         if (off >= limit) return;
         const r = off - base;
-        for (const w of wanted) {
+        const list = byFirst[piece[r] as number];
+        if (list === undefined) continue;
+        for (const w of list) {
           const b = w.bytes;
           if (r + b.length >= piece.length || piece[r + b.length] !== 0) continue;
-          let j = 0;
+          let j = 1;
           while (j < b.length && piece[r + j] === b[j]) j++;
           if (j === b.length) hit(offs[i] as number, w.name);
         }

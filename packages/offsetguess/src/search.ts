@@ -63,6 +63,10 @@ function mapped(text: string): Buffer {
   return Buffer.concat([Buffer.alloc(10), Buffer.from([0xff, 0xff]), ipv4(text)]);
 }
 
+/** Little-endian u16 / u32 at `o` (callers check the range: no bounds check, no call into Buffer). */
+const rd16 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8);
+const rd32 = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+
 const be16 = (n: number): number => ((n & 0xff) << 8) | ((n >> 8) & 0xff);
 
 /**
@@ -88,7 +92,8 @@ function scan<S extends SockSample>(samples: readonly S[], window: Window, step:
     let i = 0;
     for (; i < n; i++) {
       const s = samples[i]!;
-      if (!readable(s, off, size) || !ok(s, off, i)) break;
+      if (s.faults === 0 ? off + size > s.bytes.length : !readable(s, off, size)) break;
+      if (!ok(s, off, i)) break;
     }
     if (i === n) out.push(off);
   }
@@ -135,15 +140,15 @@ export function searchHead(samples: Samples, scope: Scope = SEARCH): Candidates[
   const field = (f: keyof SockOffsets, window: Window, how: string, list: readonly SockSample[], step: number, size: number, ok: (s: SockSample, off: number, i: number) => boolean): void => {
     out.push({ field: f, window, how, candidates: list.length ? scan(list, window, step, size, ok, num(scope, f)) : [], samples: list.length });
   };
-  field('skcFamily', WINDOWS.head, 'u16 = AF_INET (2) on IPv4 sockets, AF_INET6 (10) on IPv6 sockets', all, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === s.family);
+  field('skcFamily', WINDOWS.head, 'u16 = AF_INET (2) on IPv4 sockets, AF_INET6 (10) on IPv6 sockets', all, 2, 2, (s, o) => rd16(s.bytes, o) === s.family);
   // A state may move between TCP_INFO and the capture (a delayed ACK turning FIN_WAIT1 into FIN_WAIT2): before or after.
   field('skcState', WINDOWS.head, 'u8 = the TCP state TCP_INFO reports just before or after (ESTABLISHED, FIN_WAIT1/2, CLOSE_WAIT, CLOSE), 1 or 7 for UDP', all, 1, 1, (s, o) => s.bytes[o] === s.state || s.bytes[o] === s.tcp?.after.state);
   const daddr4 = v4.map((s) => ipv4(s.daddr).readUInt32LE(0));
   const saddr4 = v4.map((s) => ipv4(s.saddr).readUInt32LE(0));
-  field('skcDaddr', WINDOWS.head, 'the peer IPv4 address (getpeername) of IPv4 sockets, 0 when unconnected', v4, 4, 4, (s, o, i) => s.bytes.readUInt32LE(o) === daddr4[i]);
-  field('skcRcvSaddr', WINDOWS.head, 'the bound IPv4 address (getsockname) of IPv4 sockets', v4, 4, 4, (s, o, i) => s.bytes.readUInt32LE(o) === saddr4[i]);
-  field('skcDport', WINDOWS.head, 'the peer port, network order, 0 when unconnected', all, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === be16(s.dport));
-  field('skcNum', WINDOWS.head, 'the local port, host order (0 once a TCP socket is closed)', all, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === s.num);
+  field('skcDaddr', WINDOWS.head, 'the peer IPv4 address (getpeername) of IPv4 sockets, 0 when unconnected', v4, 4, 4, (s, o, i) => rd32(s.bytes, o) === daddr4[i]);
+  field('skcRcvSaddr', WINDOWS.head, 'the bound IPv4 address (getsockname) of IPv4 sockets', v4, 4, 4, (s, o, i) => rd32(s.bytes, o) === saddr4[i]);
+  field('skcDport', WINDOWS.head, 'the peer port, network order, 0 when unconnected', all, 2, 2, (s, o) => rd16(s.bytes, o) === be16(s.dport));
+  field('skcNum', WINDOWS.head, 'the local port, host order (0 once a TCP socket is closed)', all, 2, 2, (s, o) => rd16(s.bytes, o) === s.num);
   const v6conn = v6.filter((s) => s.daddr !== '0.0.0.0');
   const daddr6 = v6conn.map((s) => mapped(s.daddr));
   const saddr6 = v6.map((s) => mapped(s.saddr));
@@ -204,7 +209,7 @@ export function searchNet(samples: Samples, scope: Scope = SEARCH): { net: Candi
       if (onlyInum !== undefined && o !== onlyInum) continue;
       const fits = withDerefs.every((s) => {
         const d = s.derefs!.find((x) => x.ptrOff === p);
-        return d !== undefined && d.bytes !== undefined && d.bytes.readUInt32LE(o) === s.netns;
+        return d !== undefined && d.bytes !== undefined && rd32(d.bytes, o) === s.netns;
       });
       if (fits) pairs.push([p, o]);
     }
@@ -224,14 +229,14 @@ export function searchSock(samples: Samples, scope: Scope = SEARCH): { inetSport
   const all = samples.socks;
   // Samples with a non-zero shutdown first: most bit positions fail at once.
   const tcp = all.filter((s) => s.protocol === 6 && s.shutdown !== undefined).sort((a, b) => (b.shutdown ?? 0) - (a.shutdown ?? 0));
-  const inetSport = scan(all, WINDOWS.sock, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === be16(s.sport), num(scope, 'inetSport'));
+  const inetSport = scan(all, WINDOWS.sock, 2, 2, (s, o) => rd16(s.bytes, o) === be16(s.sport), num(scope, 'inetSport'));
   const atProto = scope.at?.get('skProtocol') as BitField | undefined;
   const atShut = scope.at?.get('skShutdown') as BitField | undefined;
   // sk_protocol: a u16 since 5.6 (found as 16 bits); an 8-bit bitfield before.
   const protocols = new Set(all.map((s) => s.protocol));
   let proto: BitField[] = [];
   if (protocols.size > 1 || !gates) {
-    if (!atProto || atProto.bits === 16) proto = scan(all, WINDOWS.sock, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === s.protocol, atProto && atProto.bitOffset >> 3).map((o) => ({ bitOffset: o * 8, bits: 16 }));
+    if (!atProto || atProto.bits === 16) proto = scan(all, WINDOWS.sock, 2, 2, (s, o) => rd16(s.bytes, o) === s.protocol, atProto && atProto.bitOffset >> 3).map((o) => ({ bitOffset: o * 8, bits: 16 }));
     if (!proto.length && (!atProto || atProto.bits === 8)) proto = scan(all, WINDOWS.sock, 1, 1, (s, o) => s.bytes[o] === s.protocol, atProto && atProto.bitOffset >> 3).map((o) => ({ bitOffset: o * 8, bits: 8 }));
   }
   // sk_shutdown: RCV_SHUTDOWN | SEND_SHUTDOWN, two bits at any bit position (a
@@ -289,7 +294,7 @@ function bySocket(list: readonly SockSample[]): SockSample[][] {
   return [...m.values()].filter((l) => l.length > 1);
 }
 
-const u32 = (s: SockSample, o: number): number => s.bytes.readUInt32LE(o);
+const u32 = (s: SockSample, o: number): number => rd32(s.bytes, o);
 
 /**
  * A pair of sequence counters (a, b) with a - b = what the kernel reports
@@ -387,8 +392,8 @@ export function searchTcp(samples: Samples, scope: Scope = SEARCH): Candidates[]
     const lo = want.map(([a, b]) => [Number(a & 0xffffffffn), Number(a >> 32n), Number(b & 0xffffffffn), Number(b >> 32n)] as const);
     const fits = (s: SockSample, o: number, i: number): boolean => {
       const [alo, ahi, blo, bhi] = lo[i]!;
-      const vlo = s.bytes.readUInt32LE(o);
-      const vhi = s.bytes.readUInt32LE(o + 4);
+      const vlo = rd32(s.bytes, o);
+      const vhi = rd32(s.bytes, o + 4);
       return (vhi > ahi || (vhi === ahi && vlo >= alo)) && (vhi < bhi || (vhi === bhi && vlo <= blo));
     };
     out.push({ field: f, window: win, how, candidates: scan(tcp, win, 8, 8, fits, num(scope, f)), samples: tcp.length });
@@ -471,7 +476,7 @@ export function searchSkb(args: readonly ArgSample[]): { head: Candidates; netwo
       const nets: number[] = [];
       const trans: number[] = [];
       for (let o = 0; o + 2 <= Math.min(WINDOWS.skb[1], a.bytes.length); o += 2) {
-        const v = a.bytes.readUInt16LE(o);
+        const v = rd16(a.bytes, o);
         if (v + 20 <= D.length && D[v] === 0x45 && D[v + 9] === 17 && D.subarray(v + 12, v + 16).equals(ipv4(a.peer!.addr)) && D.subarray(v + 16, v + 20).equals(ipv4(a.local!.addr))) nets.push(o);
         if (v + 8 <= D.length && D.readUInt16BE(v) === a.peer!.port && D.readUInt16BE(v + 2) === a.local!.port && D.readUInt16BE(v + 4) === a.payload! + 8) trans.push(o);
       }
