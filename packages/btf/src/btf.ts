@@ -1,9 +1,10 @@
 // The BTF reader. Parsing indexes the type section (one pass over 12-byte
 // headers, no decoding); types are decoded on first use and cached. A lookup
-// by name finds the name's offsets in the string section and compares name
-// offsets (no string decoded); after a few dozen such lookups the whole name
-// index is built. A file (Btf.fromFile) is read on demand: that one pass
-// streams the type section, everything else reads only the pages it needs.
+// by name compares the name's bytes with the string at each type's name
+// offset (no string decoded); after 16 distinct names the whole name index
+// is built. A file (Btf.fromFile) is read on demand: that one pass streams
+// the type section, everything else reads only the pages it needs
+// (structs() streams the strings once; findIds() reads them all once).
 import { BtfError } from './errors.js';
 import { BtfKindId, extraBytes, kindNames, type BtfKind } from './kinds.js';
 import { findMemberPath } from './members.js';
@@ -358,22 +359,20 @@ export class Btf {
     return names;
   }
 
-  /** Ids of every type named by each of `names`, in id order, by one pass over the strings and one over the name offsets. */
-  #idsByName(names: readonly string[]): Map<string, number[]> {
-    const offs = this.#strings.offsetsOf(names);
-    const out = new Map<string, number[]>(names.map((n) => [n, []]));
-    const want = new Map<number, number[]>();
-    for (const [n, set] of offs) for (const o of set) want.set(o, out.get(n)!);
-    if (want.size === 0) return out;
-    // Most name offsets are none of the few wanted: a bitmap of their low 16 bits rules them out first.
-    const maybe = new Uint8Array(65536);
-    for (const o of want.keys()) maybe[o & 0xffff] = 1;
-    const n = this.typeCount;
-    const nameOffs = this.#nameOffs;
-    for (let id = 1; id <= n; id++) {
-      const off = nameOffs ? (nameOffs[id] as number) : this.#nameOff(id);
-      if (maybe[off & 0xffff] === 0) continue;
-      want.get(off)?.push(id);
+  /** Ids of every type named `name`: its bytes compared with the string at each type's name offset (no string decoded). */
+  #idsNamed(name: string): number[] {
+    const want = new TextEncoder().encode(name);
+    const bytes = this.#strings.whole();
+    const len = want.length;
+    const out: number[] = [];
+    for (let id = 1; id <= this.typeCount; id++) {
+      const off = this.#nameOff(id);
+      if (off === 0) continue;
+      if (off >= bytes.length) this.#strings.get(off); // throws: outside the string section
+      if (bytes[off + len] !== 0) continue;
+      let j = 0;
+      while (j < len && bytes[off + j] === want[j]) j++;
+      if (j === len) out.push(id);
     }
     return out;
   }
@@ -386,7 +385,7 @@ export class Btf {
       ids = hit === undefined ? [] : typeof hit === 'number' ? [hit] : hit.slice();
     } else {
       let hit = this.#targeted.get(name);
-      if (!hit) this.#targeted.set(name, (hit = this.#idsByName([name]).get(name)!));
+      if (!hit) this.#targeted.set(name, (hit = this.#idsNamed(name)));
       ids = hit.slice();
     }
     return kind === undefined ? ids : ids.filter((id) => this.kind(id) === kind);

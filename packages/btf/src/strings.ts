@@ -99,32 +99,9 @@ export class StringTable {
     });
   }
 
-  /**
-   * Every byte offset at which each of `names` is the string (a name may
-   * be stored more than once, or be the tail of a longer string), by one
-   * pass over the section without decoding it.
-   */
-  offsetsOf(names: readonly string[]): Map<string, Set<number>> {
-    const out = new Map<string, Set<number>>();
-    const wanted = names.map((n) => {
-      const set = new Set<number>();
-      out.set(n, set);
-      const e = new TextEncoder().encode(n);
-      const needle = new Uint8Array(e.length + 1);
-      needle.set(e);
-      return { needle, set };
-    });
-    if (!wanted.length || this.#bytes.byteLength === 0) return out;
-    const keep = Math.max(...wanted.map((w) => w.needle.length));
-    const search = (piece: Uint8Array, base: number, last: boolean): void => {
-      // A match starting in the last `keep` bytes of a piece is found again in the next one.
-      const limit = last ? piece.length : piece.length - keep;
-      const hay = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-      for (const { needle, set } of wanted) {
-        for (let i = hay.indexOf(needle); i >= 0 && i < limit; i = hay.indexOf(needle, i + 1)) set.add(base + i);
-      }
-    };
-    this.pieces(keep, search);
-    return out;
+  /** The whole section, every page of it read (for lookups that compare many names). */
+  whole(): Uint8Array {
+    if (this.#file) this.#file.pager.ensure(this.#file.at, this.#bytes.byteLength);
+    return this.#bytes;
   }
 }
