@@ -42,12 +42,14 @@ async function moduleOf(root) {
   return root ? import(pathToFileURL(join(root, 'packages', 'offsetguess', 'dist', 'index.js')).href) : here_;
 }
 
-/** One resolveOffsets() call, ms (and the guess's rounds). */
+/** One resolveOffsets() call: wall ms, CPU ms of the process (all threads), the guess's rounds. */
 async function timeResolve(source, m = here_) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await m.resolveOffsets({ source });
   const ms = performance.now() - t0;
-  return { ms, rounds: r.guessRounds };
+  const c = process.cpuUsage(c0);
+  return { ms, cpuMs: (c.user + c.system) / 1000, rounds: r.guessRounds };
 }
 
 if (process.env.OFFSETS_BENCH_CHILD) {
@@ -61,6 +63,7 @@ const sources = ['guess', 'btf'];
 const trees = [{ tag: '', root: undefined, m: here_ }];
 if (opts.compare) trees.push({ tag: ` [${opts.compare}]`, root: opts.compare, m: await moduleOf(opts.compare) });
 const samples = Object.fromEntries(trees.flatMap((t) => sources.flatMap((s) => [[`${s} first${t.tag}`, []], [`${s} again${t.tag}`, []]])));
+const cpu = Object.fromEntries(Object.keys(samples).filter((k) => k.includes(' first')).map((k) => [k, []]));
 const rounds = [];
 const loads = [];
 // Warm-up (untimed): page cache for the object, the addon and the kernel's BTF.
@@ -71,7 +74,9 @@ for (let r = 0; r < opts.runs; r++) {
     for (const s of sources) {
       const env = { ...process.env, OFFSETS_BENCH_CHILD: s, ...(t.root ? { OFFSETS_BENCH_ROOT: t.root } : {}) };
       const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], { env, encoding: 'utf8' });
-      samples[`${s} first${t.tag}`].push(JSON.parse(out.trim().split('\n').pop()).ms);
+      const child = JSON.parse(out.trim().split('\n').pop());
+      samples[`${s} first${t.tag}`].push(child.ms);
+      cpu[`${s} first${t.tag}`].push(child.cpuMs);
       const again = await timeResolve(s, t.m);
       samples[`${s} again${t.tag}`].push(again.ms);
       if (s === 'guess' && !t.tag) rounds.push(again.rounds);
@@ -85,11 +90,15 @@ const f = (x) => x.toFixed(1).padStart(8);
 const w = Math.max(20, ...rows.map((r) => r.name.length + 2));
 console.log(`\n${'resolveOffsets (ms)'.padEnd(w)}${'median'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'max'.padStart(8)}${'spread'.padStart(8)}`);
 for (const r of rows) console.log(`${r.name.padEnd(w)}${f(r.median)}${f(r.min)}${f(r.p90)}${f(r.max)}${f(r.p90 - r.min)}`);
+// CPU time waits for no other process: steadier than wall time on a shared machine (a lower bound: idle waits are not in it).
+const cpuRows = Object.entries(cpu).map(([name, c]) => ({ name, ...stats(c) }));
+console.log(`\n${'CPU ms, first call'.padEnd(w)}${'median'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'max'.padStart(8)}`);
+for (const r of cpuRows) console.log(`${r.name.padEnd(w)}${f(r.median)}${f(r.min)}${f(r.p90)}${f(r.max)}`);
 console.log(`\nguess rounds (again): ${rounds.join(' ')}`);
 console.log(`load average (1 min) over the runs: ${stats(loads).min.toFixed(2)} to ${stats(loads).max.toFixed(2)}, median ${stats(loads).median.toFixed(2)}`);
 console.log('goals (issue 10): guessing at most 50 ms, BTF at most 30 ms (medians)');
 
 mkdirSync(opts.out, { recursive: true });
 const file = join(opts.out, `offsets-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, `${JSON.stringify({ environment: environment(), runs: opts.runs, compare: opts.compare ?? null, rows, samples, rounds, loads }, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify({ environment: environment(), runs: opts.runs, compare: opts.compare ?? null, rows, samples, cpuRows, cpu, rounds, loads }, null, 2)}\n`);
 log(`wrote ${file}`);
