@@ -119,9 +119,10 @@ class TypeScan {
       }
       if (p + TYPE_HEADER > pieceEnd && !last) break;
       const w = (p - pos) >>> 2;
-      const info = words ? (words[w + 1] as number) : dv.getUint32(p - pos + 4, true);
-      const kind = (info >>> 24) & 0x1f;
-      const extra = (FIXED_EXTRA[kind] as number) + (PER_VLEN[kind] as number) * (info & 0xffff);
+      // info's bytes, not the word: a word with the kind_flag set is no small integer (a heap number, garbage, per type).
+      const q = p - pos + 4;
+      const kind = (bytes[q + 3] as number) & 0x1f;
+      const extra = (FIXED_EXTRA[kind] as number) + (PER_VLEN[kind] as number) * ((bytes[q] as number) | ((bytes[q + 1] as number) << 8));
       if (extra < 0) throw new BtfError(`BTF: type ${n + 1} has unknown kind ${kind}`);
       if (p + TYPE_HEADER + extra > end) {
         throw new BtfError(
@@ -422,22 +423,26 @@ export class Btf {
    */
   structs(names: readonly string[]): Map<string, BtfStruct> {
     if (this.#names) return new Map(names.map((n) => [n, this.struct(n)]));
-    // The struct and union ids by name offset, then one pass over the strings comparing the names at those offsets.
-    const byName = new Map<string, number[]>(names.map((n) => [n, []]));
+    // The name offsets of the named structs and unions, sorted; one pass over
+    // the strings says which of them hold a wanted name; then the ids.
     const ids = this.#structIds;
-    const shift = 2 ** Math.ceil(Math.log2(this.typeCount + 1));
-    const keys = new Float64Array(ids.length);
+    const offs = new Uint32Array(ids.length);
     let named = 0;
     for (const id of ids) {
       const off = this.#nameOff(id);
-      if (off !== 0) keys[named++] = off * shift + id;
+      if (off !== 0) offs[named++] = off;
     }
-    if (this.#strings.byteLength * shift > Number.MAX_SAFE_INTEGER) throw new BtfError(`BTF: ${this.typeCount} types and ${this.#strings.byteLength} bytes of strings are too many to sort by name offset`);
-    keys.subarray(0, named).sort();
-    this.#strings.matchAt(keys.subarray(0, named), (k) => Math.floor(k / shift), names, (k, name) => byName.get(name)!.push(k % shift));
+    const sorted = offs.subarray(0, named).sort();
+    const nameAt = new Map<number, string>();
+    this.#strings.matchAt(sorted, names, (off, name) => nameAt.set(off, name));
+    const byName = new Map<string, number[]>(names.map((n) => [n, []]));
+    for (const id of ids) {
+      const name = nameAt.get(this.#nameOff(id));
+      if (name !== undefined) byName.get(name)!.push(id);
+    }
     const out = new Map<string, BtfStruct>();
     for (const [name, hits] of byName) {
-      const found = hits.sort((a, b) => a - b).map((id) => this.type(id) as BtfStruct);
+      const found = hits.map((id) => this.type(id) as BtfStruct);
       const first = found[0];
       if (!first) throw new BtfError(`BTF: no struct or union named '${name}'`);
       if (found.some((t) => t.size !== first.size)) {

@@ -69,10 +69,10 @@ export class StringTable {
   }
 
   /**
-   * Which of `names` is the string at each of `offs` (ascending), by one
-   * pass over the section: `hit(i, name)` for each match.
+   * Which of `names` is the string at each of `offs` (ascending, repeats
+   * allowed), by one pass over the section: `hit(off, name)` for each match.
    */
-  matchAt(offs: Float64Array, key: (v: number) => number, names: readonly string[], hit: (v: number, name: string) => void): void {
+  matchAt(offs: Uint32Array, names: readonly string[], hit: (off: number, name: string) => void): void {
     const wanted = names.map((n) => ({ name: n, bytes: new TextEncoder().encode(n) }));
     if (!wanted.length || !offs.length) return;
     const keep = Math.max(...wanted.map((w) => w.bytes.length)) + 1;
@@ -83,7 +83,7 @@ export class StringTable {
     this.pieces(keep, (piece, base, last) => {
       const limit = base + (last ? piece.length : piece.length - keep);
       for (; i < offs.length; i++) {
-        const off = key(offs[i] as number);
+        const off = offs[i] as number;
         if (off >= limit) return;
         const r = off - base;
         const list = byFirst[piece[r] as number];
@@ -93,7 +93,7 @@ export class StringTable {
           if (r + b.length >= piece.length || piece[r + b.length] !== 0) continue;
           let j = 1;
           while (j < b.length && piece[r + j] === b[j]) j++;
-          if (j === b.length) hit(offs[i] as number, w.name);
+          if (j === b.length) hit(off, w.name);
         }
       }
     });
