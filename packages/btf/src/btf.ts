@@ -1,16 +1,19 @@
 // The BTF reader. Parsing indexes the type section (one pass over 12-byte
-// headers, no decoding); types are decoded on first use and cached, and the
-// name index is built on the first lookup by name.
+// headers, no decoding); types are decoded on first use and cached. A lookup
+// by name compares the name's bytes with the string at each type's name
+// offset (no string decoded); after 16 distinct names the whole name index
+// is built. A file (Btf.fromFile) is read on demand: that one pass streams
+// the type section, everything else reads only the pages it needs
+// (structs() streams the strings once; findIds() reads them all once).
 import { BtfError } from './errors.js';
-import { BtfKindId, extraBytes, kindNames, type BtfKind } from './kinds.js';
+import { BtfKindId, kindNames, type BtfKind } from './kinds.js';
 import { findMemberPath } from './members.js';
+import type { PagedFile } from './paged-file.js';
 import { StringTable } from './strings.js';
 import { formatTypeName } from './type-name.js';
+import { BTF_HEADER_MIN, type Header, readHeader, TYPE_HEADER, TypeScan } from './type-scan.js';
 import type { BtfEnum, BtfEnum64, BtfMember, BtfStruct, BtfType, MemberLocation } from './types.js';
 
-const BTF_MAGIC = 0xeb9f;
-const BTF_HEADER_MIN = 24;
-const TYPE_HEADER = 12;
 /** Longest typedef/modifier chain `resolve` follows before calling the BTF cyclic. */
 const MAX_CHAIN = 64;
 /** Pointer size assumed by sizeOf (BTF does not record it; every supported target is 64-bit). */
@@ -27,6 +30,9 @@ const TRANSPARENT = new Set<number>([
   BtfKindId.type_tag,
 ]);
 
+/** Targeted lookups by name before the whole name index is built (it costs as much as a few dozen of them). */
+const TARGETED_LOOKUPS = 16;
+
 export class Btf {
   /** BTF format version (1). */
   readonly version: number;
@@ -36,72 +42,68 @@ export class Btf {
 
   readonly #dv: DataView;
   readonly #offsets: Uint32Array;
+  /** Name offsets by id (a file read on demand: they are not in memory). */
+  readonly #nameOffs: Uint32Array | undefined;
+  readonly #structIds: number[];
+  /** End of the type section. */
+  readonly #typeEnd: number;
   readonly #strings: StringTable;
-  readonly #cache: (BtfType | undefined)[];
+  readonly #cache = new Map<number, BtfType>();
+  readonly #pager: PagedFile | undefined;
   #names: Map<string, number | number[]> | undefined;
+  #targeted = new Map<string, number[]>();
 
-  private constructor(dv: DataView, version: number, flags: number, offsets: Uint32Array, count: number, strings: StringTable) {
+  private constructor(dv: DataView, h: Header, scan: TypeScan, strings: StringTable, pager?: PagedFile) {
     this.#dv = dv;
-    this.version = version;
-    this.flags = flags;
-    this.#offsets = offsets;
-    this.typeCount = count;
+    this.version = h.version;
+    this.flags = h.flags;
+    this.#offsets = scan.offsets;
+    this.#nameOffs = scan.nameOffs;
+    this.#structIds = scan.structIds;
+    this.#typeEnd = scan.end;
+    this.typeCount = scan.n;
     this.#strings = strings;
-    this.#cache = new Array<BtfType | undefined>(count + 1);
+    this.#pager = pager;
   }
 
   /** Parse a raw BTF blob (the contents of /sys/kernel/btf/vmlinux, or an ELF's .BTF section). The bytes are not copied. */
   static parse(data: Uint8Array): Btf {
-    if (data.byteLength < BTF_HEADER_MIN) {
-      throw new BtfError(`BTF: the header needs ${BTF_HEADER_MIN} bytes, got ${data.byteLength}`);
-    }
     const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const magic = dv.getUint16(0, true);
-    if (magic !== BTF_MAGIC) {
-      if (magic === 0x9feb) throw new BtfError('BTF: big-endian BTF is not supported');
-      throw new BtfError(`BTF: bad magic 0x${magic.toString(16).padStart(4, '0')} (want 0xeb9f)`);
-    }
-    const version = dv.getUint8(2);
-    if (version !== 1) throw new BtfError(`BTF: unsupported version ${version}`);
-    const flags = dv.getUint8(3);
-    const hdrLen = dv.getUint32(4, true);
-    const typeOff = dv.getUint32(8, true);
-    const typeLen = dv.getUint32(12, true);
-    const strOff = dv.getUint32(16, true);
-    const strLen = dv.getUint32(20, true);
-    if (hdrLen < BTF_HEADER_MIN) throw new BtfError(`BTF: header length ${hdrLen} < ${BTF_HEADER_MIN}`);
-    const section = (name: string, off: number, len: number): void => {
-      if (hdrLen + off + len > data.byteLength) {
-        throw new BtfError(`BTF: the ${name} section (${len} bytes at ${hdrLen + off}) needs ${hdrLen + off + len} bytes, the blob has ${data.byteLength}`);
-      }
-    };
-    section('type', typeOff, typeLen);
-    section('string', strOff, strLen);
-    if (typeOff % 4 !== 0) throw new BtfError(`BTF: the type section offset ${typeOff} is not 4-aligned`);
-    const strings = new StringTable(data.subarray(hdrLen + strOff, hdrLen + strOff + strLen));
+    const h = readHeader(dv, data.byteLength);
+    const strings = new StringTable(data.subarray(h.hdrLen + h.strOff, h.hdrLen + h.strOff + h.strLen));
+    const scan = new TypeScan(h.hdrLen + h.typeOff, h.hdrLen + h.typeOff + h.typeLen, false);
+    scan.piece(data, 0, true);
+    return new Btf(dv, h, scan, strings);
+  }
 
-    const start = hdrLen + typeOff;
-    const end = start + typeLen;
-    const offsets = new Uint32Array(Math.floor(typeLen / TYPE_HEADER) + 1);
-    let n = 0;
-    let p = start;
-    while (p < end) {
-      if (p + TYPE_HEADER > end) {
-        throw new BtfError(`BTF: type ${n + 1} at byte ${p - start} of the type section needs ${TYPE_HEADER} bytes, ${end - p} left`);
-      }
-      const info = dv.getUint32(p + 4, true);
-      const kind = (info >>> 24) & 0x1f;
-      const extra = extraBytes(kind, info & 0xffff);
-      if (extra < 0) throw new BtfError(`BTF: type ${n + 1} has unknown kind ${kind}`);
-      if (p + TYPE_HEADER + extra > end) {
-        throw new BtfError(
-          `BTF: type ${n + 1} (${kindNames[kind]}) at byte ${p - start} of the type section needs ${TYPE_HEADER + extra} bytes, ${end - p} left`,
-        );
-      }
-      offsets[++n] = p;
-      p += TYPE_HEADER + extra;
-    }
-    return new Btf(dv, version, flags, offsets, n, strings);
+  /**
+   * A raw BTF file read on demand (see PagedFile): one pass over the type
+   * section's headers now; types and names are read from the file when
+   * first asked for. The file must not change while the Btf is in use
+   * (/sys/kernel/btf/vmlinux never does).
+   */
+  static fromFile(pager: PagedFile): Btf {
+    const size = pager.byteLength;
+    pager.ensure(0, BTF_HEADER_MIN);
+    const dv = new DataView(pager.bytes.buffer, pager.bytes.byteOffset, size);
+    const h = readHeader(dv, size);
+    const at = h.hdrLen + h.strOff;
+    const strings = new StringTable(pager.bytes.subarray(at, at + h.strLen), { pager, at });
+    const scan = new TypeScan(h.hdrLen + h.typeOff, h.hdrLen + h.typeOff + h.typeLen, true);
+    if (h.typeLen > 0) pager.stream(scan.start, h.typeLen, TYPE_HEADER, (piece, pos, last) => scan.piece(piece, pos, last));
+    return new Btf(dv, h, scan, strings, pager);
+  }
+
+  /** Bytes of type `id` (header and what follows), read from the file first when it is read on demand. */
+  #load(id: number, p: number): void {
+    if (!this.#pager) return;
+    const next = id < this.typeCount ? (this.#offsets[id + 1] as number) : this.#typeEnd;
+    this.#pager.ensure(p, next - p);
+  }
+
+  #nameOff(id: number): number {
+    if (this.#nameOffs) return this.#nameOffs[id] as number;
+    return this.#dv.getUint32(this.#offsets[id] as number, true);
   }
 
   #check(id: number): number {
@@ -115,22 +117,26 @@ export class Btf {
   kind(id: number): BtfKind {
     if (id === 0) return 'void';
     const p = this.#check(id);
+    this.#pager?.ensure(p, TYPE_HEADER);
     return kindNames[(this.#dv.getUint32(p + 4, true) >>> 24) & 0x1f] as BtfKind;
   }
 
   /** The name of type `id`, without decoding it ('' when anonymous). */
   name(id: number): string {
     if (id === 0) return '';
-    return this.#strings.get(this.#dv.getUint32(this.#check(id), true));
+    this.#check(id);
+    return this.#strings.get(this.#nameOff(id));
   }
 
   /** Type `id`, decoded (and cached). */
   type(id: number): BtfType {
     if (id === 0) return VOID;
-    const cached = this.#cache[id];
+    const cached = this.#cache.get(id);
     if (cached) return cached;
-    const t = Object.freeze(this.#decode(id, this.#check(id)));
-    this.#cache[id] = t;
+    const p = this.#check(id);
+    this.#load(id, p);
+    const t = Object.freeze(this.#decode(id, p));
+    this.#cache.set(id, t);
     return t;
   }
 
@@ -231,9 +237,8 @@ export class Btf {
   #nameIndex(): Map<string, number | number[]> {
     if (this.#names) return this.#names;
     const names = new Map<string, number | number[]>();
-    const dv = this.#dv;
     for (let id = 1; id <= this.typeCount; id++) {
-      const off = dv.getUint32(this.#offsets[id] as number, true);
+      const off = this.#nameOff(id);
       if (off === 0) continue;
       const name = this.#strings.get(off);
       const prev = names.get(name);
@@ -242,13 +247,39 @@ export class Btf {
       else prev.push(id);
     }
     this.#names = names;
+    this.#targeted.clear();
     return names;
+  }
+
+  /** Ids of every type named `name`: its bytes compared with the string at each type's name offset (no string decoded). */
+  #idsNamed(name: string): number[] {
+    const want = new TextEncoder().encode(name);
+    const bytes = this.#strings.whole();
+    const len = want.length;
+    const out: number[] = [];
+    for (let id = 1; id <= this.typeCount; id++) {
+      const off = this.#nameOff(id);
+      if (off === 0) continue;
+      if (off >= bytes.length) this.#strings.get(off); // throws: outside the string section
+      if (bytes[off + len] !== 0) continue;
+      let j = 0;
+      while (j < len && bytes[off + j] === want[j]) j++;
+      if (j === len) out.push(id);
+    }
+    return out;
   }
 
   /** Ids of every type named `name` (of `kind`, if given), in id order. */
   findIds(name: string, kind?: BtfKind): number[] {
-    const hit = this.#nameIndex().get(name);
-    const ids = hit === undefined ? [] : typeof hit === 'number' ? [hit] : hit.slice();
+    let ids: number[];
+    if (this.#names || this.#targeted.size >= TARGETED_LOOKUPS) {
+      const hit = this.#nameIndex().get(name);
+      ids = hit === undefined ? [] : typeof hit === 'number' ? [hit] : hit.slice();
+    } else {
+      let hit = this.#targeted.get(name);
+      if (!hit) this.#targeted.set(name, (hit = this.#idsNamed(name)));
+      ids = hit.slice();
+    }
     return kind === undefined ? ids : ids.filter((id) => this.kind(id) === kind);
   }
 
@@ -277,26 +308,32 @@ export class Btf {
 
   /**
    * The structs or unions named in `names` (each as struct() would give it),
-   * found by one pass over the struct and union types when the name index
-   * is not built yet: a few structs out of a kernel's 100 000+ types cost a
-   * fraction of the index.
+   * found by one pass over the strings and the name offsets when the name
+   * index is not built yet: a few structs out of a kernel's 100 000+ types
+   * cost a fraction of the index.
    */
   structs(names: readonly string[]): Map<string, BtfStruct> {
     if (this.#names) return new Map(names.map((n) => [n, this.struct(n)]));
-    const hits = new Map<string, number[]>(names.map((n) => [n, []]));
-    const wanted = names.map((n) => ({ bytes: new TextEncoder().encode(n), ids: hits.get(n)! }));
-    const dv = this.#dv;
-    for (let id = 1; id <= this.typeCount; id++) {
-      const p = this.#offsets[id] as number;
-      const kind = (dv.getUint32(p + 4, true) >>> 24) & 0x1f;
-      if (kind !== BtfKindId.struct && kind !== BtfKindId.union) continue;
-      const off = dv.getUint32(p, true);
-      if (off === 0) continue;
-      for (const w of wanted) if (this.#strings.is(off, w.bytes)) w.ids.push(id);
+    // The name offsets of the named structs and unions, sorted; one pass over
+    // the strings says which of them hold a wanted name; then the ids.
+    const ids = this.#structIds;
+    const offs = new Uint32Array(ids.length);
+    let named = 0;
+    for (const id of ids) {
+      const off = this.#nameOff(id);
+      if (off !== 0) offs[named++] = off;
+    }
+    const sorted = offs.subarray(0, named).sort();
+    const nameAt = new Map<number, string>();
+    this.#strings.matchAt(sorted, names, (off, name) => nameAt.set(off, name));
+    const byName = new Map<string, number[]>(names.map((n) => [n, []]));
+    for (const id of ids) {
+      const name = nameAt.get(this.#nameOff(id));
+      if (name !== undefined) byName.get(name)!.push(id);
     }
     const out = new Map<string, BtfStruct>();
-    for (const [name, ids] of hits) {
-      const found = ids.map((id) => this.type(id) as BtfStruct);
+    for (const [name, hits] of byName) {
+      const found = hits.map((id) => this.type(id) as BtfStruct);
       const first = found[0];
       if (!first) throw new BtfError(`BTF: no struct or union named '${name}'`);
       if (found.some((t) => t.size !== first.size)) {
@@ -322,6 +359,7 @@ export class Btf {
     for (let i = 0; i < MAX_CHAIN; i++) {
       if (cur === 0) return 0;
       const p = this.#check(cur);
+      this.#pager?.ensure(p, TYPE_HEADER);
       const info = this.#dv.getUint32(p + 4, true);
       if (!TRANSPARENT.has((info >>> 24) & 0x1f)) return cur;
       cur = this.#dv.getUint32(p + 8, true);

@@ -3,13 +3,19 @@
 import { readFileSync } from 'node:fs';
 import { Btf } from './btf.js';
 import { btfFromElf } from './elf-btf.js';
+import { PagedFile } from './paged-file.js';
 
 /** Default path of the running kernel's BTF. */
 export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
 
-/** Parse the running kernel's BTF (or a raw BTF file at `path`). */
+/**
+ * The running kernel's BTF (or a raw BTF file at `path`), read on demand:
+ * one pass over the type headers now, the pages a lookup needs when it is
+ * made (a file that reports no size is read whole).
+ */
 export function loadKernelBtf(path: string = KERNEL_BTF_PATH): Btf {
-  return Btf.parse(readFileSync(path));
+  const pager = PagedFile.open(path);
+  return pager ? Btf.fromFile(pager) : Btf.parse(readFileSync(path));
 }
 
 /** Parse the .BTF section of the ELF object at `path`. */

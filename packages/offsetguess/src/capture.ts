@@ -110,6 +110,20 @@ export class Capturer implements Disposable {
    * anything is missing. tcp_rcv_space_adjust is required.
    */
   static async open(opts: { kprobes: boolean; kprobesWhy?: string | undefined }): Promise<Capturer> {
+    // Raw tracepoints alone first: the classic programs are loaded (and
+    // verified) only where a raw tracepoint would not attach but tracefs
+    // has the event, in a second load with both.
+    const first = await Capturer.#load(opts, false);
+    if (first instanceof Capturer) return first;
+    return (await Capturer.#load(opts, true)) as Capturer;
+  }
+
+  /**
+   * One load and attach. Without `classic`: when a raw tracepoint does not
+   * attach and the classic event exists, everything is released and
+   * 'retry' returned (open() loads again with the classic programs).
+   */
+  static async #load(opts: { kprobes: boolean; kprobesWhy?: string | undefined }, classic: boolean): Promise<Capturer | 'retry'> {
     const ns = statSync('/proc/self/ns/pid', { bigint: true });
     const globals: Record<string, number | bigint> = { pidns_dev: ns.dev, pidns_ino: ns.ino };
     const missing = new Map<HookName, string>();
@@ -117,17 +131,21 @@ export class Capturer implements Disposable {
     const links: Link[] = [];
     const attached = new Map<HookName, string>();
     const tries = new Map<HookName, string[]>();
+    /** The record offset of a hook's socket pointer, from tracefs; undefined without tracefs or the event. */
+    const classicOffset = (h: (typeof HOOKS)[keyof typeof HOOKS]): number | undefined => {
+      try {
+        return readTracepointFormat(h.category, h.name).field(h.field)?.offset;
+      } catch {
+        return undefined; // no tracefs or no such tracepoint: the raw tracepoint alone
+      }
+    };
     try {
       for (const [hook, h] of Object.entries(HOOKS) as [keyof typeof HOOKS, (typeof HOOKS)[keyof typeof HOOKS]][]) {
         const progs: string[] = [h.raw];
-        try {
-          const off = readTracepointFormat(h.category, h.name).field(h.field)?.offset;
-          if (off !== undefined) {
-            globals[h.global] = off;
-            progs.push(h.classic);
-          }
-        } catch {
-          // no tracefs or no such tracepoint: the raw tracepoint alone
+        const off = classic ? classicOffset(h) : undefined;
+        if (off !== undefined) {
+          globals[h.global] = off;
+          progs.push(h.classic);
         }
         tries.set(hook, progs);
       }
@@ -149,7 +167,15 @@ export class Capturer implements Disposable {
             why.push(`${p}: ${(e as Error).message}`);
           }
         }
-        if (!attached.has(hook)) missing.set(hook, why.join('; '));
+        if (!attached.has(hook)) {
+          const h = HOOKS[hook as keyof typeof HOOKS];
+          if (!classic && h && classicOffset(h) !== undefined) {
+            for (const l of links) l.close();
+            obj.close();
+            return 'retry';
+          }
+          missing.set(hook, why.join('; '));
+        }
       }
       if (!attached.has('tcp_rcv')) {
         throw new GuessError('ERR_GUESS_UNSUPPORTED', 'guessing needs the tracepoint tcp:tcp_rcv_space_adjust (as a raw or a classic tracepoint)', missing.get('tcp_rcv'));

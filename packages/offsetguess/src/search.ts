@@ -63,6 +63,10 @@ function mapped(text: string): Buffer {
   return Buffer.concat([Buffer.alloc(10), Buffer.from([0xff, 0xff]), ipv4(text)]);
 }
 
+/** Little-endian u16 / u32 at `o` (callers check the range: no bounds check, no call into Buffer). */
+const rd16 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8);
+const rd32 = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+
 const be16 = (n: number): number => ((n & 0xff) << 8) | ((n >> 8) & 0xff);
 
 /**
@@ -75,13 +79,23 @@ export interface Scope {
 }
 export const SEARCH: Scope = { gates: true };
 
-/** Offsets (step-aligned, inside the window; only `only` when given) where `ok` holds for every sample given. */
-function scan<S extends SockSample>(samples: readonly S[], window: Window, step: number, size: number, ok: (s: S, off: number) => boolean, only?: number): number[] {
+/**
+ * Offsets (step-aligned, inside the window; only `only` when given) where
+ * `ok` holds for every sample given (`i`: the sample's index in `samples`).
+ */
+function scan<S extends SockSample>(samples: readonly S[], window: Window, step: number, size: number, ok: (s: S, off: number, i: number) => boolean, only?: number): number[] {
   const out: number[] = [];
   const from = only ?? window[0];
   const to = only === undefined ? window[1] : Math.min(window[1], only + size);
+  const n = samples.length;
   for (let off = from; off + size <= to; off += step) {
-    if (samples.every((s) => readable(s, off, size) && ok(s, off))) out.push(off);
+    let i = 0;
+    for (; i < n; i++) {
+      const s = samples[i]!;
+      if (s.faults === 0 ? off + size > s.bytes.length : !readable(s, off, size)) break;
+      if (!ok(s, off, i)) break;
+    }
+    if (i === n) out.push(off);
   }
   return out;
 }
@@ -123,24 +137,34 @@ export function searchHead(samples: Samples, scope: Scope = SEARCH): Candidates[
   const v4 = all.filter((s) => s.family === 2);
   const v6 = all.filter((s) => s.family === 10);
   const out: Candidates[] = [];
-  const field = (f: keyof SockOffsets, window: Window, how: string, list: readonly SockSample[], step: number, size: number, ok: (s: SockSample, off: number) => boolean): void => {
+  const field = (f: keyof SockOffsets, window: Window, how: string, list: readonly SockSample[], step: number, size: number, ok: (s: SockSample, off: number, i: number) => boolean): void => {
     out.push({ field: f, window, how, candidates: list.length ? scan(list, window, step, size, ok, num(scope, f)) : [], samples: list.length });
   };
-  field('skcFamily', WINDOWS.head, 'u16 = AF_INET (2) on IPv4 sockets, AF_INET6 (10) on IPv6 sockets', all, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === s.family);
+  field('skcFamily', WINDOWS.head, 'u16 = AF_INET (2) on IPv4 sockets, AF_INET6 (10) on IPv6 sockets', all, 2, 2, (s, o) => rd16(s.bytes, o) === s.family);
   // A state may move between TCP_INFO and the capture (a delayed ACK turning FIN_WAIT1 into FIN_WAIT2): before or after.
   field('skcState', WINDOWS.head, 'u8 = the TCP state TCP_INFO reports just before or after (ESTABLISHED, FIN_WAIT1/2, CLOSE_WAIT, CLOSE), 1 or 7 for UDP', all, 1, 1, (s, o) => s.bytes[o] === s.state || s.bytes[o] === s.tcp?.after.state);
-  field('skcDaddr', WINDOWS.head, 'the peer IPv4 address (getpeername) of IPv4 sockets, 0 when unconnected', v4, 4, 4, (s, o) => s.bytes.subarray(o, o + 4).equals(ipv4(s.daddr)));
-  field('skcRcvSaddr', WINDOWS.head, 'the bound IPv4 address (getsockname) of IPv4 sockets', v4, 4, 4, (s, o) => s.bytes.subarray(o, o + 4).equals(ipv4(s.saddr)));
-  field('skcDport', WINDOWS.head, 'the peer port, network order, 0 when unconnected', all, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === be16(s.dport));
-  field('skcNum', WINDOWS.head, 'the local port, host order (0 once a TCP socket is closed)', all, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === s.num);
-  field('skcV6Daddr', WINDOWS.headPointers, 'the peer address of AF_INET6 sockets (IPv4-mapped, 16 bytes)', v6.filter((s) => s.daddr !== '0.0.0.0'), 4, 16, (s, o) => s.bytes.subarray(o, o + 16).equals(mapped(s.daddr)));
-  field('skcV6RcvSaddr', WINDOWS.headPointers, 'the bound address of AF_INET6 sockets (IPv4-mapped, 16 bytes)', v6, 4, 16, (s, o) => s.bytes.subarray(o, o + 16).equals(mapped(s.saddr)));
+  const daddr4 = v4.map((s) => ipv4(s.daddr).readUInt32LE(0));
+  const saddr4 = v4.map((s) => ipv4(s.saddr).readUInt32LE(0));
+  field('skcDaddr', WINDOWS.head, 'the peer IPv4 address (getpeername) of IPv4 sockets, 0 when unconnected', v4, 4, 4, (s, o, i) => rd32(s.bytes, o) === daddr4[i]);
+  field('skcRcvSaddr', WINDOWS.head, 'the bound IPv4 address (getsockname) of IPv4 sockets', v4, 4, 4, (s, o, i) => rd32(s.bytes, o) === saddr4[i]);
+  field('skcDport', WINDOWS.head, 'the peer port, network order, 0 when unconnected', all, 2, 2, (s, o) => rd16(s.bytes, o) === be16(s.dport));
+  field('skcNum', WINDOWS.head, 'the local port, host order (0 once a TCP socket is closed)', all, 2, 2, (s, o) => rd16(s.bytes, o) === s.num);
+  const v6conn = v6.filter((s) => s.daddr !== '0.0.0.0');
+  const daddr6 = v6conn.map((s) => mapped(s.daddr));
+  const saddr6 = v6.map((s) => mapped(s.saddr));
+  field('skcV6Daddr', WINDOWS.headPointers, 'the peer address of AF_INET6 sockets (IPv4-mapped, 16 bytes)', v6conn, 4, 16, (s, o, i) => s.bytes.compare(daddr6[i]!, 0, 16, o, o + 16) === 0);
+  field('skcV6RcvSaddr', WINDOWS.headPointers, 'the bound address of AF_INET6 sockets (IPv4-mapped, 16 bytes)', v6, 4, 16, (s, o, i) => s.bytes.compare(saddr6[i]!, 0, 16, o, o + 16) === 0);
   // skc_prot: one struct proto per protocol and family, TCP's never UDP's; the
   // addresses themselves where /proc/kallsyms shows them.
   const prot = samples.prot;
   const protOf = (s: SockSample): bigint | undefined => (prot ? (s.protocol === 6 ? (s.family === 2 ? prot.tcp : prot.tcpv6) : s.family === 2 ? prot.udp : prot.udpv6) : undefined);
   const kinds = new Map<string, SockSample[]>();
-  for (const s of all) kinds.set(`${s.protocol}/${s.family}`, [...(kinds.get(`${s.protocol}/${s.family}`) ?? []), s]);
+  for (const s of all) {
+    const k = `${s.protocol}/${s.family}`;
+    const list = kinds.get(k);
+    if (list) list.push(s);
+    else kinds.set(k, [s]);
+  }
   const protocols = new Set(all.map((s) => s.protocol));
   field(
     'skcProt',
@@ -185,7 +209,7 @@ export function searchNet(samples: Samples, scope: Scope = SEARCH): { net: Candi
       if (onlyInum !== undefined && o !== onlyInum) continue;
       const fits = withDerefs.every((s) => {
         const d = s.derefs!.find((x) => x.ptrOff === p);
-        return d !== undefined && d.bytes !== undefined && d.bytes.readUInt32LE(o) === s.netns;
+        return d !== undefined && d.bytes !== undefined && rd32(d.bytes, o) === s.netns;
       });
       if (fits) pairs.push([p, o]);
     }
@@ -205,14 +229,14 @@ export function searchSock(samples: Samples, scope: Scope = SEARCH): { inetSport
   const all = samples.socks;
   // Samples with a non-zero shutdown first: most bit positions fail at once.
   const tcp = all.filter((s) => s.protocol === 6 && s.shutdown !== undefined).sort((a, b) => (b.shutdown ?? 0) - (a.shutdown ?? 0));
-  const inetSport = scan(all, WINDOWS.sock, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === be16(s.sport), num(scope, 'inetSport'));
+  const inetSport = scan(all, WINDOWS.sock, 2, 2, (s, o) => rd16(s.bytes, o) === be16(s.sport), num(scope, 'inetSport'));
   const atProto = scope.at?.get('skProtocol') as BitField | undefined;
   const atShut = scope.at?.get('skShutdown') as BitField | undefined;
   // sk_protocol: a u16 since 5.6 (found as 16 bits); an 8-bit bitfield before.
   const protocols = new Set(all.map((s) => s.protocol));
   let proto: BitField[] = [];
   if (protocols.size > 1 || !gates) {
-    if (!atProto || atProto.bits === 16) proto = scan(all, WINDOWS.sock, 2, 2, (s, o) => s.bytes.readUInt16LE(o) === s.protocol, atProto && atProto.bitOffset >> 3).map((o) => ({ bitOffset: o * 8, bits: 16 }));
+    if (!atProto || atProto.bits === 16) proto = scan(all, WINDOWS.sock, 2, 2, (s, o) => rd16(s.bytes, o) === s.protocol, atProto && atProto.bitOffset >> 3).map((o) => ({ bitOffset: o * 8, bits: 16 }));
     if (!proto.length && (!atProto || atProto.bits === 8)) proto = scan(all, WINDOWS.sock, 1, 1, (s, o) => s.bytes[o] === s.protocol, atProto && atProto.bitOffset >> 3).map((o) => ({ bitOffset: o * 8, bits: 8 }));
   }
   // sk_shutdown: RCV_SHUTDOWN | SEND_SHUTDOWN, two bits at any bit position (a
@@ -220,9 +244,22 @@ export function searchSock(samples: Samples, scope: Scope = SEARCH): { inetSport
   const shut: BitField[] = [];
   const seen = new Set(tcp.map((s) => s.shutdown));
   if (seen.size === 4 || !gates) {
-    for (let bit = atShut?.bitOffset ?? WINDOWS.sock[0] * 8; bit < (atShut ? atShut.bitOffset + 1 : (WINDOWS.sock[1] - 1) * 8); bit++) {
-      const o = bit >> 3;
-      if (tcp.every((s) => readable(s, o, 2) && ((s.bytes.readUInt16LE(o) >> (bit & 7)) & 3) === s.shutdown)) shut.push({ bitOffset: bit, bits: 2 });
+    const from = atShut?.bitOffset ?? WINDOWS.sock[0] * 8;
+    const to = atShut ? atShut.bitOffset + 1 : (WINDOWS.sock[1] - 1) * 8;
+    // Byte by byte: the 16 bits at o read once per sample for the 8 bit positions starting there.
+    for (let o = from >> 3; o << 3 < to; o++) {
+      let mask = 0xff;
+      for (let bit = o << 3; bit < (o + 1) << 3; bit++) if (bit < from || bit >= to) mask &= ~(1 << (bit & 7));
+      for (let i = 0; i < tcp.length && mask !== 0; i++) {
+        const s = tcp[i]!;
+        if (!readable(s, o, 2)) {
+          mask = 0;
+          break;
+        }
+        const v = s.bytes[o]! | (s.bytes[o + 1]! << 8);
+        for (let b = 0; b < 8; b++) if (mask & (1 << b) && ((v >> b) & 3) !== s.shutdown) mask &= ~(1 << b);
+      }
+      for (let b = 0; b < 8; b++) if (mask & (1 << b)) shut.push({ bitOffset: (o << 3) + b, bits: 2 });
     }
   }
   return {
@@ -249,11 +286,15 @@ export function searchSock(samples: Samples, scope: Scope = SEARCH): { inetSport
 /** Samples of one socket in capture order, for deltas between them. */
 function bySocket(list: readonly SockSample[]): SockSample[][] {
   const m = new Map<string, SockSample[]>();
-  for (const s of list) m.set(s.socket, [...(m.get(s.socket) ?? []), s]);
+  for (const s of list) {
+    const l = m.get(s.socket);
+    if (l) l.push(s);
+    else m.set(s.socket, [s]);
+  }
   return [...m.values()].filter((l) => l.length > 1);
 }
 
-const u32 = (s: SockSample, o: number): number => s.bytes.readUInt32LE(o);
+const u32 = (s: SockSample, o: number): number => rd32(s.bytes, o);
 
 /**
  * A pair of sequence counters (a, b) with a - b = what the kernel reports
@@ -275,12 +316,41 @@ function seqPairs(
   const ordered = [...tcp].sort((x, y) => diff(y, y.tcp!.before) - diff(x, x.tcp!.before));
   const first = ordered[0];
   if (!first) return [];
-  const byValue = new Map<number, number[]>();
-  for (let o = lo; o + 4 <= hi; o += 4) if (readable(first, o, 4)) byValue.set(u32(first, o), [...(byValue.get(u32(first, o)) ?? []), o]);
   let pairs: [number, number][] = [];
-  for (let b = lo; b + 4 <= hi; b += 4) {
-    if (!readable(first, b, 4) || (only?.[1] !== undefined && b !== only[1])) continue;
-    for (const d of either(first.tcp!, (t) => diff(first, t)) as number[]) for (const a of byValue.get((u32(first, b) + d) >>> 0) ?? []) if (a !== b && (only?.[0] === undefined || a === only[0])) pairs.push([a, b]);
+  const firstDiffs = either(first.tcp!, (t) => diff(first, t)) as number[];
+  const pinned = tcp.find((s) => s.seqs);
+  if (pinned) {
+    // The values set under TCP_REPAIR pin both counters: start from the few
+    // offsets holding them there (the same pairs as the loop below finds,
+    // fewer to filter: thousands of zero words pair up where a difference is 0).
+    const [va, vb] = exact(pinned.seqs!);
+    const as: number[] = [];
+    const bs: number[] = [];
+    for (let o = lo; o + 4 <= hi; o += 4) {
+      const v = u32(pinned, o);
+      if (v === va >>> 0) as.push(o);
+      if (v === vb >>> 0) bs.push(o);
+    }
+    for (const b of bs) {
+      if (!readable(first, b, 4) || (only?.[1] !== undefined && b !== only[1])) continue;
+      for (const a of as) {
+        if (a === b || !readable(first, a, 4) || (only?.[0] !== undefined && a !== only[0])) continue;
+        if (firstDiffs.includes((u32(first, a) - u32(first, b)) >>> 0)) pairs.push([a, b]);
+      }
+    }
+  } else {
+    const byValue = new Map<number, number[]>();
+    for (let o = lo; o + 4 <= hi; o += 4) {
+      if (!readable(first, o, 4)) continue;
+      const v = u32(first, o);
+      const l = byValue.get(v);
+      if (l) l.push(o);
+      else byValue.set(v, [o]);
+    }
+    for (let b = lo; b + 4 <= hi; b += 4) {
+      if (!readable(first, b, 4) || (only?.[1] !== undefined && b !== only[1])) continue;
+      for (const d of firstDiffs) for (const a of byValue.get((u32(first, b) + d) >>> 0) ?? []) if (a !== b && (only?.[0] === undefined || a === only[0])) pairs.push([a, b]);
+    }
   }
   for (const s of ordered.slice(1)) {
     const ds = either(s.tcp!, (t) => diff(s, t)) as number[];
@@ -313,12 +383,20 @@ export function searchTcp(samples: Samples, scope: Scope = SEARCH): Candidates[]
     const anyNonzero = !gates || tcp.some((s) => either(s.tcp!, pick).some((v) => v !== 0));
     // A counter only grows: one that moved while the socket was copied (a
     // timer's retransmission in a slow guest) may show any value in between.
-    const want = new Map(list.map((s) => [s, between(s.tcp!, pick)]));
-    out.push({ field: f, window: win, how, candidates: anyNonzero ? scan(list, win, 4, 4, (s, o) => inRange(u32(s, o), want.get(s)!), num(scope, f)) : [], samples: anyNonzero ? list.length : 0 });
+    const want = list.map((s) => between(s.tcp!, pick));
+    out.push({ field: f, window: win, how, candidates: anyNonzero ? scan(list, win, 4, 4, (s, o, i) => inRange(u32(s, o), want[i]!), num(scope, f)) : [], samples: anyNonzero ? list.length : 0 });
   };
   const exact64 = (f: keyof SockOffsets, how: string, pick: (t: TcpNow) => bigint): void => {
-    const want = new Map(tcp.map((s) => [s, between(s.tcp!, pick)]));
-    out.push({ field: f, window: win, how, candidates: scan(tcp, win, 8, 8, (s, o) => inRange(s.bytes.readBigUInt64LE(o), want.get(s)!), num(scope, f)), samples: tcp.length });
+    const want = tcp.map((s) => between(s.tcp!, pick));
+    // Compared as two u32 halves (no BigInt per read): the range as [hi, lo] words.
+    const lo = want.map(([a, b]) => [Number(a & 0xffffffffn), Number(a >> 32n), Number(b & 0xffffffffn), Number(b >> 32n)] as const);
+    const fits = (s: SockSample, o: number, i: number): boolean => {
+      const [alo, ahi, blo, bhi] = lo[i]!;
+      const vlo = rd32(s.bytes, o);
+      const vhi = rd32(s.bytes, o + 4);
+      return (vhi > ahi || (vhi === ahi && vlo >= alo)) && (vhi < bhi || (vhi === bhi && vlo <= blo));
+    };
+    out.push({ field: f, window: win, how, candidates: scan(tcp, win, 8, 8, fits, num(scope, f)), samples: tcp.length });
   };
   exact64('tcpBytesAcked', 'u64 = tcpi_bytes_acked', (t) => t.bytesAcked);
   exact64('tcpBytesReceived', 'u64 = tcpi_bytes_received', (t) => t.bytesReceived);
@@ -326,12 +404,12 @@ export function searchTcp(samples: Samples, scope: Scope = SEARCH): Candidates[]
   exact32('tcpSegsOut', 'u32 = tcpi_segs_out', (t) => t.segsOut);
   exact32('tcpTotalRetrans', 'u32 = tcpi_total_retrans (a connection that retransmitted: data sent under TCP_REPAIR never left)', (t) => t.totalRetrans);
   const shifted = (f: keyof SockOffsets, how: string, shift: number, pick: (t: TcpNow) => number): void => {
-    const want = new Map(tcp.map((s) => [s, either(s.tcp!, pick)]));
+    const want = tcp.map((s) => either(s.tcp!, pick));
     out.push({
       field: f,
       window: win,
       how,
-      candidates: scan(tcp, win, 4, 4, (s, o) => want.get(s)!.includes(u32(s, o) >>> shift), num(scope, f)),
+      candidates: scan(tcp, win, 4, 4, (s, o, i) => want[i]!.includes(u32(s, o) >>> shift), num(scope, f)),
       samples: tcp.length,
     });
   };
@@ -398,7 +476,7 @@ export function searchSkb(args: readonly ArgSample[]): { head: Candidates; netwo
       const nets: number[] = [];
       const trans: number[] = [];
       for (let o = 0; o + 2 <= Math.min(WINDOWS.skb[1], a.bytes.length); o += 2) {
-        const v = a.bytes.readUInt16LE(o);
+        const v = rd16(a.bytes, o);
         if (v + 20 <= D.length && D[v] === 0x45 && D[v + 9] === 17 && D.subarray(v + 12, v + 16).equals(ipv4(a.peer!.addr)) && D.subarray(v + 16, v + 20).equals(ipv4(a.local!.addr))) nets.push(o);
         if (v + 8 <= D.length && D.readUInt16BE(v) === a.peer!.port && D.readUInt16BE(v + 2) === a.local!.port && D.readUInt16BE(v + 4) === a.payload! + 8) trans.push(o);
       }
