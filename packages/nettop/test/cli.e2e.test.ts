@@ -81,6 +81,7 @@ describe.skipIf(NOT_ROOT)('as root', () => {
   it('doctor -v: after the checks, every offset, where it came from and how it was verified', async () => {
     const n = nettop(['doctor', '-v']);
     expect(await n.exited, n.stderr()).toEqual({ code: 0, signal: null });
+    expect(n.stderr()).toBe(''); // no runtime warning either (a guess once tripped dgram's DEP0112)
     const [checks, explanation] = n.stdout().split('\n\n');
     expect(checks).toMatch(/^ok +offsets /m);
     expect(explanation).toMatch(/^offsets from kernel BTF \(asked to verify/);

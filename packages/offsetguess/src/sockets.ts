@@ -30,9 +30,19 @@ export function familyAddress(v4: string, family: Family): string {
   return family === 4 ? v4 : `::ffff:${v4}`;
 }
 
+/** A Node socket's libuv handle. dgram's `_handle` getter is deprecated (DEP0112: a warning on stderr), so a UDP socket's comes from its state. */
+function handleOf(s: net.Socket | dgram.Socket): { fd?: number } | undefined {
+  if (s instanceof dgram.Socket) {
+    const state = Object.getOwnPropertySymbols(s).find((k) => k.description === 'state symbol');
+    const h = state && (s as unknown as Record<symbol, { handle?: { fd?: number } } | undefined>)[state]?.handle;
+    if (h) return h;
+  }
+  return (s as unknown as { _handle?: { fd?: number } })._handle;
+}
+
 /** A Node socket's file descriptor (libuv's, on Linux). */
 export function fdOf(s: net.Socket | dgram.Socket): number {
-  const h = (s as unknown as { _handle?: { fd?: number } })._handle;
+  const h = handleOf(s);
   if (!h || typeof h.fd !== 'number' || h.fd < 0) throw new GuessError('ERR_GUESS_SOCKET', 'a guesser socket has no file descriptor');
   return h.fd;
 }
