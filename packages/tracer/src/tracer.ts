@@ -56,6 +56,26 @@ export interface TracerInfo {
    * errno name (EBUSY: still attached). Empty where tracefs has no probe events.
    */
   staleProbeEvents: { removed: string[]; failed: string[] };
+  /**
+   * Where this start() spent its time, ms per phase in order (wall clock:
+   * what another thread or process took meanwhile counts too): btf (kernel
+   * BTF opened, or reused), offsets, backend (choice and feature probes),
+   * staleProbeEvents, transport, programs, kallsyms (waiting for the
+   * background read), globals, load (object open, map creation, verifier;
+   * retries included), ports (listening-port scan), attach.
+   */
+  startTimings: Record<string, number>;
+}
+
+/** Wall-clock ms between the laps of start(), by phase name. */
+class PhaseClock {
+  readonly laps: Record<string, number> = {};
+  #last = performance.now();
+  lap(name: string): void {
+    const now = performance.now();
+    this.laps[name] = Math.round((now - this.#last) * 10) / 10;
+    this.#last = now;
+  }
 }
 
 export interface TracerStats {
@@ -377,20 +397,26 @@ export class Tracer {
       throw new TracerError('ERR_TRACER_OPTION', `kernelReads: expected 'auto', 'direct' or 'probe', got ${String(readsOpt)}`);
     }
 
+    const clock = new PhaseClock();
     // /proc/kallsyms is written out by the kernel on another CPU meanwhile.
     const protReady = prefetchProtGlobals();
     // One parse of the kernel's BTF serves the offsets and the tracepoint check.
     const btf = kernelBtf();
+    clock.lap('btf');
     const { offsets, source, reason: offsetsReason } = await chooseOffsets(opts.offsets, btf);
+    clock.lap('offsets');
 
     const forceKprobe = opts.kprobeHooks ?? [];
     if (!Array.isArray(forceKprobe) || forceKprobe.some((h) => typeof h !== 'string')) throw new TracerError('ERR_TRACER_OPTION', 'kprobeHooks: expected an array of hook names');
     checkHookNames(forceKprobe);
     const lacking = HOOK_FIELDS.filter((f) => offsets[f] === undefined);
     const { backend, reason: backendReason, hooks } = chooseBackend(opts.backend, btf, forceKprobe, lacking.length ? `${lacking.join(', ')}, which the offsets lack (${offsets.unavailable?.[lacking[0]!] ?? 'not given'})` : undefined);
+    clock.lap('backend');
     // What a SIGKILL could not clean up (legacy kprobe events of a killed tracer): removed before we add ours.
     const stale = removeStaleProbeEvents();
+    clock.lap('staleProbeEvents');
     const { transport, reason: transportReason } = chooseTransport(opts.transport);
+    clock.lap('transport');
     // Function hooks count every call on every kernel and read UDP peers from the kernel's own copies.
     const hooked = backend.hooks !== undefined;
     const perCall = hooked || hasTracepoint(btf, 'sock', 'sock_send_length');
@@ -403,8 +429,10 @@ export class Tracer {
       ...(syscalls ? UDP_PEER_PROGRAMS : []),
     ];
 
+    clock.lap('programs');
     await protReady;
     const prot = protGlobals();
+    clock.lap('kallsyms');
     if (offsets.skProtocol === undefined && !prot.prot_tcp) {
       throw new TracerError('ERR_OFFSETS_UNAVAILABLE', `offsets: sk_protocol is missing (${offsets.unavailable?.skProtocol ?? 'not given'}) and /proc/kallsyms does not show tcp_prot & co. (kptr_restrict?): sockets cannot be told apart by protocol; use offsets from BTF`);
     }
@@ -447,6 +475,7 @@ export class Tracer {
     // bpf_get_socket_cookie() on a BTF socket (tracing programs, 5.12+: else
     // assigned ids), then direct loads (else probe reads).
     let obj: BpfObject | undefined;
+    clock.lap('globals');
     while (!obj) {
       try {
         obj = await load();
@@ -462,10 +491,12 @@ export class Tracer {
         }
       }
     }
+    clock.lap('load');
     try {
       const pb = obj.map('port_bindings');
       const one = Buffer.from([1]);
       for (const { netns, port } of listeningPorts()) pb.update(encodePortBinding({ netns, port, protocol: IpProtocol.TCP }), one);
+      clock.lap('ports');
       // On demand, the syscall programs wait (loaded, not attached) until a peer is missed.
       const onDemand = udpPeersOpt === 'auto' && syscalls;
       const later = onDemand ? UDP_PEER_PROGRAMS : [];
@@ -475,6 +506,7 @@ export class Tracer {
         if (later.includes(name)) continue;
         links.set(name, obj.program(name).attach(how.get(name)));
       }
+      clock.lap('attach');
       const info: TracerInfo = {
         backend: backend.name,
         backendReason,
@@ -492,6 +524,7 @@ export class Tracer {
         programs,
         hooks: hooks.map(({ name, kind, programs: p, reason }) => ({ name, kind, programs: p, reason })),
         staleProbeEvents: { removed: stale.removed.map((e) => e.event), failed: stale.failed.map((e) => `${e.event} (${e.code})`) },
+        startTimings: clock.laps,
       };
       return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, later, new Clients(maxClosed, clientTimeoutMs), links, tcpIdleMs, opts.signal);
     } catch (e) {
