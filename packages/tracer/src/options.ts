@@ -62,6 +62,19 @@ export interface TracerOptions {
    * the record is removed and delivered closed, reason 'expired'.
    */
   tcpIdleCheckMs?: number;
+  /**
+   * Whether the two per-connection hash maps (sock_state, conn_stats) are
+   * preallocated: true, all maxConnections elements at creation (about 40 MiB
+   * zeroed at the default size: most of a warm start); false, elements
+   * allocated as connections appear (BPF_F_NO_PREALLOC: the kernel's BPF
+   * memory allocator, 6.1+). Default 'auto': false on 6.1+ kernels that are
+   * not PREEMPT_RT, else true. Before 6.1 the verifier refuses (PREEMPT_RT)
+   * or warns in the kernel log (WARN_ONCE) when a kprobe / tracepoint
+   * program uses a map that is not preallocated: false is refused there.
+   * Without preallocation an insert can fail when the kernel cannot allocate
+   * (counted as map full, as a full map is). info.mapPrealloc says the choice.
+   */
+  mapPrealloc?: boolean | 'auto';
   /** Entries of the per-connection map (default 65536); the TCP and socket maps get the same. */
   maxConnections?: number;
   /**

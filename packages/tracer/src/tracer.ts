@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { release, version } from 'node:os';
 import { objects } from '@tracer-bpf/bpf';
-import { findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature, removeStaleProbeEvents } from '@tracer-bpf/loader';
+import { BPF_F_NO_PREALLOC, findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature, removeStaleProbeEvents } from '@tracer-bpf/loader';
 import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
 import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
 import { HOOK_FIELDS, offsetsFromBtf, type OffsetSource, resolveOffsets, type SockOffsets } from '@tracer-bpf/offsetguess';
@@ -42,6 +42,9 @@ export interface TracerInfo {
   udpPeersOnDemand: boolean;
   /** Connection ids are socket cookies (tracing programs, 5.12+); else ids assigned at first sight. */
   cookies: boolean;
+  /** The per-connection hash maps are preallocated (option mapPrealloc), and why. */
+  mapPrealloc: boolean;
+  mapPreallocReason: string;
   /** How the hot path reads kernel structs (option kernelReads), and why. */
   kernelReads: KernelReads;
   kernelReadsReason: string;
@@ -292,6 +295,37 @@ function chooseTransport(opt: TracerOptions['transport']): { transport: Transpor
   return { transport: 'perf', reason: `no ring buffer (${ring.detail}): per-CPU batches on a perf buffer` };
 }
 
+/** The running kernel's major.minor, from its release (e.g. 6.1 of "6.1.0-50-cloud-amd64"); undefined if unreadable. */
+export function kernelVersion(rel = release()): [number, number] | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(rel);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/**
+ * Preallocate the per-connection hash maps? Not on 6.1+ (not PREEMPT_RT):
+ * the BPF memory allocator (6.1) made maps allocated at run time safe in
+ * tracing programs, and the verifier stopped checking. Before 6.1 it refuses
+ * them in kprobe / tracepoint / raw tracepoint programs on PREEMPT_RT and
+ * warns (WARN_ONCE, in the kernel log) elsewhere; on PREEMPT_RT 6.1+ we stay
+ * with preallocation (conservative: latency, untested there).
+ */
+export function choosePrealloc(opt: TracerOptions['mapPrealloc'], rel = release(), rt = isPreemptRt()): { prealloc: boolean; reason: string } {
+  const o = opt ?? 'auto';
+  if (o !== 'auto' && typeof o !== 'boolean') throw new TracerError('ERR_TRACER_OPTION', `mapPrealloc: expected true, false or 'auto', got ${String(o)}`);
+  const v = kernelVersion(rel);
+  const allocator = v !== undefined && (v[0] > 6 || (v[0] === 6 && v[1] >= 1));
+  if (o === true) return { prealloc: true, reason: 'forced by the mapPrealloc option' };
+  if (o === false) {
+    if (!allocator) {
+      throw new TracerError('ERR_TRACER_OPTION', `mapPrealloc false needs a 6.1+ kernel (the BPF memory allocator); this is ${rel}: the verifier refuses maps allocated at run time in tracepoint and kprobe programs (PREEMPT_RT) or warns in the kernel log`);
+    }
+    return { prealloc: false, reason: 'forced by the mapPrealloc option' };
+  }
+  if (!allocator) return { prealloc: true, reason: `auto: kernel ${rel} is older than 6.1 (no BPF memory allocator for tracing programs)` };
+  if (rt) return { prealloc: true, reason: 'auto: a PREEMPT_RT kernel keeps preallocated maps' };
+  return { prealloc: false, reason: `auto: kernel ${rel} is 6.1+ (BPF memory allocator): elements allocated as connections appear` };
+}
+
 function positiveInt(name: string, v: unknown, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
     throw new TracerError('ERR_TRACER_OPTION', `${name}: expected an integer from 1 to ${max}, got ${String(v)}`);
@@ -392,6 +426,7 @@ export class Tracer {
     if (opts.udpAssuredTimeoutMs !== undefined) udpTimeouts.assuredMs = positiveInt('udpAssuredTimeoutMs', opts.udpAssuredTimeoutMs, 86_400_000);
     if (typeof udpPeersOpt !== 'boolean' && udpPeersOpt !== 'auto') throw new TracerError('ERR_TRACER_OPTION', `udpPeers: expected true, false or 'auto', got ${String(udpPeersOpt)}`);
     const udpPeers = udpPeersOpt !== false;
+    const { prealloc, reason: mapPreallocReason } = choosePrealloc(opts.mapPrealloc);
     const readsOpt = opts.kernelReads ?? 'auto';
     if (readsOpt !== 'auto' && readsOpt !== 'direct' && readsOpt !== 'probe') {
       throw new TracerError('ERR_TRACER_OPTION', `kernelReads: expected 'auto', 'direct' or 'probe', got ${String(readsOpt)}`);
@@ -461,7 +496,10 @@ export class Tracer {
       const obj = BpfObject.open(objects.tracer);
       try {
         obj.setGlobals({ ...globals, have_cookie: cookies ? 1 : 0, direct_loads: direct ? 1 : 0 });
-        for (const m of ['conn_stats', 'sock_state']) obj.map(m).setMaxEntries(maxConnections);
+        for (const name of ['conn_stats', 'sock_state']) {
+          const m = obj.map(name).setMaxEntries(maxConnections);
+          m.setFlags(prealloc ? m.flags & ~BPF_F_NO_PREALLOC : m.flags | BPF_F_NO_PREALLOC);
+        }
         obj.map('closed_ring').setMaxEntries(transport === 'ringbuf' ? ringBytes : 4096);
         for (const p of programs) obj.program(p).setAutoload(true);
         await obj.load();
@@ -518,6 +556,8 @@ export class Tracer {
         udpPeers: hooked || syscalls,
         udpPeersOnDemand: onDemand,
         cookies,
+        mapPrealloc: prealloc,
+        mapPreallocReason,
         kernelReads: direct ? 'direct' : 'probe',
         kernelReadsReason,
         kernel: release(),
