@@ -11,7 +11,7 @@ export {
   type RingBufferOptions,
 } from './readers.js';
 export { enableBpfStats, type BpfStatsScope } from './stats.js';
-export { probeFeature, probeFeatures, resetFeatureCache, type Feature, type FeatureStatus } from './features.js';
+export { featureTurnedOff, probeFeature, probeFeatures, resetFeatureCache, type Feature, type FeatureStatus } from './features.js';
 export { resolveKernelFunction, type CloneKind, type ResolveOptions, type ResolvedFunction } from './kallsyms.js';
 export type { AttachSpec } from './section.js';
 export type { GlobalSpec, GlobalValue } from './globals.js';

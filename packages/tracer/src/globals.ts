@@ -43,6 +43,8 @@ export async function prefetchProtGlobals(): Promise<void> {
   try {
     const found = await new Promise<Globals>((resolve, reject) => {
       const w = new Worker(KALLSYMS_WORKER, { eval: true });
+      prefetching.add(w);
+      w.once('exit', () => prefetching.delete(w));
       w.once('message', (m: Globals) => {
         resolve(m);
         void w.terminate();
@@ -83,6 +85,14 @@ export function protFromText(text: string): Globals {
   // All four, and real addresses (kptr_restrict shows zeros): else the programs read sk_protocol.
   const ok = [...want.values()].every((g) => typeof found[g] === 'bigint' && found[g] !== 0n);
   return ok ? found : { prot_tcp: 0n };
+}
+
+/** Workers of prefetchProtGlobals() still reading. */
+const prefetching = new Set<Worker>();
+
+/** Stop the reads prefetchProtGlobals() started (their promises resolve, with nothing found). */
+export function cancelProtPrefetch(): void {
+  for (const w of prefetching) void w.terminate();
 }
 
 /** The worker of prefetchProtGlobals(): protFromText() on /proc/kallsyms, read synchronously (its own thread). */

@@ -18,6 +18,17 @@ export interface TracerOptions {
    * matches none: forcing it tests that fallback on a kernel with fentry.
    */
   kprobeHooks?: readonly string[];
+  /**
+   * How a backend that runs tp_btf programs (tp_btf, fentry's lifecycle)
+   * learns that this kernel allows them. 'load' (default): kernel BTF is
+   * readable and the feature is not turned off (TRACER_BPF_FEATURES_OFF),
+   * then the tracer's own load decides: when the kernel refuses a tp_btf
+   * program (not a verifier log: EPERM, EINVAL, ENOTSUPP, ESRCH, ...), auto
+   * goes on to the next backend and info.backendReason says why; a forced
+   * backend fails with ERR_NO_BACKEND. 'probe': the loader's feature probe
+   * (a trivial tp_btf program loaded and attached) first, as before.
+   */
+  tpBtfCheck?: 'load' | 'probe';
   /** How close records reach userspace. Default 'auto': the ring buffer; 'perf' forces per-CPU batches on a perf buffer. */
   transport?: Transport | 'auto';
   /**

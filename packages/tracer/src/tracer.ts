@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { release, version } from 'node:os';
 import { objects } from '@tracer-bpf/bpf';
-import { BPF_F_NO_PREALLOC, findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature, removeStaleProbeEvents } from '@tracer-bpf/loader';
+import { BPF_F_NO_PREALLOC, BpfError, featureTurnedOff, findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature, removeStaleProbeEvents } from '@tracer-bpf/loader';
 import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
 import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
 import { HOOK_FIELDS, offsetsFromBtf, type OffsetSource, resolveOffsets, type SockOffsets } from '@tracer-bpf/offsetguess';
@@ -15,7 +15,7 @@ import { MapScanner } from './map-scan.js';
 import { ProcessNames } from './process-names.js';
 import { type Connection, toConnection } from './connection.js';
 import { TracerError } from './errors.js';
-import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, prefetchProtGlobals, protGlobals, syscallGlobals } from './globals.js';
+import { cancelProtPrefetch, classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, prefetchProtGlobals, protGlobals, syscallGlobals } from './globals.js';
 import type { KernelReads, TracerOptions, Transport } from './options.js';
 import { listeningPorts, netnsRepresentatives } from './ports.js';
 import { socketTables, tableKey } from './tcp-idle.js';
@@ -151,11 +151,16 @@ function recordStamp(values: Buffer, at: number): bigint | undefined {
 /** snapshot()'s client name. */
 const DEFAULT_CLIENT = 'default';
 
-/** The kernel has tracepoint `name` (its BTF has the btf_trace_<name> typedef); from tracefs without BTF. */
+/**
+ * The kernel has tracepoint `name`: tracefs has its event directory, or
+ * (tracefs not mounted) its BTF has the btf_trace_<name> typedef. tracefs
+ * first: one stat, where a BTF name lookup may build the name index of
+ * every type (60-100 ms of a first start here).
+ */
 function hasTracepoint(btf: Btf | undefined, category: string, name: string): boolean {
-  if (btf) return btf.findIds(`btf_trace_${name}`).length > 0;
   const tracefs = findTracefs();
-  return tracefs !== undefined && existsSync(`${tracefs}/events/${category}/${name}`);
+  if (tracefs !== undefined) return existsSync(`${tracefs}/events/${category}/${name}`);
+  return btf !== undefined && btf.findIds(`btf_trace_${name}`).length > 0;
 }
 
 /**
@@ -224,20 +229,27 @@ function hooksFor(backend: Backend, btf: Btf | undefined, forceKprobe: readonly 
   return planHooks(backend.hooks, btf, probeFeature('kprobes'), forceKprobe);
 }
 
-function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined, forceKprobe: readonly string[], noHookOffsets: string | undefined): BackendChoice {
+/** How chooseBackend() checks the kernel's needs: the tp_btf check, and backends already refused at load (a retry of auto). */
+interface NeedsCheck {
+  tpBtf: 'load' | 'probe';
+  btf: boolean;
+  refused: ReadonlyMap<BackendName, string>;
+}
+
+function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined, forceKprobe: readonly string[], noHookOffsets: string | undefined, check: NeedsCheck): BackendChoice {
   if (opt !== undefined && opt !== 'auto') {
     if (!BACKENDS.some((b) => b.name === opt)) {
       throw new TracerError('ERR_TRACER_OPTION', `backend: "${String(opt)}" is not one of auto, ${BACKENDS.map((b) => b.name).join(', ')}`);
     }
     const backend = backendByName(opt);
-    const missing = backendMissing(backend, noHookOffsets);
+    const missing = backendMissing(backend, noHookOffsets, check);
     if (missing) throw new TracerError('ERR_NO_BACKEND', `backend "${opt}" cannot run here: ${missing}`);
     return { backend, reason: 'forced by the backend option', hooks: hooksFor(backend, btf, forceKprobe) };
   }
   // auto: the first row whose needs hold and whose hooks all plan.
   const skipped: string[] = [];
   for (const backend of BACKENDS) {
-    const missing = backendMissing(backend, noHookOffsets);
+    const missing = backendMissing(backend, noHookOffsets, check);
     if (missing) {
       skipped.push(`${backend.name}: ${missing}`);
       continue;
@@ -255,8 +267,10 @@ function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined, forc
 }
 
 /** Why the kernel (or the offsets) cannot run the backend, or undefined if it can. */
-function backendMissing(b: Backend, noHookOffsets: string | undefined): string | undefined {
+function backendMissing(b: Backend, noHookOffsets: string | undefined, check: NeedsCheck): string | undefined {
   const why: string[] = [];
+  const refused = check.refused.get(b.name);
+  if (refused) return refused;
   if (b.hooks && noHookOffsets) why.push(`its function hooks read ${noHookOffsets}; use offsets from BTF, or guessed on a kernel with kprobes`);
   if (b.needs.fentry) {
     const f = probeFeature('fentry');
@@ -267,11 +281,25 @@ function backendMissing(b: Backend, noHookOffsets: string | undefined): string |
     if (!k.supported) why.push(k.detail);
   }
   if (b.needs.tpBtf) {
-    const t = probeFeature('tpBtf');
-    if (!t.supported) why.push(`tp_btf is not available (${t.detail})`);
+    // 'load': what the probe would learn, the tracer's own load learns too (and libbpf reads the kernel's BTF for it anyway).
+    const t = check.tpBtf === 'probe' ? probeFeature('tpBtf') : featureTurnedOff('tpBtf');
+    if (t && !t.supported) why.push(`tp_btf is not available (${t.detail})`);
+    else if (check.tpBtf === 'load' && !check.btf) why.push('tp_btf is not available (no readable kernel BTF: /sys/kernel/btf/vmlinux)');
   }
   if (b.needs.tracefs && !findTracefs()) why.push('tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)');
   return why.length ? why.join('; ') : undefined;
+}
+
+/**
+ * The kernel refused a tp_btf program of the tracer's load (not the verifier
+ * refusing our code): what the tp_btf feature probe would have found, in
+ * words; undefined for any other failure.
+ */
+function tpBtfRefusal(e: unknown): string | undefined {
+  if (!(e instanceof BpfError) || e instanceof BpfVerifierError || !e.program) return undefined;
+  const tp = backendByName('tp_btf');
+  if (![...tp.lifecycle, ...tp.perCall, ...tp.legacy].includes(e.program)) return undefined;
+  return `tp_btf is not available (the kernel refused tp_btf program ${e.program}: ${e.code}${e.syscall ? ` from ${e.syscall}` : ''})`;
 }
 
 function isPreemptRt(): boolean {
@@ -410,6 +438,11 @@ export class Tracer {
 
   /** Load, seed, attach, and start receiving close records. Everything is released if any step fails. */
   static async start(opts: TracerOptions = {}): Promise<Tracer> {
+    return Tracer.#start(opts, new Map());
+  }
+
+  /** start(), with the backends the kernel refused at an earlier load of this start (auto goes on to the next). */
+  static async #start(opts: TracerOptions, refused: ReadonlyMap<BackendName, string>): Promise<Tracer> {
     if (opts === null || typeof opts !== 'object') throw new TracerError('ERR_TRACER_OPTION', 'options: expected an object');
     if (opts.signal?.aborted) throw new TracerError('ABORT_ERR', 'start: the signal was already aborted');
     const maxConnections = opts.maxConnections === undefined ? DEFAULT_MAX : positiveInt('maxConnections', opts.maxConnections, 1 << 24);
@@ -427,6 +460,8 @@ export class Tracer {
     if (typeof udpPeersOpt !== 'boolean' && udpPeersOpt !== 'auto') throw new TracerError('ERR_TRACER_OPTION', `udpPeers: expected true, false or 'auto', got ${String(udpPeersOpt)}`);
     const udpPeers = udpPeersOpt !== false;
     const { prealloc, reason: mapPreallocReason } = choosePrealloc(opts.mapPrealloc);
+    const tpBtfCheck = opts.tpBtfCheck ?? 'load';
+    if (tpBtfCheck !== 'load' && tpBtfCheck !== 'probe') throw new TracerError('ERR_TRACER_OPTION', `tpBtfCheck: expected 'load' or 'probe', got ${String(tpBtfCheck)}`);
     const readsOpt = opts.kernelReads ?? 'auto';
     if (readsOpt !== 'auto' && readsOpt !== 'direct' && readsOpt !== 'probe') {
       throw new TracerError('ERR_TRACER_OPTION', `kernelReads: expected 'auto', 'direct' or 'probe', got ${String(readsOpt)}`);
@@ -445,7 +480,13 @@ export class Tracer {
     if (!Array.isArray(forceKprobe) || forceKprobe.some((h) => typeof h !== 'string')) throw new TracerError('ERR_TRACER_OPTION', 'kprobeHooks: expected an array of hook names');
     checkHookNames(forceKprobe);
     const lacking = HOOK_FIELDS.filter((f) => offsets[f] === undefined);
-    const { backend, reason: backendReason, hooks } = chooseBackend(opts.backend, btf, forceKprobe, lacking.length ? `${lacking.join(', ')}, which the offsets lack (${offsets.unavailable?.[lacking[0]!] ?? 'not given'})` : undefined);
+    const { backend, reason: backendReason, hooks } = chooseBackend(
+      opts.backend,
+      btf,
+      forceKprobe,
+      lacking.length ? `${lacking.join(', ')}, which the offsets lack (${offsets.unavailable?.[lacking[0]!] ?? 'not given'})` : undefined,
+      { tpBtf: tpBtfCheck, btf: btf !== undefined, refused },
+    );
     clock.lap('backend');
     // What a SIGKILL could not clean up (legacy kprobe events of a killed tracer): removed before we add ours.
     const stale = removeStaleProbeEvents();
@@ -465,8 +506,15 @@ export class Tracer {
     ];
 
     clock.lap('programs');
-    await protReady;
-    const prot = protGlobals();
+    // tp_btf with direct loads tells TCP from UDP by sk_protocol, one direct
+    // load as cheap as comparing skc_prot: it does not wait for /proc/kallsyms.
+    const protBySkProtocol = backend.name === 'tp_btf' && readsOpt !== 'probe' && offsets.skProtocol !== undefined;
+    let prot: Globals = { prot_tcp: 0n };
+    if (protBySkProtocol) cancelProtPrefetch();
+    else {
+      await protReady;
+      prot = protGlobals();
+    }
     clock.lap('kallsyms');
     if (offsets.skProtocol === undefined && !prot.prot_tcp) {
       throw new TracerError('ERR_OFFSETS_UNAVAILABLE', `offsets: sk_protocol is missing (${offsets.unavailable?.skProtocol ?? 'not given'}) and /proc/kallsyms does not show tcp_prot & co. (kptr_restrict?): sockets cannot be told apart by protocol; use offsets from BTF`);
@@ -518,6 +566,15 @@ export class Tracer {
       try {
         obj = await load();
       } catch (e) {
+        const why = tpBtfCheck === 'load' && backend.needs.tpBtf ? tpBtfRefusal(e) : undefined;
+        if (why) {
+          const auto = opts.backend === undefined || opts.backend === 'auto';
+          if (!auto) throw new TracerError('ERR_NO_BACKEND', `backend "${backend.name}" cannot run here: ${why}`, { cause: e });
+          // Every backend that needs tp_btf is out: the next one that runs here, from the top (BTF and kallsyms are cached).
+          const next = new Map(refused);
+          for (const b of BACKENDS) if (b.needs.tpBtf) next.set(b.name, why);
+          return Tracer.#start(opts, next);
+        }
         if (!(e instanceof BpfVerifierError)) throw e;
         if (cookies && /get_socket_cookie/.test(e.log ?? e.message)) {
           cookies = false;
