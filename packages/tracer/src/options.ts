@@ -74,9 +74,10 @@ export interface TracerOptions {
    */
   tcpIdleCheckMs?: number;
   /**
-   * Whether the two per-connection hash maps (sock_state, conn_stats) are
-   * preallocated: true, all maxConnections elements at creation (about 40 MiB
-   * zeroed at the default size: most of a warm start); false, elements
+   * Whether the hash maps (the per-connection sock_state and conn_stats, and
+   * the smaller port_bindings and udp_calls) are preallocated: true, all
+   * their elements at creation (about 40 MiB zeroed at the default
+   * maxConnections: most of a warm start); false, elements
    * allocated as connections appear (BPF_F_NO_PREALLOC: the kernel's BPF
    * memory allocator, 6.1+). Default 'auto': false on 6.1+ kernels that are
    * not PREEMPT_RT, else true. Before 6.1 the verifier refuses (PREEMPT_RT)

@@ -118,6 +118,8 @@ export interface TracerStats {
 }
 
 const DEFAULT_MAX = 65536;
+/** The hash maps option mapPrealloc applies to: the per-connection maps, the listening ports, the UDP syscalls in flight. */
+const PREALLOC_MAPS = ['conn_stats', 'sock_state', 'port_bindings', 'udp_calls'];
 /** Offsets in struct tcp_sock_rec, the head of a sock_state value. */
 const TCP_REC = (() => {
   const f = abi.structs.tcp_sock_rec.fields;
@@ -544,8 +546,10 @@ export class Tracer {
       const obj = BpfObject.open(objects.tracer);
       try {
         obj.setGlobals({ ...globals, have_cookie: cookies ? 1 : 0, direct_loads: direct ? 1 : 0 });
-        for (const name of ['conn_stats', 'sock_state']) {
-          const m = obj.map(name).setMaxEntries(maxConnections);
+        for (const m of ['conn_stats', 'sock_state']) obj.map(m).setMaxEntries(maxConnections);
+        // The plain hash maps (the LRU one cannot be allocated at run time): created as mapPrealloc says.
+        for (const name of PREALLOC_MAPS) {
+          const m = obj.map(name);
           m.setFlags(prealloc ? m.flags & ~BPF_F_NO_PREALLOC : m.flags | BPF_F_NO_PREALLOC);
         }
         obj.map('closed_ring').setMaxEntries(transport === 'ringbuf' ? ringBytes : 4096);

@@ -135,8 +135,9 @@ describe('start-up choices', () => {
       const prealloc = mapPrealloc === 'auto' ? !allocator : mapPrealloc;
       expect(t.info.mapPrealloc).toBe(prealloc);
       expect(t.info.mapPreallocReason).toMatch(mapPrealloc === 'auto' ? /^auto: / : /^forced by the mapPrealloc option$/);
-      // sock_state and conn_stats: BPF_F_NO_PREALLOC (1) exactly when not preallocated
+      // sock_state and conn_stats (and port_bindings, udp_calls): BPF_F_NO_PREALLOC (1) exactly when not preallocated
       expect(hashMapFlags(MAX).map((f) => f & 1)).toEqual(prealloc ? [0, 0] : [1, 1]);
+      expect(hashMapFlags(16_384).map((f) => f & 1)).toEqual(prealloc ? [0, 0] : [1, 1]);
       const { clientPort, serverPort } = await exchange('127.0.0.1', 700, 300);
       await new Promise((r) => setTimeout(r, 100));
       const client = t.snapshot().filter((c) => c.protocol === 'tcp' && c.localPort === clientPort && c.remotePort === serverPort);
