@@ -470,8 +470,11 @@ export class Tracer {
     }
 
     const clock = new PhaseClock();
-    // /proc/kallsyms is written out by the kernel on another CPU meanwhile.
-    const protReady = prefetchProtGlobals();
+    // /proc/kallsyms is written out by the kernel on another CPU meanwhile;
+    // not where it is known already that the start will not wait for it (tp_btf forced, see protBySkProtocol).
+    const offsetsOpt = opts.offsets ?? 'auto';
+    const noKallsyms = opts.backend === 'tp_btf' && readsOpt !== 'probe' && (offsetsOpt === 'auto' || offsetsOpt === 'btf') && existsSync('/sys/kernel/btf/vmlinux');
+    const protReady = noKallsyms ? Promise.resolve() : prefetchProtGlobals();
     // One parse of the kernel's BTF serves the offsets and the tracepoint check.
     const btf = kernelBtf();
     clock.lap('btf');
