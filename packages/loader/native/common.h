@@ -30,6 +30,7 @@ namespace tb {
   X(TestRun, "test_run") X(LinkInfo, "link_info") X(EnableStats, "enable_stats") \
   X(MapSetMaxEntries, "map_set_max_entries")                                   \
   X(MapSetAutocreate, "map_set_autocreate")                                    \
+  X(MapSetFlags, "map_set_flags")                                              \
   X(MapSetKeySize, "map_set_key_size") X(MapSetValueSize, "map_set_value_size") \
   X(MapInfo, "map_info") X(MapLookup, "map_lookup") X(MapUpdate, "map_update") \
   X(MapDelete, "map_delete") X(MapNextKey, "map_next_key")                     \

@@ -5,12 +5,15 @@
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <mutex>
+#include <string_view>
 
 #include "common.h"
 
@@ -70,6 +73,58 @@ static btf* VmlinuxBtf(int* err) {
   }
   *err = cached_err;
   return cached;
+}
+
+// The id of the first type of `kind` named `name` in the kernel's BTF, by one
+// walk over /sys/kernel/btf/vmlinux's type section (a few ms), without
+// libbpf's full parse (btf__load_vmlinux_btf: ~60-75 ms here, which the
+// tracer's object load pays again anyway). 0: not found; -1: the file could
+// not be read or has a kind this walk does not know (the caller falls back to
+// libbpf).
+static int FastFindKernelBtfId(const std::string& name, uint32_t kind) {
+  // sysfs hands it out 4 KiB a read(); its size is known (st_size): one
+  // buffer, freed on return (the TS layer caches the probes' answers).
+  int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st;
+  size_t size = fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  std::unique_ptr<char[]> buf(new char[size + 1]);
+  size_t n = 0;
+  while (n < size) {
+    ssize_t r = read(fd, buf.get() + n, size - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += static_cast<size_t>(r);
+  }
+  close(fd);
+  if (n != size) return -1;
+  std::string_view data(buf.get(), n);
+  if (data.size() < sizeof(btf_header)) return -1;
+  btf_header h;
+  memcpy(&h, data.data(), sizeof(h));
+  if (h.magic != BTF_MAGIC || h.hdr_len < sizeof(btf_header)) return -1;
+  const size_t types = static_cast<size_t>(h.hdr_len) + h.type_off, strs = static_cast<size_t>(h.hdr_len) + h.str_off;
+  if (types + h.type_len > data.size() || strs + h.str_len > data.size()) return -1;
+  const char* base = data.data();
+  buf[n] = '\0';  // a last name without its NUL stops here
+  size_t at = types, end = types + h.type_len;
+  for (int id = 1; at + sizeof(btf_type) <= end; id++) {
+    btf_type t;
+    memcpy(&t, base + at, sizeof(t));
+    // The kind is 5 bits (older uapi headers mask 4: FLOAT, 16, would read as 0).
+    uint32_t k = (t.info >> 24) & 0x1f, vlen = t.info & 0xffff;
+    if (k == kind && t.name_off < h.str_len && strcmp(base + strs + t.name_off, name.c_str()) == 0) return id;
+    at += sizeof(btf_type);
+    switch (k) {
+      case 1: case 14: case 17: at += 4; break;                    // INT, VAR, DECL_TAG
+      case 3: at += 12; break;                                      // ARRAY
+      case 4: case 5: case 15: case 19: at += 12 * vlen; break;     // STRUCT, UNION, DATASEC, ENUM64
+      case 6: case 13: at += 8 * vlen; break;                       // ENUM, FUNC_PROTO
+      case 2: case 7: case 8: case 9: case 10: case 11: case 12: case 16: case 18: break;
+      default: return -1;
+    }
+  }
+  return 0;
 }
 
 static Napi::Value KernelBtf(const Napi::CallbackInfo& info) {
@@ -143,13 +198,17 @@ static Napi::Value Trace(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string kind = GetString(info[0], "the kind", Op::ProbeAttach);
   std::string target = GetString(info[1], "the target", Op::ProbeAttach);
-  int err = 0;
-  btf* vm = VmlinuxBtf(&err);
-  if (!vm) return Result(env, err, Op::ProbeKernelBtf, "needs /sys/kernel/btf/vmlinux");
   bpf_attach_type eat = kind == "fentry" ? BPF_TRACE_FENTRY : kind == "fexit" ? BPF_TRACE_FEXIT : BPF_TRACE_RAW_TP;
-  int id = kind == "tp_btf" ? btf__find_by_name_kind(vm, ("btf_trace_" + target).c_str(), BTF_KIND_TYPEDEF)
-                            : btf__find_by_name_kind(vm, target.c_str(), BTF_KIND_FUNC);
-  if (id < 0) return Result(env, ENOENT, Op::ProbeFindBtfId, target);
+  std::string btfName = kind == "tp_btf" ? "btf_trace_" + target : target;
+  uint32_t btfKind = kind == "tp_btf" ? BTF_KIND_TYPEDEF : BTF_KIND_FUNC;
+  int id = FastFindKernelBtfId(btfName, btfKind);
+  if (id < 0) {  // the walk could not read it: libbpf's parse decides
+    int err = 0;
+    btf* vm = VmlinuxBtf(&err);
+    if (!vm) return Result(env, err, Op::ProbeKernelBtf, "needs /sys/kernel/btf/vmlinux");
+    id = btf__find_by_name_kind(vm, btfName.c_str(), btfKind);
+  }
+  if (id <= 0) return Result(env, ENOENT, Op::ProbeFindBtfId, target);
   Fd prog(LoadTrivial(BPF_PROG_TYPE_TRACING, eat, id));
   if (prog.get() < 0) return Result(env, prog.get(), Op::ProbeProgLoad, kind + " " + target, "BPF_PROG_LOAD");
   Fd link(bpf_raw_tracepoint_open(nullptr, prog.get()));

@@ -62,6 +62,9 @@ static Napi::Value SetKeySize(const Napi::CallbackInfo& info) {
 static Napi::Value SetValueSize(const Napi::CallbackInfo& info) {
   return SetDef(info, Op::MapSetValueSize, "the value size", bpf_map__set_value_size);
 }
+static Napi::Value SetFlags(const Napi::CallbackInfo& info) {
+  return SetDef(info, Op::MapSetFlags, "map flags", bpf_map__set_map_flags);
+}
 
 // map_set_autocreate(map, bool): skip creating a map the chosen programs don't use
 // (e.g. the ring buffer when the perf buffer transport is forced).
@@ -222,6 +225,7 @@ void InitMap(Napi::Env env, Napi::Object exports) {
   exports.Set("map_set_autocreate", Napi::Function::New(env, SetAutocreate));
   exports.Set("map_set_key_size", Napi::Function::New(env, SetKeySize));
   exports.Set("map_set_value_size", Napi::Function::New(env, SetValueSize));
+  exports.Set("map_set_flags", Napi::Function::New(env, SetFlags));
   exports.Set("map_info", Napi::Function::New(env, Info));
   exports.Set("map_lookup", Napi::Function::New(env, Lookup));
   exports.Set("map_update", Napi::Function::New(env, Update));

@@ -228,8 +228,24 @@ static void LoadExecute(napi_env, void* data) {
   malloc_trim(0);
 #endif
   if (!w->err) return;
-  // What the failed system call was for: libbpf creates every map, then loads
-  // the programs in order and stops at the first failure.
+  // What the failed system call was for. libbpf names it in its log ("prog
+  // 'x': ..." / "map 'x': failed to create"); it also closes every map and
+  // program fd of a failed load, so the loops below (the first one without an
+  // fd) only serve when the log does not name one.
+  const std::string& log = w->log;
+  auto named = [&log](const std::string& prefix, const char* after) -> std::string {
+    for (size_t at = log.find(prefix); at != std::string::npos; at = log.find(prefix, at + 1)) {
+      size_t start = at + prefix.size(), end = log.find('\'', start);
+      if (end != std::string::npos && log.compare(end + 1, strlen(after), after) == 0) return log.substr(start, end - start);
+    }
+    return "";
+  };
+  if (w->failed.name == "BPF_PROG_LOAD") {
+    w->program = named("prog '", ": BPF program load failed");
+    if (w->program.empty()) w->program = named("prog '", ": failed to load");
+  }
+  else if (w->failed.name == "BPF_MAP_CREATE") w->map = named("map '", ": failed to create");
+  if (!w->program.empty() || !w->map.empty()) return;
   if (w->failed.name == "BPF_PROG_LOAD") {
     bpf_program* p;
     bpf_object__for_each_program(p, w->st->obj) {

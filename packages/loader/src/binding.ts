@@ -128,6 +128,7 @@ export interface NativeBinding {
   map_set_key_size(map: NativeHandle, n: number): number;
   map_set_value_size(map: NativeHandle, n: number): number;
   map_set_autocreate(map: NativeHandle, create: boolean): void;
+  map_set_flags(map: NativeHandle, flags: number): number;
   map_info(map: NativeHandle): NativeMapInfo;
   map_lookup(map: NativeHandle, key: Uint8Array, value: Uint8Array, flags: number): boolean;
   map_update(map: NativeHandle, key: Uint8Array, value: Uint8Array, flags: number): void;

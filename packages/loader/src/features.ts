@@ -168,7 +168,7 @@ export function probeFeature(feature: Feature): FeatureStatus {
   }
   let s = cache.get(feature);
   if (!s) {
-    s = turnedOff(feature) ?? probes[feature]();
+    s = featureTurnedOff(feature) ?? probes[feature]();
     cache.set(feature, s);
   }
   return s;
@@ -183,7 +183,7 @@ export const FEATURES_OFF_ENV = 'TRACER_BPF_FEATURES_OFF';
  * does (the next backend, the next transport) can be run on one that has it.
  * An unknown name in the list is an error, not silently ignored.
  */
-function turnedOff(feature: Feature): FeatureStatus | undefined {
+export function featureTurnedOff(feature: Feature): FeatureStatus | undefined {
   const list = process.env[FEATURES_OFF_ENV];
   if (!list) return undefined;
   const names = list.split(',').map((n) => n.trim()).filter((n) => n !== '');

@@ -1,6 +1,6 @@
 export { BpfObject, type AttachReport, type OpenOptions } from './object.js';
 export { BpfProgram, type AttachOptions, type KprobeMode, type ProgramStats, type TestRunOptions } from './program.js';
-export { BpfMap, possibleCpus, type BatchCursor, type MapDump, type MapInfo, type ReadAllOptions, type ReadMethod, type UpdateFlag } from './map.js';
+export { BpfMap, BPF_F_NO_PREALLOC, possibleCpus, type BatchCursor, type MapDump, type MapInfo, type ReadAllOptions, type ReadMethod, type UpdateFlag } from './map.js';
 export { Link, type LinkInfo } from './link.js';
 export {
   RingBufferReader,
@@ -11,7 +11,7 @@ export {
   type RingBufferOptions,
 } from './readers.js';
 export { enableBpfStats, type BpfStatsScope } from './stats.js';
-export { probeFeature, probeFeatures, resetFeatureCache, type Feature, type FeatureStatus } from './features.js';
+export { featureTurnedOff, probeFeature, probeFeatures, resetFeatureCache, type Feature, type FeatureStatus } from './features.js';
 export { resolveKernelFunction, type CloneKind, type ResolveOptions, type ResolvedFunction } from './kallsyms.js';
 export type { AttachSpec } from './section.js';
 export type { GlobalSpec, GlobalValue } from './globals.js';

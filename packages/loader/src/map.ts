@@ -5,7 +5,7 @@ import { native, type NativeHandle, type NativeMapDesc } from './binding.js';
 import { BpfError, BpfNotSupportedError } from './errors.js';
 import { probeFeature } from './features.js';
 import { type Init, readInit } from './init.js';
-import { type ArgContext, argError, boolean, bytes, oneOf, options, positive } from './validate.js';
+import { type ArgContext, argError, boolean, bytes, integer, oneOf, options, positive } from './validate.js';
 
 export type UpdateFlag = 'any' | 'noexist' | 'exist';
 const UPDATE_FLAGS: Record<UpdateFlag, number> = { any: 0, noexist: 1, exist: 2 };
@@ -87,11 +87,14 @@ export interface MapOwner {
   readonly closed: boolean;
 }
 
+/** BPF_MAP_CREATE flag: a hash map allocates its elements as they are added, not all at creation (see BpfMap.setFlags). */
+export const BPF_F_NO_PREALLOC = 1;
+
 export class BpfMap {
   readonly name: string;
   readonly type: number;
   readonly typeName: string;
-  readonly flags: number;
+  #flags: number;
   /** libbpf's own maps for .rodata/.data/.bss/.kconfig. */
   readonly internal: boolean;
   readonly perCpu: boolean;
@@ -113,7 +116,7 @@ export class BpfMap {
     this.#keySize = desc.keySize;
     this.#valueSize = desc.valueSize;
     this.#valueBytes = desc.valueBytes;
-    this.flags = desc.flags;
+    this.#flags = desc.flags;
     this.internal = desc.internal;
     this.perCpu = desc.perCpu;
     this.#batchOps = desc.batchOps;
@@ -121,6 +124,11 @@ export class BpfMap {
     this.#handle = desc.handle;
     this.owner = owner;
     handles.set(this, desc.handle);
+  }
+
+  /** BPF_MAP_CREATE's map_flags (BPF_F_NO_PREALLOC, ...): as the object declares them, or as setFlags() made them. */
+  get flags(): number {
+    return this.#flags;
   }
 
   get keySize(): number {
@@ -159,6 +167,19 @@ export class BpfMap {
   setValueSize(size: number): this {
     this.#valueBytes = native.map_set_value_size(this.#handle, positive(this.#ctx('set value size'), 'size', size));
     this.#valueSize = size;
+    return this;
+  }
+
+  /**
+   * Before load: the map's BPF_MAP_CREATE flags, all of them (read `flags`
+   * and add or clear bits, e.g. `m.setFlags(m.flags | BPF_F_NO_PREALLOC)`).
+   * The kernel checks them at load: a flag it does not allow for the map's
+   * type (or, for BPF_F_NO_PREALLOC before 6.1, for the programs using the
+   * map) fails load() with that error.
+   */
+  setFlags(flags: number): this {
+    native.map_set_flags(this.#handle, integer(this.#ctx('set map flags'), 'flags', flags));
+    this.#flags = flags;
     return this;
   }
 

@@ -26,6 +26,7 @@ export const OPERATIONS = {
   map_set_autocreate: 'set autocreate',
   map_set_key_size: 'set key size',
   map_set_value_size: 'set value size',
+  map_set_flags: 'set map flags',
   map_info: 'map info',
   map_lookup: 'map lookup',
   map_update: 'map update',

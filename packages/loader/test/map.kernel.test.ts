@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { testObjects as objects } from '@tracer-bpf/bpf/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BpfArgumentError, BpfError, BpfObject, BpfStateError, probeFeature } from '../src/index.js';
+import { BPF_F_NO_PREALLOC, BpfArgumentError, BpfError, BpfObject, BpfStateError, probeFeature } from '../src/index.js';
 
 const N = 10_000;
 
@@ -169,7 +169,38 @@ describe('hash map with 48-byte keys and values', () => {
 
   it('refuses pre-load settings after load', () => {
     expect(() => obj.map('bench').setMaxEntries(5)).toThrow(BpfStateError);
+    expect(() => obj.map('bench').setFlags(BPF_F_NO_PREALLOC)).toThrow(BpfStateError);
     expect(() => obj.setGlobal('target_port', 1)).toThrow(BpfStateError);
     expect(() => obj.program('count_send').setAutoload(true)).toThrow(BpfStateError);
+  });
+});
+
+describe('map flags set before load', () => {
+  it('BPF_F_NO_PREALLOC reaches the kernel (map info and fdinfo say so), and the map works', async () => {
+    using obj = BpfObject.open(objects.loaderTest);
+    for (const p of obj.programs.values()) p.setAutoload(false);
+    const m = obj.map('bench').setMaxEntries(N);
+    expect(m.flags & BPF_F_NO_PREALLOC).toBe(0);
+    m.setFlags(m.flags | BPF_F_NO_PREALLOC);
+    expect(m.flags & BPF_F_NO_PREALLOC).toBe(BPF_F_NO_PREALLOC);
+    await obj.load();
+    const info = m.info();
+    expect(info.flags & BPF_F_NO_PREALLOC).toBe(BPF_F_NO_PREALLOC);
+    expect(readFileSync(`/proc/self/fdinfo/${info.fd}`, 'utf8')).toMatch(/^map_flags:\s+0x1$/m);
+    m.update(key(1), value(1));
+    expect(m.lookup(key(1))).toEqual(value(1));
+  });
+
+  it('a flag the kernel does not allow for the map fails load with EINVAL naming the map; a bad value is an argument error', async () => {
+    using obj = BpfObject.open(objects.loaderTest);
+    for (const p of obj.programs.values()) p.setAutoload(false);
+    const m = obj.map('bench').setMaxEntries(N);
+    expect(() => m.setFlags(-1)).toThrow(BpfArgumentError);
+    expect(() => m.setFlags(1.5)).toThrow(/flags/);
+    // BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG together: refused for any map
+    m.setFlags((1 << 7) | (1 << 8));
+    const err = await obj.load().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(BpfError);
+    expect(err).toMatchObject({ code: 'EINVAL', errno: 22, map: 'bench', syscall: 'BPF_MAP_CREATE' });
   });
 });

@@ -1,6 +1,6 @@
 // Settings handed to the eBPF programs as globals before load.
 import { readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import { readTracepointFormat, type TracepointFormat } from '@tracer-bpf/loader';
 import type { SockOffsets } from '@tracer-bpf/offsetguess';
 import type { BackendName } from './backends.js';
@@ -30,15 +30,30 @@ export function protGlobals(kallsyms = '/proc/kallsyms'): Globals {
 }
 
 /**
- * Start reading /proc/kallsyms for protGlobals() in the background (the
- * kernel takes 100-250 ms here to write it out, on another CPU, while start()
- * parses BTF); a failure leaves it to protGlobals() to read it.
+ * Start reading /proc/kallsyms for protGlobals() in the background. The
+ * kernel hands it out about 4 KiB a read(): some 1300 reads and 45-90 ms of
+ * kernel time for 5 MB here. Read asynchronously on the main thread, each of
+ * those reads waits for the event loop, which start() keeps busy (kernel BTF):
+ * it took 150-350 ms. So a worker thread reads it synchronously and scans it,
+ * on the other CPU, while start() parses BTF; it posts back the four
+ * addresses only. A failure leaves it to protGlobals() to read it.
  */
 export async function prefetchProtGlobals(): Promise<void> {
   if (runningProt) return;
   try {
-    const text = await readFile('/proc/kallsyms', 'utf8');
-    runningProt ??= protFromText(text);
+    const found = await new Promise<Globals>((resolve, reject) => {
+      const w = new Worker(KALLSYMS_WORKER, { eval: true });
+      prefetching.add(w);
+      w.once('exit', () => prefetching.delete(w));
+      w.once('message', (m: Globals) => {
+        resolve(m);
+        void w.terminate();
+      });
+      w.once('error', reject);
+      // Referenced: start() awaits it (it ends by itself within ~100 ms).
+      w.once('exit', () => reject(new Error('kallsyms worker exited')));
+    });
+    runningProt ??= found;
   } catch {
     // protGlobals() reads it again and says what it found
   }
@@ -54,7 +69,7 @@ function readProtGlobals(kallsyms: string): Globals {
   return protFromText(text);
 }
 
-function protFromText(text: string): Globals {
+export function protFromText(text: string): Globals {
   const want = new Map([['tcp_prot', 'prot_tcp'], ['tcpv6_prot', 'prot_tcpv6'], ['udp_prot', 'prot_udp'], ['udpv6_prot', 'prot_udpv6']]);
   const found: Globals = {};
   // indexOf, not a regex over the whole file (5 MB here): start-up time.
@@ -71,6 +86,21 @@ function protFromText(text: string): Globals {
   const ok = [...want.values()].every((g) => typeof found[g] === 'bigint' && found[g] !== 0n);
   return ok ? found : { prot_tcp: 0n };
 }
+
+/** Workers of prefetchProtGlobals() still reading. */
+const prefetching = new Set<Worker>();
+
+/** Stop the reads prefetchProtGlobals() started (their promises resolve, with nothing found). */
+export function cancelProtPrefetch(): void {
+  for (const w of prefetching) void w.terminate();
+}
+
+/** The worker of prefetchProtGlobals(): protFromText() on /proc/kallsyms, read synchronously (its own thread). */
+const KALLSYMS_WORKER = `
+const { readFileSync } = require('node:fs');
+const { parentPort } = require('node:worker_threads');
+parentPort.postMessage((${protFromText.toString()})(readFileSync('/proc/kallsyms', 'utf8')));
+`;
 
 /**
  * Kernel struct offsets, as bpf/src/tracer_kernel.h names them. A field

@@ -18,6 +18,17 @@ export interface TracerOptions {
    * matches none: forcing it tests that fallback on a kernel with fentry.
    */
   kprobeHooks?: readonly string[];
+  /**
+   * How a backend that runs tp_btf programs (tp_btf, fentry's lifecycle)
+   * learns that this kernel allows them. 'load' (default): kernel BTF is
+   * readable and the feature is not turned off (TRACER_BPF_FEATURES_OFF),
+   * then the tracer's own load decides: when the kernel refuses a tp_btf
+   * program (not a verifier log: EPERM, EINVAL, ENOTSUPP, ESRCH, ...), auto
+   * goes on to the next backend and info.backendReason says why; a forced
+   * backend fails with ERR_NO_BACKEND. 'probe': the loader's feature probe
+   * (a trivial tp_btf program loaded and attached) first, as before.
+   */
+  tpBtfCheck?: 'load' | 'probe';
   /** How close records reach userspace. Default 'auto': the ring buffer; 'perf' forces per-CPU batches on a perf buffer. */
   transport?: Transport | 'auto';
   /**
@@ -62,6 +73,20 @@ export interface TracerOptions {
    * the record is removed and delivered closed, reason 'expired'.
    */
   tcpIdleCheckMs?: number;
+  /**
+   * Whether the hash maps (the per-connection sock_state and conn_stats, and
+   * the smaller port_bindings and udp_calls) are preallocated: true, all
+   * their elements at creation (about 40 MiB zeroed at the default
+   * maxConnections: most of a warm start); false, elements
+   * allocated as connections appear (BPF_F_NO_PREALLOC: the kernel's BPF
+   * memory allocator, 6.1+). Default 'auto': false on 6.1+ kernels that are
+   * not PREEMPT_RT, else true. Before 6.1 the verifier refuses (PREEMPT_RT)
+   * or warns in the kernel log (WARN_ONCE) when a kprobe / tracepoint
+   * program uses a map that is not preallocated: false is refused there.
+   * Without preallocation an insert can fail when the kernel cannot allocate
+   * (counted as map full, as a full map is). info.mapPrealloc says the choice.
+   */
+  mapPrealloc?: boolean | 'auto';
   /** Entries of the per-connection map (default 65536); the TCP and socket maps get the same. */
   maxConnections?: number;
   /**

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { release, version } from 'node:os';
 import { objects } from '@tracer-bpf/bpf';
-import { findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature, removeStaleProbeEvents } from '@tracer-bpf/loader';
+import { BPF_F_NO_PREALLOC, BpfError, featureTurnedOff, findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature, removeStaleProbeEvents } from '@tracer-bpf/loader';
 import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
 import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
 import { HOOK_FIELDS, offsetsFromBtf, type OffsetSource, resolveOffsets, type SockOffsets } from '@tracer-bpf/offsetguess';
@@ -15,7 +15,7 @@ import { MapScanner } from './map-scan.js';
 import { ProcessNames } from './process-names.js';
 import { type Connection, toConnection } from './connection.js';
 import { TracerError } from './errors.js';
-import { classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, prefetchProtGlobals, protGlobals, syscallGlobals } from './globals.js';
+import { cancelProtPrefetch, classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, prefetchProtGlobals, protGlobals, syscallGlobals } from './globals.js';
 import type { KernelReads, TracerOptions, Transport } from './options.js';
 import { listeningPorts, netnsRepresentatives } from './ports.js';
 import { socketTables, tableKey } from './tcp-idle.js';
@@ -42,6 +42,9 @@ export interface TracerInfo {
   udpPeersOnDemand: boolean;
   /** Connection ids are socket cookies (tracing programs, 5.12+); else ids assigned at first sight. */
   cookies: boolean;
+  /** The per-connection hash maps are preallocated (option mapPrealloc), and why. */
+  mapPrealloc: boolean;
+  mapPreallocReason: string;
   /** How the hot path reads kernel structs (option kernelReads), and why. */
   kernelReads: KernelReads;
   kernelReadsReason: string;
@@ -56,6 +59,26 @@ export interface TracerInfo {
    * errno name (EBUSY: still attached). Empty where tracefs has no probe events.
    */
   staleProbeEvents: { removed: string[]; failed: string[] };
+  /**
+   * Where this start() spent its time, ms per phase in order (wall clock:
+   * what another thread or process took meanwhile counts too): btf (kernel
+   * BTF opened, or reused), offsets, backend (choice and feature probes),
+   * staleProbeEvents, transport, programs, kallsyms (waiting for the
+   * background read), globals, load (object open, map creation, verifier;
+   * retries included), ports (listening-port scan), attach.
+   */
+  startTimings: Record<string, number>;
+}
+
+/** Wall-clock ms between the laps of start(), by phase name. */
+class PhaseClock {
+  readonly laps: Record<string, number> = {};
+  #last = performance.now();
+  lap(name: string): void {
+    const now = performance.now();
+    this.laps[name] = Math.round((now - this.#last) * 10) / 10;
+    this.#last = now;
+  }
 }
 
 export interface TracerStats {
@@ -95,6 +118,8 @@ export interface TracerStats {
 }
 
 const DEFAULT_MAX = 65536;
+/** The hash maps option mapPrealloc applies to: the per-connection maps, the listening ports, the UDP syscalls in flight. */
+const PREALLOC_MAPS = ['conn_stats', 'sock_state', 'port_bindings', 'udp_calls'];
 /** Offsets in struct tcp_sock_rec, the head of a sock_state value. */
 const TCP_REC = (() => {
   const f = abi.structs.tcp_sock_rec.fields;
@@ -128,11 +153,16 @@ function recordStamp(values: Buffer, at: number): bigint | undefined {
 /** snapshot()'s client name. */
 const DEFAULT_CLIENT = 'default';
 
-/** The kernel has tracepoint `name` (its BTF has the btf_trace_<name> typedef); from tracefs without BTF. */
+/**
+ * The kernel has tracepoint `name`: tracefs has its event directory, or
+ * (tracefs not mounted) its BTF has the btf_trace_<name> typedef. tracefs
+ * first: one stat, where a BTF name lookup may build the name index of
+ * every type (60-100 ms of a first start here).
+ */
 function hasTracepoint(btf: Btf | undefined, category: string, name: string): boolean {
-  if (btf) return btf.findIds(`btf_trace_${name}`).length > 0;
   const tracefs = findTracefs();
-  return tracefs !== undefined && existsSync(`${tracefs}/events/${category}/${name}`);
+  if (tracefs !== undefined) return existsSync(`${tracefs}/events/${category}/${name}`);
+  return btf !== undefined && btf.findIds(`btf_trace_${name}`).length > 0;
 }
 
 /**
@@ -201,20 +231,27 @@ function hooksFor(backend: Backend, btf: Btf | undefined, forceKprobe: readonly 
   return planHooks(backend.hooks, btf, probeFeature('kprobes'), forceKprobe);
 }
 
-function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined, forceKprobe: readonly string[], noHookOffsets: string | undefined): BackendChoice {
+/** How chooseBackend() checks the kernel's needs: the tp_btf check, and backends already refused at load (a retry of auto). */
+interface NeedsCheck {
+  tpBtf: 'load' | 'probe';
+  btf: boolean;
+  refused: ReadonlyMap<BackendName, string>;
+}
+
+function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined, forceKprobe: readonly string[], noHookOffsets: string | undefined, check: NeedsCheck): BackendChoice {
   if (opt !== undefined && opt !== 'auto') {
     if (!BACKENDS.some((b) => b.name === opt)) {
       throw new TracerError('ERR_TRACER_OPTION', `backend: "${String(opt)}" is not one of auto, ${BACKENDS.map((b) => b.name).join(', ')}`);
     }
     const backend = backendByName(opt);
-    const missing = backendMissing(backend, noHookOffsets);
+    const missing = backendMissing(backend, noHookOffsets, check);
     if (missing) throw new TracerError('ERR_NO_BACKEND', `backend "${opt}" cannot run here: ${missing}`);
     return { backend, reason: 'forced by the backend option', hooks: hooksFor(backend, btf, forceKprobe) };
   }
   // auto: the first row whose needs hold and whose hooks all plan.
   const skipped: string[] = [];
   for (const backend of BACKENDS) {
-    const missing = backendMissing(backend, noHookOffsets);
+    const missing = backendMissing(backend, noHookOffsets, check);
     if (missing) {
       skipped.push(`${backend.name}: ${missing}`);
       continue;
@@ -232,8 +269,10 @@ function chooseBackend(opt: TracerOptions['backend'], btf: Btf | undefined, forc
 }
 
 /** Why the kernel (or the offsets) cannot run the backend, or undefined if it can. */
-function backendMissing(b: Backend, noHookOffsets: string | undefined): string | undefined {
+function backendMissing(b: Backend, noHookOffsets: string | undefined, check: NeedsCheck): string | undefined {
   const why: string[] = [];
+  const refused = check.refused.get(b.name);
+  if (refused) return refused;
   if (b.hooks && noHookOffsets) why.push(`its function hooks read ${noHookOffsets}; use offsets from BTF, or guessed on a kernel with kprobes`);
   if (b.needs.fentry) {
     const f = probeFeature('fentry');
@@ -244,11 +283,25 @@ function backendMissing(b: Backend, noHookOffsets: string | undefined): string |
     if (!k.supported) why.push(k.detail);
   }
   if (b.needs.tpBtf) {
-    const t = probeFeature('tpBtf');
-    if (!t.supported) why.push(`tp_btf is not available (${t.detail})`);
+    // 'load': what the probe would learn, the tracer's own load learns too (and libbpf reads the kernel's BTF for it anyway).
+    const t = check.tpBtf === 'probe' ? probeFeature('tpBtf') : featureTurnedOff('tpBtf');
+    if (t && !t.supported) why.push(`tp_btf is not available (${t.detail})`);
+    else if (check.tpBtf === 'load' && !check.btf) why.push('tp_btf is not available (no readable kernel BTF: /sys/kernel/btf/vmlinux)');
   }
   if (b.needs.tracefs && !findTracefs()) why.push('tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)');
   return why.length ? why.join('; ') : undefined;
+}
+
+/**
+ * The kernel refused a tp_btf program of the tracer's load (not the verifier
+ * refusing our code): what the tp_btf feature probe would have found, in
+ * words; undefined for any other failure.
+ */
+function tpBtfRefusal(e: unknown): string | undefined {
+  if (!(e instanceof BpfError) || e instanceof BpfVerifierError || !e.program) return undefined;
+  const tp = backendByName('tp_btf');
+  if (![...tp.lifecycle, ...tp.perCall, ...tp.legacy].includes(e.program)) return undefined;
+  return `tp_btf is not available (the kernel refused tp_btf program ${e.program}: ${e.code}${e.syscall ? ` from ${e.syscall}` : ''})`;
 }
 
 function isPreemptRt(): boolean {
@@ -270,6 +323,37 @@ function chooseTransport(opt: TracerOptions['transport']): { transport: Transpor
   if (opt === 'ringbuf') throw new TracerError('ERR_NO_TRANSPORT', `transport: "ringbuf" is not available here (${ring.detail})`);
   if (isPreemptRt()) throw new TracerError('ERR_NO_TRANSPORT', 'no close-record transport: no ring buffer, and the perf batches are refused on PREEMPT_RT');
   return { transport: 'perf', reason: `no ring buffer (${ring.detail}): per-CPU batches on a perf buffer` };
+}
+
+/** The running kernel's major.minor, from its release (e.g. 6.1 of "6.1.0-50-cloud-amd64"); undefined if unreadable. */
+export function kernelVersion(rel = release()): [number, number] | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(rel);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/**
+ * Preallocate the per-connection hash maps? Not on 6.1+ (not PREEMPT_RT):
+ * the BPF memory allocator (6.1) made maps allocated at run time safe in
+ * tracing programs, and the verifier stopped checking. Before 6.1 it refuses
+ * them in kprobe / tracepoint / raw tracepoint programs on PREEMPT_RT and
+ * warns (WARN_ONCE, in the kernel log) elsewhere; on PREEMPT_RT 6.1+ we stay
+ * with preallocation (conservative: latency, untested there).
+ */
+export function choosePrealloc(opt: TracerOptions['mapPrealloc'], rel = release(), rt = isPreemptRt()): { prealloc: boolean; reason: string } {
+  const o = opt ?? 'auto';
+  if (o !== 'auto' && typeof o !== 'boolean') throw new TracerError('ERR_TRACER_OPTION', `mapPrealloc: expected true, false or 'auto', got ${String(o)}`);
+  const v = kernelVersion(rel);
+  const allocator = v !== undefined && (v[0] > 6 || (v[0] === 6 && v[1] >= 1));
+  if (o === true) return { prealloc: true, reason: 'forced by the mapPrealloc option' };
+  if (o === false) {
+    if (!allocator) {
+      throw new TracerError('ERR_TRACER_OPTION', `mapPrealloc false needs a 6.1+ kernel (the BPF memory allocator); this is ${rel}: the verifier refuses maps allocated at run time in tracepoint and kprobe programs (PREEMPT_RT) or warns in the kernel log`);
+    }
+    return { prealloc: false, reason: 'forced by the mapPrealloc option' };
+  }
+  if (!allocator) return { prealloc: true, reason: `auto: kernel ${rel} is older than 6.1 (no BPF memory allocator for tracing programs)` };
+  if (rt) return { prealloc: true, reason: 'auto: a PREEMPT_RT kernel keeps preallocated maps' };
+  return { prealloc: false, reason: `auto: kernel ${rel} is 6.1+ (BPF memory allocator): elements allocated as connections appear` };
 }
 
 function positiveInt(name: string, v: unknown, max: number): number {
@@ -356,6 +440,11 @@ export class Tracer {
 
   /** Load, seed, attach, and start receiving close records. Everything is released if any step fails. */
   static async start(opts: TracerOptions = {}): Promise<Tracer> {
+    return Tracer.#start(opts, new Map());
+  }
+
+  /** start(), with the backends the kernel refused at an earlier load of this start (auto goes on to the next). */
+  static async #start(opts: TracerOptions, refused: ReadonlyMap<BackendName, string>): Promise<Tracer> {
     if (opts === null || typeof opts !== 'object') throw new TracerError('ERR_TRACER_OPTION', 'options: expected an object');
     if (opts.signal?.aborted) throw new TracerError('ABORT_ERR', 'start: the signal was already aborted');
     const maxConnections = opts.maxConnections === undefined ? DEFAULT_MAX : positiveInt('maxConnections', opts.maxConnections, 1 << 24);
@@ -372,25 +461,43 @@ export class Tracer {
     if (opts.udpAssuredTimeoutMs !== undefined) udpTimeouts.assuredMs = positiveInt('udpAssuredTimeoutMs', opts.udpAssuredTimeoutMs, 86_400_000);
     if (typeof udpPeersOpt !== 'boolean' && udpPeersOpt !== 'auto') throw new TracerError('ERR_TRACER_OPTION', `udpPeers: expected true, false or 'auto', got ${String(udpPeersOpt)}`);
     const udpPeers = udpPeersOpt !== false;
+    const { prealloc, reason: mapPreallocReason } = choosePrealloc(opts.mapPrealloc);
+    const tpBtfCheck = opts.tpBtfCheck ?? 'load';
+    if (tpBtfCheck !== 'load' && tpBtfCheck !== 'probe') throw new TracerError('ERR_TRACER_OPTION', `tpBtfCheck: expected 'load' or 'probe', got ${String(tpBtfCheck)}`);
     const readsOpt = opts.kernelReads ?? 'auto';
     if (readsOpt !== 'auto' && readsOpt !== 'direct' && readsOpt !== 'probe') {
       throw new TracerError('ERR_TRACER_OPTION', `kernelReads: expected 'auto', 'direct' or 'probe', got ${String(readsOpt)}`);
     }
 
-    // /proc/kallsyms is written out by the kernel on another CPU meanwhile.
-    const protReady = prefetchProtGlobals();
+    const clock = new PhaseClock();
+    // /proc/kallsyms is written out by the kernel on another CPU meanwhile;
+    // not where it is known already that the start will not wait for it (tp_btf forced, see protBySkProtocol).
+    const offsetsOpt = opts.offsets ?? 'auto';
+    const noKallsyms = opts.backend === 'tp_btf' && readsOpt !== 'probe' && (offsetsOpt === 'auto' || offsetsOpt === 'btf') && existsSync('/sys/kernel/btf/vmlinux');
+    const protReady = noKallsyms ? Promise.resolve() : prefetchProtGlobals();
     // One parse of the kernel's BTF serves the offsets and the tracepoint check.
     const btf = kernelBtf();
+    clock.lap('btf');
     const { offsets, source, reason: offsetsReason } = await chooseOffsets(opts.offsets, btf);
+    clock.lap('offsets');
 
     const forceKprobe = opts.kprobeHooks ?? [];
     if (!Array.isArray(forceKprobe) || forceKprobe.some((h) => typeof h !== 'string')) throw new TracerError('ERR_TRACER_OPTION', 'kprobeHooks: expected an array of hook names');
     checkHookNames(forceKprobe);
     const lacking = HOOK_FIELDS.filter((f) => offsets[f] === undefined);
-    const { backend, reason: backendReason, hooks } = chooseBackend(opts.backend, btf, forceKprobe, lacking.length ? `${lacking.join(', ')}, which the offsets lack (${offsets.unavailable?.[lacking[0]!] ?? 'not given'})` : undefined);
+    const { backend, reason: backendReason, hooks } = chooseBackend(
+      opts.backend,
+      btf,
+      forceKprobe,
+      lacking.length ? `${lacking.join(', ')}, which the offsets lack (${offsets.unavailable?.[lacking[0]!] ?? 'not given'})` : undefined,
+      { tpBtf: tpBtfCheck, btf: btf !== undefined, refused },
+    );
+    clock.lap('backend');
     // What a SIGKILL could not clean up (legacy kprobe events of a killed tracer): removed before we add ours.
     const stale = removeStaleProbeEvents();
+    clock.lap('staleProbeEvents');
     const { transport, reason: transportReason } = chooseTransport(opts.transport);
+    clock.lap('transport');
     // Function hooks count every call on every kernel and read UDP peers from the kernel's own copies.
     const hooked = backend.hooks !== undefined;
     const perCall = hooked || hasTracepoint(btf, 'sock', 'sock_send_length');
@@ -403,8 +510,17 @@ export class Tracer {
       ...(syscalls ? UDP_PEER_PROGRAMS : []),
     ];
 
-    await protReady;
-    const prot = protGlobals();
+    clock.lap('programs');
+    // tp_btf with direct loads tells TCP from UDP by sk_protocol, one direct
+    // load as cheap as comparing skc_prot: it does not wait for /proc/kallsyms.
+    const protBySkProtocol = backend.name === 'tp_btf' && readsOpt !== 'probe' && offsets.skProtocol !== undefined;
+    let prot: Globals = { prot_tcp: 0n };
+    if (protBySkProtocol) cancelProtPrefetch();
+    else {
+      await protReady;
+      prot = protGlobals();
+    }
+    clock.lap('kallsyms');
     if (offsets.skProtocol === undefined && !prot.prot_tcp) {
       throw new TracerError('ERR_OFFSETS_UNAVAILABLE', `offsets: sk_protocol is missing (${offsets.unavailable?.skProtocol ?? 'not given'}) and /proc/kallsyms does not show tcp_prot & co. (kptr_restrict?): sockets cannot be told apart by protocol; use offsets from BTF`);
     }
@@ -434,6 +550,11 @@ export class Tracer {
       try {
         obj.setGlobals({ ...globals, have_cookie: cookies ? 1 : 0, direct_loads: direct ? 1 : 0 });
         for (const m of ['conn_stats', 'sock_state']) obj.map(m).setMaxEntries(maxConnections);
+        // The plain hash maps (the LRU one cannot be allocated at run time): created as mapPrealloc says.
+        for (const name of PREALLOC_MAPS) {
+          const m = obj.map(name);
+          m.setFlags(prealloc ? m.flags & ~BPF_F_NO_PREALLOC : m.flags | BPF_F_NO_PREALLOC);
+        }
         obj.map('closed_ring').setMaxEntries(transport === 'ringbuf' ? ringBytes : 4096);
         for (const p of programs) obj.program(p).setAutoload(true);
         await obj.load();
@@ -447,10 +568,20 @@ export class Tracer {
     // bpf_get_socket_cookie() on a BTF socket (tracing programs, 5.12+: else
     // assigned ids), then direct loads (else probe reads).
     let obj: BpfObject | undefined;
+    clock.lap('globals');
     while (!obj) {
       try {
         obj = await load();
       } catch (e) {
+        const why = tpBtfCheck === 'load' && backend.needs.tpBtf ? tpBtfRefusal(e) : undefined;
+        if (why) {
+          const auto = opts.backend === undefined || opts.backend === 'auto';
+          if (!auto) throw new TracerError('ERR_NO_BACKEND', `backend "${backend.name}" cannot run here: ${why}`, { cause: e });
+          // Every backend that needs tp_btf is out: the next one that runs here, from the top (BTF and kallsyms are cached).
+          const next = new Map(refused);
+          for (const b of BACKENDS) if (b.needs.tpBtf) next.set(b.name, why);
+          return Tracer.#start(opts, next);
+        }
         if (!(e instanceof BpfVerifierError)) throw e;
         if (cookies && /get_socket_cookie/.test(e.log ?? e.message)) {
           cookies = false;
@@ -462,10 +593,12 @@ export class Tracer {
         }
       }
     }
+    clock.lap('load');
     try {
       const pb = obj.map('port_bindings');
       const one = Buffer.from([1]);
       for (const { netns, port } of listeningPorts()) pb.update(encodePortBinding({ netns, port, protocol: IpProtocol.TCP }), one);
+      clock.lap('ports');
       // On demand, the syscall programs wait (loaded, not attached) until a peer is missed.
       const onDemand = udpPeersOpt === 'auto' && syscalls;
       const later = onDemand ? UDP_PEER_PROGRAMS : [];
@@ -475,6 +608,7 @@ export class Tracer {
         if (later.includes(name)) continue;
         links.set(name, obj.program(name).attach(how.get(name)));
       }
+      clock.lap('attach');
       const info: TracerInfo = {
         backend: backend.name,
         backendReason,
@@ -486,12 +620,15 @@ export class Tracer {
         udpPeers: hooked || syscalls,
         udpPeersOnDemand: onDemand,
         cookies,
+        mapPrealloc: prealloc,
+        mapPreallocReason,
         kernelReads: direct ? 'direct' : 'probe',
         kernelReadsReason,
         kernel: release(),
         programs,
         hooks: hooks.map(({ name, kind, programs: p, reason }) => ({ name, kind, programs: p, reason })),
         staleProbeEvents: { removed: stale.removed.map((e) => e.event), failed: stale.failed.map((e) => `${e.event} (${e.code})`) },
+        startTimings: clock.laps,
       };
       return new Tracer(obj, info, transport, maxConnections, pollMs, udpTimeouts, later, new Clients(maxClosed, clientTimeoutMs), links, tcpIdleMs, opts.signal);
     } catch (e) {
