@@ -143,9 +143,10 @@ export class Clients {
       const t = keyOf(cl, live, i);
       delta(t, t.upsert(mark), live, i, true);
     }
+    // Closed ones before the sweep: a connection closed since the last call is not live now, and its delta is against what was seen then.
+    this.#drain(cl, live);
     cl.tcp.sweep(mark);
     cl.udp.sweep(mark);
-    this.#drain(cl, live);
     return new ConnectionList(live);
   }
 

@@ -214,11 +214,11 @@ function newRow(): { f: Float64Array; u: Uint32Array } {
   return { f, u: new Uint32Array(f.buffer) };
 }
 
-/** A close record (struct conn, e.g. from the ring buffer) as a row. */
-export function rowFromConn(rec: Uint8Array): Float64Array {
+/** A close record (struct conn, e.g. from the ring buffer) as a row (`live`: as a live connection, its reason ignored). */
+export function rowFromConn(rec: Uint8Array, live = false): Float64Array {
   const w = wordsOf(rec);
   const { f, u } = newRow();
-  writeRow(f, u, 0, w, CONN.tup, w, CONN.stats, CONN.tcp, -1, rec[CONN.reason]! || 0xff);
+  writeRow(f, u, 0, w, CONN.tup, w, CONN.stats, CONN.tcp, -1, live ? 0 : rec[CONN.reason]! || 0xff);
   return f;
 }
 
