@@ -16,15 +16,17 @@
 //   RSS        the tracer process's RSS after the snapshot and gc() (the
 //              result dropped). Goal: <= 80 MB at 100k, <= 400 MB at 1M.
 //
-//   node --expose-gc connections-scale.mjs [--rounds 15] [--sizes 10000,100000,1000000] [--out <file.json>]
+//   node --expose-gc connections-scale.mjs [--rounds 15] [--sizes 10000,100000,1000000] [--out <file.json>] [--compare <checkout>]
+//
+// --compare: the same children for another built checkout's tracer (e.g. the main
+// branch's worktree), interleaved with this one's in every round: before/after side by side.
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { abi, ConnDirection, ConnTypeBit } from '@tracer-bpf/decode';
-import { Tracer } from '@tracer-bpf/tracer';
 import { environment, parseOptions, reporter, stats } from './lib/common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -144,6 +146,8 @@ function fillSocketMap(n) {
 // ---------------------------------------------------------------- child: one tracer of N connections
 async function child(n) {
   // room for the host's own sockets besides the N
+  // --compare: another checkout's built tracer, in a child of its own
+  const { Tracer } = await import(process.env.CONN_SCALE_TRACER ? pathToFileURL(process.env.CONN_SCALE_TRACER).href : '@tracer-bpf/tracer');
   const tracer = await Tracer.start({ backend: 'tp_btf', maxConnections: n + 4096, udpPeers: false });
   fillSocketMap(n);
   const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -180,46 +184,51 @@ if (process.env.CONN_SCALE_CHILD) {
     script: fileURLToPath(import.meta.url),
     defaults: { rounds: 15, sizes: '10000,100000,1000000', out: join(REPO, 'bench-results', 'connections-scale.json') },
     ints: { rounds: 'rounds' },
-    strings: { sizes: 'sizes', out: 'out' },
+    strings: { sizes: 'sizes', out: 'out', compare: 'compare' },
     die,
   });
   if (process.getuid?.() !== 0) die('run as root: the tracer loads BPF programs');
   const sizes = o.sizes.split(',').map(Number);
+  const builds = [{ label: 'this', tracer: undefined }];
+  if (o.compare) builds.push({ label: o.compare, tracer: join(o.compare, 'packages', 'tracer', 'dist', 'index.js') });
+  const runs = builds.flatMap((b) => sizes.map((n) => ({ ...b, n, key: `${b.label} ${n}` })));
   const t0 = Date.now();
   const children = new Map();
-  for (const n of sizes) {
-    const p = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], { env: { ...process.env, CONN_SCALE_CHILD: String(n) }, stdio: ['pipe', 'pipe', 'inherit'] });
+  for (const run of runs) {
+    const env = { ...process.env, CONN_SCALE_CHILD: String(run.n), ...(run.tracer && { CONN_SCALE_TRACER: run.tracer }) };
+    const p = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], { env, stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = createInterface({ input: p.stdout })[Symbol.asyncIterator]();
     const next = async () => JSON.parse((await lines.next()).value);
     const ready = await next();
-    if (ready.ready !== n) die(`child ${n}: ${JSON.stringify(ready)}`);
-    log(`a tracer with ${n} live connections is ready`);
-    children.set(n, { p, next });
+    if (ready.ready !== run.n) die(`child ${run.key}: ${JSON.stringify(ready)}`);
+    log(`${run.label}: a tracer with ${run.n} live connections is ready`);
+    children.set(run.key, { p, next });
   }
-  const samples = Object.fromEntries(sizes.map((n) => [n, { nsPerConn: [], cpuNsPerConn: [], rssMiB: [], heapMiB: [] }]));
+  const samples = Object.fromEntries(runs.map((r) => [r.key, { nsPerConn: [], cpuNsPerConn: [], rssMiB: [], heapMiB: [] }]));
   try {
     for (let r = 0; r < o.rounds; r++) {
-      const order = sizes.map((_, i) => sizes[(i + r) % sizes.length]);
-      for (const n of order) {
-        const c = children.get(n);
+      const order = runs.map((_, i) => runs[(i + r) % runs.length]);
+      for (const { n, key } of order) {
+        const c = children.get(key);
         c.p.stdin.write('snapshot\n');
         const res = await c.next();
-        if (res.fake !== n) die(`the snapshot of ${n} had ${res.fake} of its connections`);
-        samples[n].nsPerConn.push(res.ns / n);
-        samples[n].cpuNsPerConn.push(res.cpuNs / n);
-        samples[n].rssMiB.push(res.rss / 2 ** 20);
-        samples[n].heapMiB.push(res.heapUsed / 2 ** 20);
+        if (res.fake !== n) die(`the snapshot of ${key} had ${res.fake} of its connections`);
+        samples[key].nsPerConn.push(res.ns / n);
+        samples[key].cpuNsPerConn.push(res.cpuNs / n);
+        samples[key].rssMiB.push(res.rss / 2 ** 20);
+        samples[key].heapMiB.push(res.heapUsed / 2 ** 20);
       }
-      log(`round ${r + 1}/${o.rounds}: ${order.map((n) => `${n}: ${samples[n].nsPerConn.at(-1).toFixed(0)} ns/conn, RSS ${samples[n].rssMiB.at(-1).toFixed(0)} MiB`).join('; ')}`);
+      log(`round ${r + 1}/${o.rounds}: ${order.map(({ key }) => `${key}: ${samples[key].nsPerConn.at(-1).toFixed(0)} ns/conn, RSS ${samples[key].rssMiB.at(-1).toFixed(0)} MiB`).join('; ')}`);
     }
   } finally {
     for (const { p } of children.values()) p.stdin.write('stop\n');
   }
-  const rows = sizes.map((n) => ({ size: n, nsPerConn: stats(samples[n].nsPerConn), cpuNsPerConn: stats(samples[n].cpuNsPerConn), rssMiB: stats(samples[n].rssMiB), heapMiB: stats(samples[n].heapMiB) }));
+  const allRows = runs.map(({ label, n, key }) => ({ build: label, size: n, nsPerConn: stats(samples[key].nsPerConn), cpuNsPerConn: stats(samples[key].cpuNsPerConn), rssMiB: stats(samples[key].rssMiB), heapMiB: stats(samples[key].heapMiB) }));
+  const rows = allRows.filter((r) => r.build === 'this');
   const f = (x, d = 0) => x.toFixed(d).padStart(8);
-  console.log(`\nlive connections: snapshot() ns per connection and RSS after gc() (${o.rounds} interleaved rounds)`);
-  console.log(`${'size'.padEnd(10)}${'ns/conn'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'CPU ns'.padStart(8)}   ${'RSS MiB'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'heap MiB'.padStart(10)}`);
-  for (const r of rows) console.log(`${String(r.size).padEnd(10)}${f(r.nsPerConn.median)}${f(r.nsPerConn.min)}${f(r.nsPerConn.p90)}${f(r.cpuNsPerConn.median)}   ${f(r.rssMiB.median, 1)}${f(r.rssMiB.min, 1)}${f(r.rssMiB.p90, 1)}${f(r.heapMiB.median, 1).padStart(10)}`);
+  console.log(`\nlive connections: snapshot() and every field read, ns per connection, and RSS after gc() (${o.rounds} interleaved rounds; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  console.log(`${'build'.padEnd(12)}${'size'.padEnd(10)}${'ns/conn'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'CPU ns'.padStart(8)}   ${'RSS MiB'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'heap MiB'.padStart(10)}`);
+  for (const r of allRows) console.log(`${r.build.slice(-12).padEnd(12)}${String(r.size).padEnd(10)}${f(r.nsPerConn.median)}${f(r.nsPerConn.min)}${f(r.nsPerConn.p90)}${f(r.cpuNsPerConn.median)}   ${f(r.rssMiB.median, 1)}${f(r.rssMiB.min, 1)}${f(r.rssMiB.p90, 1)}${f(r.heapMiB.median, 1).padStart(10)}`);
   const goals = [];
   for (const r of rows) goals.push({ name: `snapshot at ${r.size}: at most 150 ns per connection`, value: r.nsPerConn.median, pass: r.nsPerConn.median <= 150 });
   const lo = rows[0];
@@ -233,6 +242,6 @@ if (process.env.CONN_SCALE_CHILD) {
   }
   for (const g of goals) console.log(`Goal: ${g.name} ... ${g.pass ? 'PASS' : 'MISS'}  ${g.value.toFixed(g.value < 10 ? 2 : 0)}`);
   mkdirSync(dirname(o.out), { recursive: true });
-  writeFileSync(o.out, `${JSON.stringify({ env: environment(), config: o, rows, goals, samples, elapsedS: (Date.now() - t0) / 1000 }, null, 2)}\n`);
+  writeFileSync(o.out, `${JSON.stringify({ env: environment(), config: o, rows: allRows, goals, samples, elapsedS: (Date.now() - t0) / 1000 }, null, 2)}\n`);
   log(`wrote ${o.out}`);
 }

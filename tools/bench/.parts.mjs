@@ -1,0 +1,247 @@
+#!/usr/bin/env node
+// Connections at scale (issue 12): a tracer holding 10k, 100k and 1M live TCP
+// connections, each tracer in a child process of its own (started with
+// maxConnections = the size + 4096 for the host's own sockets), its socket map filled from userspace by
+// build/map_fill (c/map_fill.c, BPF_MAP_UPDATE_BATCH by map id) with records
+// as the kernel side writes them (struct tcp_sock_rec: tuple, tcp_stats, one
+// process slot, live), keyed by addresses no real socket has. Two figures per
+// size, over --rounds interleaved rounds (every round asks each child in a
+// rotated order):
+//
+//   snapshot   tracer.snapshot() and a read of every field of every
+//              connection (tcp_stats joined, the client's delta), from the
+//              map read to the last field (the result is a list of views:
+//              reading the fields is part of the cost); ns per connection (wall; the process's CPU time too, steadier
+//              on a shared machine). Goal: <= 150 ns, flat from 10k to 1M.
+//   RSS        the tracer process's RSS after the snapshot and gc() (the
+//              result dropped). Goal: <= 80 MB at 100k, <= 400 MB at 1M.
+//
+//   node --expose-gc connections-scale.mjs [--rounds 15] [--sizes 10000,100000,1000000] [--out <file.json>]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { abi, ConnDirection, ConnTypeBit } from '@tracer-bpf/decode';
+import { Tracer } from '@tracer-bpf/tracer';
+import { environment, parseOptions, reporter, stats } from './lib/common.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = join(HERE, '..', '..');
+const FILL = join(HERE, 'build', 'map_fill');
+/** The network namespace inode of the fake connections (no real namespace has it). */
+const FAKE_NETNS = 1;
+const { log, die } = reporter('connections-scale');
+
+/** N socket records as the kernel writes them: keys (fake socket addresses) and struct tcp_sock_rec values. */
+function records(n, valueSize, pid) {
+  const R = abi.structs.tcp_sock_rec.fields;
+  const T = abi.structs.conn_tuple.fields;
+  const S = abi.structs.conn_stats.fields;
+  const P = abi.structs.tcp_stats.fields;
+  const C = abi.structs.conn_stats.size;
+  const keys = Buffer.alloc(n * 8);
+  const values = Buffer.alloc(n * valueSize);
+  for (let i = 0; i < n; i++) {
+    keys.writeBigUInt64LE(0x1000n + BigInt(i) * 64n, i * 8); // never a kernel address
+    const v = i * valueSize;
+    const t = v + R.tup.offset;
+    values.set([127, 0, 0, 1], t + T.saddr_l.offset);
+    values.set([127, 0, 0, 2], t + T.daddr_l.offset);
+    values.writeUInt16LE(1024 + (i % 60000), t + T.sport.offset);
+    values.writeUInt16LE(443 + Math.floor(i / 60000), t + T.dport.offset);
+    values.writeUInt32LE(FAKE_NETNS, t + T.netns.offset);
+    values.writeUInt32LE(pid, t + T.pid.offset);
+    values.writeUInt32LE(ConnTypeBit.TCP, t + T.metadata.offset);
+    const p = v + R.tcp.offset;
+    values.writeUInt32LE(3, p + P.retransmits.offset);
+    values.writeUInt32LE(120 + (i % 50), p + P.rtt.offset);
+    values.writeUInt32LE(30, p + P.rtt_var.offset);
+    values.writeUInt32LE(1000 + i, p + P.segs_out.offset);
+    values.writeUInt32LE(900 + i, p + P.segs_in.offset);
+    values.writeUInt16LE((1 << 1) | (1 << 2), p + P.state_transitions.offset);
+    values.writeUInt8(1, p + P.state.offset);
+    const s = v + R.slots.offset;
+    values.writeBigUInt64LE(BigInt(10_000_000 + i), s + S.sent_bytes.offset);
+    values.writeBigUInt64LE(BigInt(20_000_000 + i), s + S.recv_bytes.offset);
+    values.writeBigUInt64LE(BigInt(1000 + i), s + S.sent_packets.offset);
+    values.writeBigUInt64LE(BigInt(900 + i), s + S.recv_packets.offset);
+    values.writeBigUInt64LE(BigInt(5e15 + i), s + S.timestamp.offset);
+    values.writeBigUInt64LE(BigInt(1 + i), s + S.id.offset);
+    values.writeBigUInt64LE(BigInt(4e15 + i), s + S.start.offset);
+    values.writeUInt8(ConnDirection.OUTGOING, s + S.direction.offset);
+    values.writeUInt32LE(pid, v + R.pids.offset);
+    values.writeUInt8(1, v + R.nslots.offset);
+    values.writeUInt8(1, v + R.live.offset);
+    if (C * 4 + R.slots.offset > R.pids.offset) throw new Error('layout: slots overlap pids');
+  }
+  return { keys, values };
+}
+
+/** The id of this process's BPF map called `name` (its fdinfo, then bpftool). */
+function ownMapId(name) {
+  for (const fd of readdirSync('/proc/self/fdinfo')) {
+    let m;
+    try {
+      m = /^map_id:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    } catch {
+      continue;
+    }
+    if (!m) continue;
+    const info = JSON.parse(spawnSync('bpftool', ['map', 'show', 'id', m[1], '-j'], { encoding: 'utf8' }).stdout || '{}');
+    if (info.name === name) return { id: info.id, valueSize: info.bytes_value };
+  }
+  throw new Error(`no map ${name} among this process's descriptors`);
+}
+
+/**
+ * Every field of every connection read (a checksum of them all, so none is
+ * skipped), and how many of the fake connections are there whole: a snapshot
+ * that dropped or mangled some would be fast and wrong.
+ */
+function readAll(conns) {
+  let sum = 0;
+  let fake = 0;
+  for (const c of conns) {
+    sum += (c.id === 0n ? 0 : 1) + (c.idIsCookie ? 1 : 0) + c.protocol.length + c.family.length + c.pid + (c.command?.length ?? 0) + c.netns;
+    sum += c.localAddress.length + c.localPort + c.remoteAddress.length + c.remotePort + c.direction.length;
+    sum += Number(c.sentBytes) + Number(c.recvBytes) + Number(c.sentPackets) + Number(c.recvPackets) + Number(c.start) + Number(c.lastUpdate);
+    sum += (c.seenLate ? 1 : 0) + (c.assured ? 1 : 0) + (c.closed?.length ?? 0);
+    const t = c.tcp;
+    if (t) sum += t.retransmits + t.rttUs + t.rttVarUs + t.segsOut + t.segsIn + t.states.length + (t.state?.length ?? 0);
+    const d = c.delta;
+    sum += Number(d.sentBytes) + Number(d.recvBytes) + Number(d.sentPackets) + Number(d.recvPackets) + d.retransmits;
+    if (c.netns === FAKE_NETNS && t?.retransmits === 3 && Number(c.sentBytes) >= 10_000_000 && c.localAddress === '127.0.0.1' && c.remoteAddress === '127.0.0.2') fake++;
+  }
+  return { fake, sum };
+}
+
+/**
+ * This process's socket map filled with N fake connections. A function of its
+ * own, not inline in the async child: a suspended async function can keep its
+ * dead locals (here 424 MB of records at 1M) alive, and RSS would count them.
+ */
+function fillSocketMap(n) {
+  const { id, valueSize } = ownMapId('sock_state');
+  const dir = mkdtempSync(join(tmpdir(), 'conn-scale-'));
+  try {
+    const { keys, values } = records(n, valueSize, process.pid);
+    writeFileSync(join(dir, 'k'), keys);
+    writeFileSync(join(dir, 'v'), values);
+    const r = spawnSync(FILL, [String(id), join(dir, 'k'), join(dir, 'v')], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`map_fill: ${r.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- child: one tracer of N connections
+async function child(n) {
+  // room for the host's own sockets besides the N
+  const M = async (w) => { for (let i = 0; i < 3; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); } const m = process.memoryUsage(); console.error(w, JSON.stringify({ rss: m.rss / 2 ** 20, heap: m.heapUsed / 2 ** 20, ab: m.arrayBuffers / 2 ** 20 })); };
+  await M('before start');
+  const tracer = await Tracer.start({ backend: 'tp_btf', maxConnections: n + 4096, udpPeers: false });
+  await M('after start');
+  fillSocketMap(n);
+  await M('after fill');
+  const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+  say({ ready: n });
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line === 'mem') {
+      for (let i = 0; i < 3; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      const m = process.memoryUsage();
+      say({ rss: m.rss / 2 ** 20, heap: m.heapUsed / 2 ** 20, ext: m.external / 2 ** 20, ab: m.arrayBuffers / 2 ** 20 });
+    } else if (line === 'parts') {
+      const g = () => { const t = process.hrtime.bigint(); return () => Number(process.hrtime.bigint() - t) / n; };
+      let e = g(); tracer.stats(); const scan = e();
+      e = g(); const l = tracer.snapshot(); const snap = e();
+      e = g(); const r = readAll(l); const read = e();
+      say({ scan, snap, read, fake: r.fake });
+    } else if (line === 'snapshot') {
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      // Timed: the snapshot and a read of every field of every connection
+      // (a result of lazy views costs its reads; Number() takes bigint and number alike).
+      let conns = tracer.snapshot();
+      const { fake, sum } = readAll(conns);
+      const ns = Number(process.hrtime.bigint() - t0);
+      const cpu = process.cpuUsage(c0);
+      if (!(sum > 0)) throw new Error(`checksum ${sum}`);
+      conns = null;
+      for (let i = 0; i < 3; i++) {
+        globalThis.gc();
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      const m = process.memoryUsage();
+      say({ ns, cpuNs: (cpu.user + cpu.system) * 1000, fake, rss: m.rss, heapUsed: m.heapUsed, external: m.external });
+    } else if (line === 'stop') {
+      tracer.close();
+      process.exit(0);
+    }
+  }
+}
+
+if (process.env.CONN_SCALE_CHILD) {
+  await child(Number(process.env.CONN_SCALE_CHILD));
+} else {
+  const o = parseOptions(process.argv.slice(2), {
+    script: fileURLToPath(import.meta.url),
+    defaults: { rounds: 15, sizes: '10000,100000,1000000', out: join(REPO, 'bench-results', 'connections-scale.json') },
+    ints: { rounds: 'rounds' },
+    strings: { sizes: 'sizes', out: 'out' },
+    die,
+  });
+  if (process.getuid?.() !== 0) die('run as root: the tracer loads BPF programs');
+  const sizes = o.sizes.split(',').map(Number);
+  const t0 = Date.now();
+  const children = new Map();
+  for (const n of sizes) {
+    const p = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], { env: { ...process.env, CONN_SCALE_CHILD: String(n) }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: p.stdout })[Symbol.asyncIterator]();
+    const next = async () => JSON.parse((await lines.next()).value);
+    const ready = await next();
+    if (ready.ready !== n) die(`child ${n}: ${JSON.stringify(ready)}`);
+    log(`a tracer with ${n} live connections is ready`);
+    children.set(n, { p, next });
+  }
+  const samples = Object.fromEntries(sizes.map((n) => [n, { nsPerConn: [], cpuNsPerConn: [], rssMiB: [], heapMiB: [] }]));
+  try {
+    for (let r = 0; r < o.rounds; r++) {
+      const order = sizes.map((_, i) => sizes[(i + r) % sizes.length]);
+      for (const n of order) {
+        const c = children.get(n);
+        c.p.stdin.write('snapshot\n');
+        const res = await c.next();
+        if (res.fake !== n) die(`the snapshot of ${n} had ${res.fake} of its connections`);
+        samples[n].nsPerConn.push(res.ns / n);
+        samples[n].cpuNsPerConn.push(res.cpuNs / n);
+        samples[n].rssMiB.push(res.rss / 2 ** 20);
+        samples[n].heapMiB.push(res.heapUsed / 2 ** 20);
+      }
+      log(`round ${r + 1}/${o.rounds}: ${order.map((n) => `${n}: ${samples[n].nsPerConn.at(-1).toFixed(0)} ns/conn, RSS ${samples[n].rssMiB.at(-1).toFixed(0)} MiB`).join('; ')}`);
+    }
+  } finally {
+    for (const { p } of children.values()) p.stdin.write('stop\n');
+  }
+  const rows = sizes.map((n) => ({ size: n, nsPerConn: stats(samples[n].nsPerConn), cpuNsPerConn: stats(samples[n].cpuNsPerConn), rssMiB: stats(samples[n].rssMiB), heapMiB: stats(samples[n].heapMiB) }));
+  const f = (x, d = 0) => x.toFixed(d).padStart(8);
+  console.log(`\nlive connections: snapshot() ns per connection and RSS after gc() (${o.rounds} interleaved rounds)`);
+  console.log(`${'size'.padEnd(10)}${'ns/conn'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'CPU ns'.padStart(8)}   ${'RSS MiB'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'heap MiB'.padStart(10)}`);
+  for (const r of rows) console.log(`${String(r.size).padEnd(10)}${f(r.nsPerConn.median)}${f(r.nsPerConn.min)}${f(r.nsPerConn.p90)}${f(r.cpuNsPerConn.median)}   ${f(r.rssMiB.median, 1)}${f(r.rssMiB.min, 1)}${f(r.rssMiB.p90, 1)}${f(r.heapMiB.median, 1).padStart(10)}`);
+  const goals = [];
+  for (const r of rows) goals.push({ name: `snapshot at ${r.size}: at most 150 ns per connection`, value: r.nsPerConn.median, pass: r.nsPerConn.median <= 150 });
+  const lo = rows[0];
+  const hi = rows.at(-1);
+  const flat = hi.nsPerConn.median / lo.nsPerConn.median;
+  goals.push({ name: `flat from ${lo.size} to ${hi.size} (ratio at most 1.3)`, value: flat, pass: flat <= 1.3 });
+  const MB = 1e6 / 2 ** 20; // goals in MB, samples in MiB
+  for (const [n, limit] of [[100_000, 80], [1_000_000, 400]]) {
+    const r = rows.find((x) => x.size === n);
+    if (r) goals.push({ name: `RSS at ${n}: at most ${limit} MB`, value: r.rssMiB.median / MB, pass: r.rssMiB.median / MB <= limit });
+  }
+  for (const g of goals) console.log(`Goal: ${g.name} ... ${g.pass ? 'PASS' : 'MISS'}  ${g.value.toFixed(g.value < 10 ? 2 : 0)}`);
+  mkdirSync(dirname(o.out), { recursive: true });
+  writeFileSync(o.out, `${JSON.stringify({ env: environment(), config: o, rows, goals, samples, elapsedS: (Date.now() - t0) / 1000 }, null, 2)}\n`);
+  log(`wrote ${o.out}`);
+}
