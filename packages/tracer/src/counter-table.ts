@@ -1,17 +1,24 @@
 // A client's previous counters per connection, for its deltas: an
-// open-addressing hash table (linear probing, power-of-two capacity, rebuilt
-// half full once three quarters are used) keyed by raw 32-bit key words.
+// open-addressing hash table keyed by raw 32-bit key words: linear probing,
+// any capacity (a hash maps to a slot by multiply-shift, not a mask: a power
+// of two would take 2^21 slots for a million entries), rebuilt 70% full once
+// 85% of the slots are used.
 // A slot is one stretch of a Float64Array: its state and retransmits, the key
 // words, then the four counters, so a lookup touches one or two cache lines
 // (56 bytes for a 3-word TCP key: socket id and pid). A million connections
-// take 2^21 slots, 117 MB, and nothing for the GC to trace (a Map of string
-// keys and objects cost ~270 bytes and GC time per entry).
+// take 1.2 to 1.4 million slots, 66 to 80 MB, and nothing for the GC to trace
+// (a Map of string keys and objects cost ~270 bytes and GC time per entry).
 
 const EMPTY = 0;
 const TOMB = 1;
 /** The first call's mark (state values below are EMPTY and TOMB). */
 export const FIRST_MARK = 2;
 const MIN_CAP = 16;
+/** Rebuilt when this share of the slots is used (entries and tombstones)... */
+const MAX_LOAD = 0.85;
+/** ...at a capacity that leaves this share full. */
+const REBUILT_LOAD = 0.7;
+const TWO_M32 = 1 / 4294967296;
 
 export class CounterTable {
   /** Key words per entry. */
@@ -23,7 +30,6 @@ export class CounterTable {
   /** Float64 index of the counters in a slot (sent bytes, received bytes, sent packets, received packets). */
   readonly valAt: number;
   private _cap = 0;
-  private _mask = 0;
   /** The slots (u: the same bytes as 32-bit words: [state, retransmits, key words...]). */
   f!: Float64Array;
   u!: Uint32Array;
@@ -45,7 +51,6 @@ export class CounterTable {
 
   private alloc(cap: number): void {
     this._cap = cap;
-    this._mask = cap - 1;
     this.f = new Float64Array(cap * this.stride);
     this.u = new Uint32Array(this.f.buffer);
     this._size = 0;
@@ -56,7 +61,7 @@ export class CounterTable {
     let h = 0x811c9dc5;
     for (let i = 0; i < this.kw; i++) h = Math.imul(h ^ k[at + i]!, 0x01000193) ^ (h >>> 15);
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    return (h ^ (h >>> 13)) & this._mask;
+    return (((h ^ (h >>> 13)) >>> 0) * TWO_M32 * this._cap) | 0;
   }
 
   private same(w: number): boolean {
@@ -70,7 +75,7 @@ export class CounterTable {
   find(): number {
     const u = this.u;
     const sw = this.stride * 2;
-    for (let s = this.hash(this.key, 0); ; s = (s + 1) & this._mask) {
+    for (let s = this.hash(this.key, 0); ; s = s + 1 === this._cap ? 0 : s + 1) {
       const x = u[s * sw]!;
       if (x === EMPTY) return -1;
       if (x !== TOMB && this.same(s * sw)) return s;
@@ -82,11 +87,11 @@ export class CounterTable {
    * the slot, negated minus one when it is new.
    */
   upsert(mark: number): number {
-    if (this._used + 1 > (this._cap * 3) >>> 2) this.rehash();
+    if (this._used + 1 > this._cap * MAX_LOAD) this.rehash();
     const u = this.u;
     const sw = this.stride * 2;
     let tomb = -1;
-    for (let s = this.hash(this.key, 0); ; s = (s + 1) & this._mask) {
+    for (let s = this.hash(this.key, 0); ; s = s + 1 === this._cap ? 0 : s + 1) {
       const x = u[s * sw]!;
       if (x === EMPTY) {
         const at = tomb >= 0 ? tomb : s;
@@ -131,22 +136,21 @@ export class CounterTable {
     if (this._cap > MIN_CAP && this._size * 8 < this._cap) this.rehash();
   }
 
-  /** Rebuild at the smallest capacity that leaves the table at most half full, dropping tombstones. */
+  /** Rebuild at the capacity that leaves the table REBUILT_LOAD full, dropping tombstones. */
   private rehash(): void {
     const oldCap = this._cap;
     const oldF = this.f;
     const oldU = this.u;
     const { stride } = this;
     const sw = stride * 2;
-    let cap = MIN_CAP;
-    while (cap < (this._size + 1) * 2) cap *= 2;
+    const cap = Math.max(MIN_CAP, Math.ceil((this._size + 1) / REBUILT_LOAD));
     this.alloc(cap);
     const u = this.u;
     for (let o = 0; o < oldCap; o++) {
       const x = oldU[o * sw]!;
       if (x <= TOMB) continue;
       let s = this.hash(oldU, o * sw + 2);
-      while (u[s * sw] !== EMPTY) s = (s + 1) & this._mask;
+      while (u[s * sw] !== EMPTY) s = s + 1 === this._cap ? 0 : s + 1;
       const f = this.f;
       for (let k = 0; k < stride; k++) f[s * stride + k] = oldF[o * stride + k]!;
       this._size++;
