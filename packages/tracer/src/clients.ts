@@ -117,9 +117,9 @@ export class Clients {
    * Client `name`'s rows for its next call, empty (registering it if new):
    * its previous list's slab, reset (that list goes stale), or a new one.
    */
-  rowsFor(name: string, nowMs: number, capacity: number): RowStore {
+  rowsFor(name: string, nowMs: number, capacity: number, needed: number): RowStore {
     const cl = this.#touch(name, nowMs);
-    if (cl.rows) cl.rows.reset(capacity);
+    if (cl.rows) cl.rows.reset(capacity, needed);
     else cl.rows = new RowStore(capacity);
     return cl.rows;
   }
@@ -139,12 +139,15 @@ export class Clients {
     const cl = this.#touch(name, nowMs);
     const mark = ++cl.mark;
     const n = live.n;
+    // Sized once for this call (at most every row new): growing by steps leaves garbage that malloc keeps.
+    cl.tcp.reserve(n);
     for (let i = 0; i < n; i++) {
       const t = keyOf(cl, live, i);
       delta(t, t.upsert(mark), live, i, true);
     }
     // Closed ones before the sweep: a connection closed since the last call is not live now, and its delta is against what was seen then.
     this.#drain(cl, live);
+    live.done();
     cl.tcp.sweep(mark);
     cl.udp.sweep(mark);
     return new ConnectionList(live);

@@ -114,6 +114,11 @@ export class CounterTable {
     }
   }
 
+  /** Room for `n` more entries without a rebuild on the way (one allocation, not a series of doublings). */
+  reserve(n: number): void {
+    if (this._used + n > this._cap * MAX_LOAD) this.rehash(n);
+  }
+
   /** Forget the entry in `slot`. */
   remove(slot: number): void {
     this.u[slot * this.stride * 2] = TOMB;
@@ -137,13 +142,13 @@ export class CounterTable {
   }
 
   /** Rebuild at the capacity that leaves the table REBUILT_LOAD full, dropping tombstones. */
-  private rehash(): void {
+  private rehash(extra = 1): void {
     const oldCap = this._cap;
     const oldF = this.f;
     const oldU = this.u;
     const { stride } = this;
     const sw = stride * 2;
-    const cap = Math.max(MIN_CAP, Math.ceil((this._size + 1) / REBUILT_LOAD));
+    const cap = Math.max(MIN_CAP, Math.ceil((this._size + extra) / REBUILT_LOAD));
     this.alloc(cap);
     const u = this.u;
     for (let o = 0; o < oldCap; o++) {

@@ -289,21 +289,33 @@ export class RowStore {
 
   /**
    * Empty again for the next call of the same client (its views of the
-   * previous call become stale), with room for `capacity` rows: the slab is
-   * kept (new memory costs a page fault per 4 KiB here, more than the rest
-   * of a snapshot), and only given back when it is four times too big.
+   * previous call become stale). The slab is kept: new memory costs a page
+   * fault per 4 KiB here, more than the rest of a snapshot. It is sized for
+   * the maps' capacity (`capacity` rows: virtual memory, only the rows
+   * written become resident), and replaced by a fresh one (the old one's
+   * pages given back) once the rows written in it are four times what the
+   * last call needed (`needed`).
    */
-  reset(capacity: number): void {
+  reset(capacity: number, needed: number): void {
     this.gen++;
+    if (this.#highWater > 4 * needed + 4096) this.#alloc(capacity);
     this.n = 0;
     this.commands.length = 1;
     this.#pidCmd.clear();
     this.#lastPid = -1;
     this.#lastCmd = 0;
-    if (this.capacity > 4 * capacity + 1024) this.#alloc(capacity);
+  }
+
+  /** The most rows written into this slab. */
+  #highWater = 0;
+
+  /** Call after writing: keeps the high-water mark of rows written. */
+  done(): void {
+    if (this.n > this.#highWater) this.#highWater = this.n;
   }
 
   #alloc(capacity: number): void {
+    this.#highWater = 0;
     this.f = new Float64Array(Math.max(1, capacity) * ROW);
     this.u = new Uint32Array(this.f.buffer);
     this.i32 = new Int32Array(this.f.buffer);

@@ -291,8 +291,10 @@ export class Tracer {
   #peersLater: readonly string[];
   #peersError: Error | undefined;
   #maxConnections: number;
-  /** Connections of the last read (sizes the next one's slab). */
+  /** Connections of the last read. */
   #lastCount = 0;
+  /** Rows a client's slab is made for: every entry of both connection maps. */
+  #rowsCapacity: number;
   #isClosed = false;
   /** Chunked readers of the connection maps, with buffers kept for the tracer's life. */
   #sockScan: MapScanner;
@@ -322,6 +324,7 @@ export class Tracer {
     clients.add(DEFAULT_CLIENT, Date.now());
     this.#obj = obj;
     this.#sockScan = new MapScanner(obj.map('sock_state'));
+    this.#rowsCapacity = obj.map('sock_state').maxEntries + obj.map('conn_stats').maxEntries;
     this.#connScan = new MapScanner(obj.map('conn_stats'));
     this.#udpTimeouts = udpTimeouts;
     this.info = info;
@@ -517,8 +520,9 @@ export class Tracer {
     if (typeof client !== 'string' || client === '') throw new TracerError('ERR_TRACER_OPTION', 'connections: client must be a non-empty string');
     this.#closed.flush();
     this.#attachPeersIfMissed();
-    // Sized by the last read: one slab, grown (copied) only when the maps hold more than then.
-    const rows = this.#clients.rowsFor(client, Date.now(), this.#lastCount + (this.#lastCount >>> 3) + 64);
+    // One slab per client, for every entry the maps can hold (untouched rows cost no memory), grown (copied) only
+    // when sockets used by several processes fill more rows than that.
+    const rows = this.#clients.rowsFor(client, Date.now(), this.#rowsCapacity, this.#lastCount);
     this.#readTcp(rows);
     // UDP flows expired by this read are closes like any other: every client gets them.
     for (const c of this.#readFlows(rows)) this.#enqueue(c);

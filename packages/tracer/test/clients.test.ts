@@ -131,15 +131,15 @@ describe('Clients', () => {
 
   it("a list is the client's until its next call: then its views refuse to read, toObject() copies stay", () => {
     const cl = new Clients(10, 60_000);
-    const first = cl.take('a', cl.rowsFor('a', 0, 4), 0);
-    const rows = cl.rowsFor('a', 1, 4);
+    const first = cl.take('a', cl.rowsFor('a', 0, 4, 0), 0);
+    const rows = cl.rowsFor('a', 1, 4, 0);
     rows.f.set(rowFromConn(record(9, 900, 90), true), rows.n++ * ROW);
     const list = cl.take('a', rows, 1);
     const view = list.at(0)!;
     const copy = view.toObject();
     expect([view.localPort, view.sentBytes, view.id, view.localAddress, view.tcp?.retransmits, view.command]).toEqual([9, 900, 9n, '127.0.0.1', 0, undefined]);
     expect(JSON.parse(JSON.stringify(list))[0]).toMatchObject({ id: '9', sentBytes: 900, delta: { sentBytes: 900 } });
-    cl.rowsFor('a', 2, 4);
+    cl.rowsFor('a', 2, 4, 1);
     expect(() => view.sentBytes).toThrow(/next connections\(\) call/);
     expect(() => [...list]).toThrow(expect.objectContaining({ code: 'ERR_STALE_CONNECTION' }));
     expect(() => first.at(0)).not.toThrow(); // empty: nothing to read
