@@ -139,8 +139,9 @@ export class Clients {
     const cl = this.#touch(name, nowMs);
     const mark = ++cl.mark;
     const n = live.n;
-    // Sized once for this call (at most every row new): growing by steps leaves garbage that malloc keeps.
-    cl.tcp.reserve(n);
+    // Sized once for the rows this call adds beyond what the table holds (all of them on the first
+    // call): growing by steps leaves garbage that malloc keeps.
+    cl.tcp.reserve(n - cl.tcp.size);
     for (let i = 0; i < n; i++) {
       const t = keyOf(cl, live, i);
       delta(t, t.upsert(mark), live, i, true);

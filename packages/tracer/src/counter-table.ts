@@ -116,7 +116,7 @@ export class CounterTable {
 
   /** Room for `n` more entries without a rebuild on the way (one allocation, not a series of doublings). */
   reserve(n: number): void {
-    if (this._used + n > this._cap * MAX_LOAD) this.rehash(n);
+    if (n > 0 && this._used + n > this._cap * MAX_LOAD) this.rehash(n);
   }
 
   /** Forget the entry in `slot`. */
