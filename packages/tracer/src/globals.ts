@@ -1,5 +1,6 @@
 // Settings handed to the eBPF programs as globals before load.
-import { readFileSync, statSync } from 'node:fs';
+import * as fs from 'node:fs';
+import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { readTracepointFormat, type TracepointFormat } from '@tracer-bpf/loader';
 import type { SockOffsets } from '@tracer-bpf/offsetguess';
@@ -42,7 +43,7 @@ export async function prefetchProtGlobals(): Promise<void> {
   if (runningProt) return;
   try {
     const found = await new Promise<Globals>((resolve, reject) => {
-      const w = new Worker(KALLSYMS_WORKER, { eval: true });
+      const w = new Worker(kallsymsWorker(), { eval: true });
       prefetching.add(w);
       w.once('exit', () => prefetching.delete(w));
       w.once('message', (m: Globals) => {
@@ -62,11 +63,39 @@ export async function prefetchProtGlobals(): Promise<void> {
 function readProtGlobals(kallsyms: string): Globals {
   let text = '';
   try {
-    text = readFileSync(kallsyms, 'utf8');
+    text = readProcText(fs, kallsyms);
   } catch {
     return { prot_tcp: 0n };
   }
   return protFromText(text);
+}
+
+/**
+ * A /proc file's whole text. The kernel hands /proc/kallsyms out ~4 KiB a read()
+ * whatever the buffer; readFileSync's unknown-length path (a chunk a read, then a
+ * UTF-8 decode) took ~115 ms for its 5 MB here, one growing buffer and a latin1
+ * decode (symbol names are ASCII) ~60 ms. Self-contained: the kallsyms worker runs
+ * its source text.
+ */
+export function readProcText(io: Pick<typeof fs, 'openSync' | 'readSync' | 'closeSync'>, path: string): string {
+  const fd = io.openSync(path, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(8 << 20);
+    let n = 0;
+    for (;;) {
+      if (buf.length - n < 65536) {
+        const grown = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(grown, 0, 0, n);
+        buf = grown;
+      }
+      const r = io.readSync(fd, buf, n, buf.length - n, null);
+      if (r <= 0) break;
+      n += r;
+    }
+    return buf.toString('latin1', 0, n);
+  } finally {
+    io.closeSync(fd);
+  }
 }
 
 export function protFromText(text: string): Globals {
@@ -95,12 +124,14 @@ export function cancelProtPrefetch(): void {
   for (const w of prefetching) void w.terminate();
 }
 
-/** The worker of prefetchProtGlobals(): protFromText() on /proc/kallsyms, read synchronously (its own thread). */
-const KALLSYMS_WORKER = `
-const { readFileSync } = require('node:fs');
+/** Source of the worker of prefetchProtGlobals(): protFromText() on readProcText() of `path`, read synchronously (its own thread), posted back. */
+export function kallsymsWorker(path = '/proc/kallsyms'): string {
+  return `
+const fs = require('node:fs');
 const { parentPort } = require('node:worker_threads');
-parentPort.postMessage((${protFromText.toString()})(readFileSync('/proc/kallsyms', 'utf8')));
+parentPort.postMessage((${protFromText.toString()})((${readProcText.toString()})(fs, ${JSON.stringify(path)})));
 `;
+}
 
 /**
  * Kernel struct offsets, as bpf/src/tracer_kernel.h names them. A field

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { headOk, protGlobals, SK_HEAD } from '../src/globals.js';
+import { Worker } from 'node:worker_threads';
+import { headOk, kallsymsWorker, protGlobals, SK_HEAD } from '../src/globals.js';
 
 function kallsyms(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'tracer-ks-'));
@@ -20,6 +21,22 @@ describe('protGlobals', () => {
     );
     try {
       expect(protGlobals(path)).toEqual({ prot_tcp: 0xffffffff82a1b2c0n, prot_tcpv6: 0xffffffff82a1b4c0n, prot_udp: 0xffffffff82a1c000n, prot_udpv6: 0xffffffff82a1c400n });
+    } finally {
+      rmSync(path, { force: true });
+    }
+  });
+
+  it('the kallsyms worker (its source run in a real worker thread) posts the same four addresses, from a file bigger than its first buffer', async () => {
+    // 9 MiB of other symbols first: the reader's 8 MiB buffer has to grow
+    const filler = 'ffffffff81000000 T some_function_name_of_forty_bytes_long_\n'.repeat(Math.ceil((9 << 20) / 58));
+    const path = kallsyms(`${filler}ffffffff82a1b2c0 D tcp_prot\nffffffff82a1b4c0 d tcpv6_prot\nffffffff82a1c000 D udp_prot\nffffffff82a1c400 D udpv6_prot\n`);
+    try {
+      const got = await new Promise((resolve, reject) => {
+        const w = new Worker(kallsymsWorker(path), { eval: true });
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+      expect(got).toEqual({ prot_tcp: 0xffffffff82a1b2c0n, prot_tcpv6: 0xffffffff82a1b4c0n, prot_udp: 0xffffffff82a1c000n, prot_udpv6: 0xffffffff82a1c400n });
     } finally {
       rmSync(path, { force: true });
     }
