@@ -2,7 +2,8 @@
 // the compiler left only a clone (`tcp_get_info.part.0`, `.isra.N`,
 // `.constprop.N`), the clone is used only if the caller allows it: clones may
 // drop or reorder arguments, so reading them as the original is wrong.
-import { readFileSync } from 'node:fs';
+import * as fs from 'node:fs';
+import { readProcText } from './proc-text.js';
 import { BpfError } from './errors.js';
 
 export type CloneKind = 'isra' | 'part' | 'constprop';
@@ -29,7 +30,7 @@ let cache: Map<string, string[]> | undefined;
 /** name -> [exact or clone symbols], text (t/T) symbols only. */
 function table(path: string): Map<string, string[]> {
   if (cache && path === '/proc/kallsyms') return cache;
-  const text = readFileSync(path, 'utf8');
+  const text = readProcText(fs, path);
   const map = new Map<string, string[]>();
   for (const line of text.split('\n')) {
     // "ffffffff81000000 T name\t[module]"

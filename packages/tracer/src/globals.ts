@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { readTracepointFormat, type TracepointFormat } from '@tracer-bpf/loader';
+import { readProcText, readTracepointFormat, type TracepointFormat } from '@tracer-bpf/loader';
 import type { SockOffsets } from '@tracer-bpf/offsetguess';
 import type { BackendName } from './backends.js';
 import { TracerError } from './errors.js';
@@ -68,34 +68,6 @@ function readProtGlobals(kallsyms: string): Globals {
     return { prot_tcp: 0n };
   }
   return protFromText(text);
-}
-
-/**
- * A /proc file's whole text. The kernel hands /proc/kallsyms out ~4 KiB a read()
- * whatever the buffer; readFileSync's unknown-length path (a chunk a read, then a
- * UTF-8 decode) took ~115 ms for its 5 MB here, one growing buffer and a latin1
- * decode (symbol names are ASCII) ~60 ms. Self-contained: the kallsyms worker runs
- * its source text.
- */
-export function readProcText(io: Pick<typeof fs, 'openSync' | 'readSync' | 'closeSync'>, path: string): string {
-  const fd = io.openSync(path, 'r');
-  try {
-    let buf = Buffer.allocUnsafe(8 << 20);
-    let n = 0;
-    for (;;) {
-      if (buf.length - n < 65536) {
-        const grown = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(grown, 0, 0, n);
-        buf = grown;
-      }
-      const r = io.readSync(fd, buf, n, buf.length - n, null);
-      if (r <= 0) break;
-      n += r;
-    }
-    return buf.toString('latin1', 0, n);
-  } finally {
-    io.closeSync(fd);
-  }
 }
 
 export function protFromText(text: string): Globals {
