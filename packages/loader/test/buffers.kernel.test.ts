@@ -38,6 +38,9 @@ afterEach(() => {
 });
 
 /** Run `prog` until it has been asked for exactly n records. */
+/** CPUs 0 and 1 where the machine has two (the host, the SMP guests); CPU 0 alone on a one-vCPU guest (tools/vmtest/kernels.json says which rows run with one). */
+const CPUS = availableParallelism() > 1 ? [0, 1] : [0];
+
 function produce(obj: BpfObject, prog: string, n: number, cpu?: number): void {
   const p = obj.program(prog);
   let run = 0;
@@ -172,19 +175,16 @@ describe('perf buffer reader', () => {
     const reader = obj.openPerfBuffer('perf', (records, cpus) => {
       records.forEach((r, i) => got.push({ ...decode(r), reportedCpu: cpus[i] as number }));
     });
-    // CPUs 0 and 1 where the machine has two (the host, the SMP guests); CPU 0 alone on a
-    // one-vCPU guest (tools/vmtest/kernels.json says which rows run with one).
-    const cpuList = availableParallelism() > 1 ? [0, 1] : [0];
-    const total = 200 * cpuList.length;
-    for (let round = 0; round < 5; round++) for (const cpu of cpuList) produce(obj, 'produce_perf', 40, cpu);
+    const total = 200 * CPUS.length;
+    for (let round = 0; round < 5; round++) for (const cpu of CPUS) produce(obj, 'produce_perf', 40, cpu);
     // Records of test runs raise no wakeup while they stay on one CPU (see the fallback test
     // below); with a single CPU nothing else does either (6.12 and 6.1-rt at -smp 1), so
     // read them. Real events wake the reader there: the tracer's perf rows pass at -smp 1.
-    if (cpuList.length === 1) reader.consume();
+    if (CPUS.length === 1) reader.consume();
     await waitFor(() => got.length >= total, 5000, `${total} perf records`);
     expect(got).toHaveLength(total);
     for (const r of got) expect(r.cpu).toBe(r.reportedCpu);
-    for (const cpu of cpuList) {
+    for (const cpu of CPUS) {
       const seqs = got.filter((r) => r.cpu === cpu).map((r) => r.seq);
       expect(seqs).toHaveLength(200);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -266,9 +266,8 @@ describe('event transport', () => {
     // Seen on the 6.18 host: a wakeup for records written by test runs that
     // stay on one CPU is not delivered until a run on another CPU; real
     // events are not test runs, and the first perf test covers both CPUs too.
-    const cpuList = availableParallelism() > 1 ? [0, 1] : [0];
-    for (const cpu of cpuList) produce(obj, 'produce_perf', 10, cpu);
-    if (cpuList.length === 1) reader.consume(); // one CPU: no wakeup for test runs (above)
-    await waitFor(() => n === 10 * cpuList.length, 5000, 'perf records');
+    for (const cpu of CPUS) produce(obj, 'produce_perf', 10, cpu);
+    if (CPUS.length === 1) reader.consume(); // one CPU: no wakeup for test runs (above)
+    await waitFor(() => n === 10 * CPUS.length, 5000, 'perf records');
   });
 });
