@@ -8,6 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { boot, children, killAll, qemuArgs } from './lib/boot.mjs';
 import { buildInitramfs } from './lib/initramfs.mjs';
+import { GUEST_DIR, primeTransforms } from './lib/transforms.mjs';
 import { resolveKernels } from './lib/kernels.mjs';
 import { checkExpected, expectationOf, table, totals } from './lib/report.mjs';
 import { CACHE, REPO, VMTEST, log, which } from './lib/util.mjs';
@@ -36,6 +37,8 @@ inside each kernel of tools/vmtest/kernels.json, booted under QEMU TCG.
       --self-test       also run tools/vmtest's own guest checks (mounts, loopback, tools, uid 65534)
   -v, --verbose         stream the guests' consoles
       --keep            keep the run directory (initramfs) under .cache/vmtest
+      --guest-transforms  let the guests transform the TypeScript themselves (default: the host
+                        fills vitest's module cache for them, lib/transforms.mjs)
   -h, --help`;
 
 let opts;
@@ -61,6 +64,7 @@ try {
       'self-test': { type: 'boolean', default: false },
       verbose: { type: 'boolean', short: 'v', default: false },
       keep: { type: 'boolean', default: false },
+      'guest-transforms': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }).values;
@@ -197,6 +201,17 @@ async function main() {
     init: readFileSync(join(VMTEST, 'guest/init.sh'), 'utf8'),
     'vmtest/summarize.mjs': { data: readFileSync(join(VMTEST, 'guest/summarize.mjs')), mode: 0o644 },
   };
+  if (!opts['guest-transforms']) {
+    // A failure here is not the tests': the guests then transform for themselves, and say so.
+    try {
+      const t = primeTransforms(join(runDir, 'transforms'), { suites, filter });
+      Object.assign(files, t.files);
+      log(`transforms: ${t.count} modules (${(t.bytes / 2 ** 20).toFixed(1)} MiB) made on the host in ${t.seconds.toFixed(1)} s`);
+    } catch (e) {
+      log(`note: no host transforms, the guests make their own: ${e.message}`);
+      opts['guest-transforms'] = true;
+    }
+  }
   kernels.forEach((k, i) => {
     const env = {
       TRACER_BPF_KERNEL_NAME: k.name,
@@ -206,6 +221,7 @@ async function main() {
       VMTEST_SUITES: suites.join(' '),
       VMTEST_FILTER: filter,
       VMTEST_PROBE: existsSync(probe) ? probe : '',
+      ...(opts['guest-transforms'] ? {} : { VMTEST_TRANSFORMS: GUEST_DIR }),
     };
     files[`vmtest/k/${i}/env`] = { data: Object.entries(env).map(([a, b]) => `export ${a}=${shq(b)}\n`).join(''), mode: 0o644 };
   });

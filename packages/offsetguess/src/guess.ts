@@ -42,6 +42,13 @@ export interface GuessResult {
   rounds: number;
   /** Wall time of the whole guess, ms. */
   ms: number;
+  /**
+   * Where that time went, ms per phase in order: `sockets` (the first sockets
+   * in their states; the programs load meanwhile), `programs` (waiting for
+   * the load and attach after that), `search` (captures and searches of
+   * every round), `check` (fresh sockets captured and checked), `release`.
+   */
+  phases: Record<'sockets' | 'programs' | 'search' | 'check' | 'release', number>;
 }
 
 /** Addresses of the four struct proto objects from /proc/kallsyms, when it shows real ones. */
@@ -159,6 +166,13 @@ export async function guessOffsetsDetailed(opts: GuessOptions = {}): Promise<Gue
   if (!Number.isInteger(maxRounds) || maxRounds < 1 || maxRounds > 10) throw new GuessError('ERR_GUESS_OPTION', `maxRounds: expected an integer from 1 to 10, got ${String(opts.maxRounds)}`);
   if (opts.kprobes !== undefined && opts.kprobes !== 'auto' && opts.kprobes !== false) throw new GuessError('ERR_GUESS_OPTION', `kprobes: expected 'auto' or false, got ${String(opts.kprobes)}`);
   const t0 = performance.now();
+  const phases: GuessResult['phases'] = { sockets: 0, programs: 0, search: 0, check: 0, release: 0 };
+  let last = t0;
+  const lap = (name: keyof GuessResult['phases']): void => {
+    const now = performance.now();
+    phases[name] = Math.round((now - last) * 10) / 10;
+    last = now;
+  };
   const noKprobes = kprobeState(opts.kprobes ?? 'auto');
   // The programs load (on the thread pool) while the sockets connect.
   const opening = Capturer.open({ kprobes: noKprobes === undefined, kprobesWhy: noKprobes });
@@ -166,14 +180,17 @@ export async function guessOffsetsDetailed(opts: GuessOptions = {}): Promise<Gue
   let obs: Observer | undefined;
   const samples: Samples = { kernel: readKernelRelease(), socks: [], args: [] };
   let fresh: Samples | undefined;
+  let result: GuessResult;
   try {
     obs = await Observer.open();
     let sets: Setup[];
     try {
       sets = await setup(obs, true);
+      lap('sockets');
     } finally {
       cap = await opening;
     }
+    lap('programs');
     obs.cap = cap;
     const unavailable = unavailableFields(noKprobes, obs.noIpv6);
     // Hooks that could not attach take their fields with them.
@@ -204,6 +221,7 @@ export async function guessOffsetsDetailed(opts: GuessOptions = {}): Promise<Gue
       if (!decision.ambiguous.length) break;
       if (rounds >= maxRounds) throw fieldError(decision.ambiguous[0]!);
     }
+    lap('search');
     // The last check: fresh sockets, the offsets found must fit them too.
     const netOff = decision.settled.get('skcNet')?.value as number;
     const freshSets = await setup(obs, false);
@@ -220,13 +238,17 @@ export async function guessOffsetsDetailed(opts: GuessOptions = {}): Promise<Gue
       fields.push({ field, value: s.value, how: s.how, window: s.window, samples: s.samples, freshSamples: freshCount(field, check) });
     }
     for (const [field, why] of decision.unavailable) fields.push({ field, value: undefined, how: '', window: [0, 0], samples: 0, freshSamples: 0, unavailable: why });
-    return { offsets: toOffsets(decision.settled, decision.unavailable), fields, rounds, ms: performance.now() - t0 };
+    lap('check');
+    result = { offsets: toOffsets(decision.settled, decision.unavailable), fields, rounds, ms: 0, phases };
   } finally {
     obs?.close();
     if (cap) cap.close();
     else void opening.then((c) => c.close(), () => {});
     opts.onSamples?.(samples, fresh);
   }
+  lap('release');
+  result.ms = performance.now() - t0;
+  return result;
 }
 
 function freshCount(field: OffsetField, fresh: Samples): number {

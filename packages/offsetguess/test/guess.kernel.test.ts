@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probeFeature } from '@tracer-bpf/loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareOffsets, GuessError, guessOffsets, HOOK_FIELDS, IPV6_FIELDS, offsetsFromBtf, type OffsetField, resolveOffsets, type SockOffsets } from '../src/index.js';
+import { compareOffsets, GuessError, guessOffsets, guessOffsetsDetailed, type GuessResult, HOOK_FIELDS, IPV6_FIELDS, offsetsFromBtf, type OffsetField, resolveOffsets, type SockOffsets } from '../src/index.js';
 
 const CHILD = fileURLToPath(new URL('./child/guess.mjs', import.meta.url));
 const TRAFFIC = fileURLToPath(new URL('./child/traffic.mjs', import.meta.url));
@@ -118,9 +118,12 @@ describe('guessing on this kernel', () => {
     const failures: string[] = [];
     let mismatches = 0;
     const t0 = performance.now();
+    const phases: GuessResult['phases'][] = [];
     for (let i = 0; i < ROW; i++) {
       try {
-        const o = await guessOffsets();
+        const g = await guessOffsetsDetailed();
+        const o = g.offsets;
+        phases.push(g.phases);
         const diffs = compareOffsets(btf, o).filter((d) => !(mayLack.has(d.field) && d.guess === undefined));
         if (diffs.length) {
           mismatches++;
@@ -130,7 +133,9 @@ describe('guessing on this kernel', () => {
         failures.push(`#${i}: ${(e as Error).message}`);
       }
     }
-    console.log(`${ROW} guesses in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const median = (xs: number[]): number => xs.sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
+    const each = Object.keys(phases[0] ?? {}).map((k) => `${k} ${median(phases.map((p) => p[k as keyof GuessResult['phases']]))}`);
+    console.log(`${ROW} guesses in ${((performance.now() - t0) / 1000).toFixed(1)} s; median ms per phase: ${each.join(', ')}`);
     expect(failures).toEqual([]);
     expect(mismatches).toBe(0);
   }, 3_600_000);
