@@ -2,8 +2,10 @@
 // all of /sys/kernel/btf/vmlinux (5.5 MB) costs little in syscalls but a
 // page fault per 4 KiB of fresh memory (about 25 ms on the development VM);
 // a few struct lookups need a few dozen pages of it. The buffer is allocated
-// zeroed (the kernel maps its pages on first touch), so pages never read
-// cost nothing. `stream` reads a range through one small reused buffer,
+// uninitialised (the kernel maps its pages on first touch), so pages never
+// read cost nothing: zeroed, it cost a memset of all 5.5 MB (13 ms here)
+// whenever malloc served it from its heap rather than a fresh mapping, as it
+// does after the first such buffer is freed (glibc's mmap threshold moves up). `stream` reads a range through one small reused buffer,
 // for passes that look at every byte once and keep little.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { BtfError } from './errors.js';
@@ -25,9 +27,15 @@ function ioError(op: string, path: string, e: unknown): BtfError {
   return new BtfError(`BTF: ${op} ${path}: ${code} (${(e as Error).message})`, { cause: e });
 }
 
+/** `size` bytes of fresh memory, not zeroed: a Buffer's own (unpooled) ArrayBuffer, as a plain Uint8Array. */
+export function uninitialised(size: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, size);
+}
+
 export class PagedFile {
   readonly path: string;
-  /** The file's bytes; only pages passed to `ensure` hold them, the rest are zero. */
+  /** The file's bytes; only pages passed to `ensure` hold them, the rest are undefined (never read them). */
   readonly bytes: Uint8Array;
   readonly #loaded: Uint8Array;
   #left: number;
@@ -37,7 +45,7 @@ export class PagedFile {
   private constructor(path: string, fd: number, size: number) {
     this.path = path;
     this.#fd = fd;
-    this.bytes = new Uint8Array(size);
+    this.bytes = uninitialised(size);
     this.#loaded = new Uint8Array(Math.ceil(size / PAGE));
     this.#left = this.#loaded.length;
     closer.register(this, fd, this.#token);
