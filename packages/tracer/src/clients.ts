@@ -119,7 +119,7 @@ export class Clients {
    */
   rowsFor(name: string, nowMs: number, capacity: number, needed: number): RowStore {
     const cl = this.#touch(name, nowMs);
-    if (cl.rows) cl.rows.reset(capacity, needed);
+    if (cl.rows) cl.rows.reset(needed);
     else cl.rows = new RowStore(capacity);
     return cl.rows;
   }

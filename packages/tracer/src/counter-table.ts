@@ -9,6 +9,8 @@
 // take 1.2 to 1.4 million slots, 66 to 80 MB, and nothing for the GC to trace
 // (a Map of string keys and objects cost ~270 bytes and GC time per entry).
 
+import { float64s } from './slab-memory.js';
+
 const EMPTY = 0;
 const TOMB = 1;
 /** The first call's mark (state values below are EMPTY and TOMB). */
@@ -51,8 +53,8 @@ export class CounterTable {
 
   private alloc(cap: number): void {
     this._cap = cap;
-    this.f = new Float64Array(cap * this.stride);
-    this.u = new Uint32Array(this.f.buffer);
+    this.f = float64s(cap * this.stride);
+    this.u = new Uint32Array(this.f.buffer, this.f.byteOffset, 2 * this.f.length);
     this._size = 0;
     this._used = 0;
   }

@@ -7,6 +7,7 @@
 // instead of N objects, their bigints and strings.
 import { abi, ConnCloseReason, ConnDirection, ConnFlags, ipv4FromWord, ipv6FromWords, TcpState } from '@tracer-bpf/decode';
 import { TracerError } from './errors.js';
+import { float64s, releaseFrom } from './slab-memory.js';
 import type { ClientConnection, CloseReason, ConnectionDelta, Direction, TcpInfo, TcpStateName } from './connection.js';
 
 /** Float64 slots of a row. */
@@ -266,10 +267,10 @@ function addressText(u: Uint32Array, k: number, v6: boolean): string {
 // ------------------------------------------------------------------ the store and its views
 /** Rows of one result: a slab (Float64Array, with Uint32/Int32/BigUint64 views of the same bytes) and its process names. */
 export class RowStore {
-  f: Float64Array;
-  u: Uint32Array;
-  i32: Int32Array;
-  b: BigUint64Array;
+  f!: Float64Array;
+  u!: Uint32Array;
+  i32!: Int32Array;
+  b!: BigUint64Array;
   /** Rows written. */
   n = 0;
   /** Bumped by reset(): views of an older generation refuse to read. */
@@ -281,24 +282,33 @@ export class RowStore {
   #lastCmd = 0;
 
   constructor(capacity: number) {
-    this.f = new Float64Array(Math.max(1, capacity) * ROW);
-    this.u = new Uint32Array(this.f.buffer);
-    this.i32 = new Int32Array(this.f.buffer);
-    this.b = new BigUint64Array(this.f.buffer);
+    this.#use(float64s(Math.max(1, capacity) * ROW));
+  }
+
+  #use(f: Float64Array): void {
+    this.f = f;
+    this.u = new Uint32Array(f.buffer, f.byteOffset, 2 * f.length);
+    this.i32 = new Int32Array(f.buffer, f.byteOffset, 2 * f.length);
+    this.b = new BigUint64Array(f.buffer, f.byteOffset, f.length);
   }
 
   /**
    * Empty again for the next call of the same client (its views of the
-   * previous call become stale). The slab is kept: new memory costs a page
-   * fault per 4 KiB here, more than the rest of a snapshot. It is sized for
-   * the maps' capacity (`capacity` rows: virtual memory, only the rows
-   * written become resident), and replaced by a fresh one (the old one's
-   * pages given back) once the rows written in it are four times what the
-   * last call needed (`needed`).
+   * previous call become stale). The slab is kept for the client's life:
+   * new memory costs a page fault per 4 KiB here, more than the rest of a
+   * snapshot, and a slab freed and allocated again is what made RSS climb
+   * under churn (slab-memory.ts). It is sized for the maps' capacity
+   * (`capacity` rows, in pages of its own: only the rows written become
+   * resident); once the rows written in it are four times what the last
+   * call needed (`needed`), the pages past twice that go back to the kernel.
    */
-  reset(capacity: number, needed: number): void {
+  reset(needed: number): void {
     this.gen++;
-    if (this.#highWater > 4 * needed + 4096) this.#alloc(capacity);
+    if (this.#highWater > 4 * needed + 4096) {
+      const keep = 2 * needed + 4096;
+      releaseFrom(this.f, keep * ROW);
+      this.#highWater = keep;
+    }
     this.n = 0;
     this.commands.length = 1;
     this.#pidCmd.clear();
@@ -314,22 +324,10 @@ export class RowStore {
     if (this.n > this.#highWater) this.#highWater = this.n;
   }
 
-  #alloc(capacity: number): void {
-    this.#highWater = 0;
-    this.f = new Float64Array(Math.max(1, capacity) * ROW);
-    this.u = new Uint32Array(this.f.buffer);
-    this.i32 = new Int32Array(this.f.buffer);
-    this.b = new BigUint64Array(this.f.buffer);
-  }
-
   /** A store of the one row `row` (its bytes, not a copy). */
   static of(row: Float64Array): RowStore {
     const s = new RowStore(0);
-    const f = row.byteOffset === 0 && row.length === ROW ? row : row.slice(0, ROW);
-    s.f = f;
-    s.u = new Uint32Array(f.buffer);
-    s.i32 = new Int32Array(f.buffer);
-    s.b = new BigUint64Array(f.buffer);
+    s.#use(row.byteOffset === 0 && row.length === ROW ? row : row.slice(0, ROW));
     s.n = 1;
     return s;
   }
@@ -338,15 +336,12 @@ export class RowStore {
     return this.f.length / ROW;
   }
 
-  /** Room for `k` more rows (the slab doubles, copied, when short). */
+  /** Room for `k` more rows (the slab doubles, copied, when short: sockets shared by several processes fill more rows than the maps have entries). */
   reserve(k: number): void {
     if ((this.n + k) * ROW <= this.f.length) return;
-    const f = new Float64Array(Math.max(this.n + k, this.capacity * 2) * ROW);
+    const f = float64s(Math.max(this.n + k, this.capacity * 2) * ROW);
     f.set(this.f.subarray(0, this.n * ROW));
-    this.f = f;
-    this.u = new Uint32Array(f.buffer);
-    this.i32 = new Int32Array(f.buffer);
-    this.b = new BigUint64Array(f.buffer);
+    this.#use(f);
   }
 
   /** Set row `i`'s process name from `name(pid)`, asked once per pid of this store. */
