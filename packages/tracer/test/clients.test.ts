@@ -145,4 +145,23 @@ describe('Clients', () => {
     expect(() => first.at(0)).not.toThrow(); // empty: nothing to read
     expect(copy).toMatchObject({ localPort: 9, sentBytes: 900, id: 9n, delta: { sentBytes: 900, retransmits: 0 } });
   });
+
+  it('a burst of connections leaves no memory behind: the client keeps its slab, and the pages past what it needs go back', () => {
+    const cl = new Clients(10, 60_000);
+    const CAP = 200_000;
+    // a burst: 100 000 live connections in one call
+    const rows = cl.rowsFor('a', 0, CAP, 0);
+    const slab = rows.f;
+    const rec = rowFromConn(record(1, 1000, 100), true);
+    for (let i = 0; i < 100_000; i++) rows.f.set(rec, rows.n++ * ROW);
+    expect(cl.take('a', rows, 0)).toHaveLength(100_000);
+    // then quiet: 10 connections. The same slab is refilled (no new allocation to fragment the heap)...
+    const quiet = cl.rowsFor('a', 1, CAP, 10);
+    expect(quiet.f).toBe(slab);
+    // ...and the rows past twice the need plus 4096 were given back: they read as zero
+    const kept = 2 * 10 + 4096;
+    expect([slab[(kept - 1) * ROW + 1], slab[(kept + 100) * ROW + 1], slab[99_999 * ROW + 1]]).toEqual([1000, 0, 0]);
+    for (let i = 0; i < 10; i++) quiet.f.set(rec, quiet.n++ * ROW);
+    expect(cl.take('a', quiet, 1).map((c) => c.sentBytes)).toEqual(new Array(10).fill(1000));
+  });
 });

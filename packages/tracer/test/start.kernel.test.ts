@@ -142,7 +142,7 @@ describe('start-up choices', () => {
       await new Promise((r) => setTimeout(r, 100));
       const client = t.snapshot().filter((c) => c.protocol === 'tcp' && c.localPort === clientPort && c.remotePort === serverPort);
       expect(client).toHaveLength(1);
-      expect(client[0]).toMatchObject({ sentBytes: 700n, recvBytes: 300n, closed: 'destroyed', pid: process.pid });
+      expect(client[0]).toMatchObject({ sentBytes: 700, recvBytes: 300, closed: 'destroyed', pid: process.pid });
     } finally {
       t.close();
     }
