@@ -8,23 +8,25 @@
 // size, over --rounds interleaved rounds (every round asks each child in a
 // rotated order):
 //
-//   snapshot   tracer.snapshot(): every field of every connection
-//              materialised as the tracer's objects (tcp_stats joined, the
-//              client's delta), from the map read to the returned array;
-//              ns per connection (wall; the process's CPU time too, steadier
+//   snapshot   tracer.snapshot() and a read of every field of every
+//              connection (tcp_stats joined, the client's delta), from the
+//              map read to the last field (the result is a list of views:
+//              reading the fields is part of the cost); ns per connection (wall; the process's CPU time too, steadier
 //              on a shared machine). Goal: <= 150 ns, flat from 10k to 1M.
 //   RSS        the tracer process's RSS after the snapshot and gc() (the
 //              result dropped). Goal: <= 80 MB at 100k, <= 400 MB at 1M.
 //
-//   node --expose-gc connections-scale.mjs [--rounds 15] [--sizes 10000,100000,1000000] [--out <file.json>]
+//   node --expose-gc connections-scale.mjs [--rounds 15] [--sizes 10000,100000,1000000] [--out <file.json>] [--compare <checkout>]
+//
+// --compare: the same children for another built checkout's tracer (e.g. the main
+// branch's worktree), interleaved with this one's in every round: before/after side by side.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { abi, ConnDirection, ConnTypeBit } from '@tracer-bpf/decode';
-import { Tracer } from '@tracer-bpf/tracer';
 import { environment, parseOptions, reporter, stats } from './lib/common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -34,8 +36,8 @@ const FILL = join(HERE, 'build', 'map_fill');
 const FAKE_NETNS = 1;
 const { log, die } = reporter('connections-scale');
 
-/** N socket records as the kernel writes them: keys (fake socket addresses) and struct tcp_sock_rec values. */
-function records(n, valueSize, pid) {
+/** Socket records `from`..`from + n` as the kernel writes them: keys (fake socket addresses) and struct tcp_sock_rec values. */
+function records(from, n, valueSize, pid) {
   const R = abi.structs.tcp_sock_rec.fields;
   const T = abi.structs.conn_tuple.fields;
   const S = abi.structs.conn_stats.fields;
@@ -43,9 +45,10 @@ function records(n, valueSize, pid) {
   const C = abi.structs.conn_stats.size;
   const keys = Buffer.alloc(n * 8);
   const values = Buffer.alloc(n * valueSize);
-  for (let i = 0; i < n; i++) {
-    keys.writeBigUInt64LE(0x1000n + BigInt(i) * 64n, i * 8); // never a kernel address
-    const v = i * valueSize;
+  for (let k = 0; k < n; k++) {
+    const i = from + k;
+    keys.writeBigUInt64LE(0x1000n + BigInt(i) * 64n, k * 8); // never a kernel address
+    const v = k * valueSize;
     const t = v + R.tup.offset;
     values.set([127, 0, 0, 1], t + T.saddr_l.offset);
     values.set([127, 0, 0, 2], t + T.daddr_l.offset);
@@ -95,33 +98,71 @@ function ownMapId(name) {
   throw new Error(`no map ${name} among this process's descriptors`);
 }
 
-// ---------------------------------------------------------------- child: one tracer of N connections
-async function child(n) {
-  // room for the host's own sockets besides the N
-  const tracer = await Tracer.start({ backend: 'tp_btf', maxConnections: n + 4096, udpPeers: false });
+/**
+ * Every field of every connection read (a checksum of them all, so none is
+ * skipped), and how many of the fake connections are there whole: a snapshot
+ * that dropped or mangled some would be fast and wrong.
+ */
+function readAll(conns) {
+  let sum = 0;
+  let fake = 0;
+  for (const c of conns) {
+    sum += (c.id === 0n ? 0 : 1) + (c.idIsCookie ? 1 : 0) + c.protocol.length + c.family.length + c.pid + (c.command?.length ?? 0) + c.netns;
+    sum += c.localAddress.length + c.localPort + c.remoteAddress.length + c.remotePort + c.direction.length;
+    sum += Number(c.sentBytes) + Number(c.recvBytes) + Number(c.sentPackets) + Number(c.recvPackets) + Number(c.start) + Number(c.lastUpdate);
+    sum += (c.seenLate ? 1 : 0) + (c.assured ? 1 : 0) + (c.closed?.length ?? 0);
+    const t = c.tcp;
+    if (t) sum += t.retransmits + t.rttUs + t.rttVarUs + t.segsOut + t.segsIn + t.states.length + (t.state?.length ?? 0);
+    const d = c.delta;
+    sum += Number(d.sentBytes) + Number(d.recvBytes) + Number(d.sentPackets) + Number(d.recvPackets) + d.retransmits;
+    if (c.netns === FAKE_NETNS && t?.retransmits === 3 && Number(c.sentBytes) >= 10_000_000 && c.localAddress === '127.0.0.1' && c.remoteAddress === '127.0.0.2') fake++;
+  }
+  return { fake, sum };
+}
+
+/**
+ * This process's socket map filled with N fake connections, written to files
+ * a chunk at a time: the bench's own records must not stay in the RSS it
+ * reports (when they were made whole inside the async child, that function
+ * kept them alive: +43 MB at 100k, +430 MB at 1M).
+ */
+function fillSocketMap(n) {
   const { id, valueSize } = ownMapId('sock_state');
   const dir = mkdtempSync(join(tmpdir(), 'conn-scale-'));
   try {
-    const { keys, values } = records(n, valueSize, process.pid);
-    writeFileSync(join(dir, 'k'), keys);
-    writeFileSync(join(dir, 'v'), values);
+    // In chunks: the records of 1M connections are 424 MB that this process's RSS would keep.
+    for (let from = 0; from < n; from += 4096) {
+      const { keys, values } = records(from, Math.min(4096, n - from), valueSize, process.pid);
+      appendFileSync(join(dir, 'k'), keys);
+      appendFileSync(join(dir, 'v'), values);
+    }
     const r = spawnSync(FILL, [String(id), join(dir, 'k'), join(dir, 'v')], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`map_fill: ${r.stderr}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// ---------------------------------------------------------------- child: one tracer of N connections
+async function child(n) {
+  // room for the host's own sockets besides the N
+  // --compare: another checkout's built tracer, in a child of its own
+  const { Tracer } = await import(process.env.CONN_SCALE_TRACER ? pathToFileURL(process.env.CONN_SCALE_TRACER).href : '@tracer-bpf/tracer');
+  const tracer = await Tracer.start({ backend: 'tp_btf', maxConnections: n + 4096, udpPeers: false });
+  fillSocketMap(n);
   const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
   say({ ready: n });
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'snapshot') {
       const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
+      // Timed: the snapshot and a read of every field of every connection
+      // (a result of lazy views costs its reads; Number() takes bigint and number alike).
       let conns = tracer.snapshot();
+      const { fake, sum } = readAll(conns);
       const ns = Number(process.hrtime.bigint() - t0);
       const cpu = process.cpuUsage(c0);
-      // every fake connection, whole: a snapshot that dropped or mangled some would be fast and wrong
-      let fake = 0;
-      for (const c of conns) if (c.netns === FAKE_NETNS && c.tcp?.retransmits === 3 && c.sentBytes >= 10_000_000n) fake++;
+      if (!(sum > 0)) throw new Error(`checksum ${sum}`);
       conns = null;
       for (let i = 0; i < 3; i++) {
         globalThis.gc();
@@ -143,46 +184,51 @@ if (process.env.CONN_SCALE_CHILD) {
     script: fileURLToPath(import.meta.url),
     defaults: { rounds: 15, sizes: '10000,100000,1000000', out: join(REPO, 'bench-results', 'connections-scale.json') },
     ints: { rounds: 'rounds' },
-    strings: { sizes: 'sizes', out: 'out' },
+    strings: { sizes: 'sizes', out: 'out', compare: 'compare' },
     die,
   });
   if (process.getuid?.() !== 0) die('run as root: the tracer loads BPF programs');
   const sizes = o.sizes.split(',').map(Number);
+  const builds = [{ label: 'this', tracer: undefined }];
+  if (o.compare) builds.push({ label: o.compare, tracer: join(o.compare, 'packages', 'tracer', 'dist', 'index.js') });
+  const runs = builds.flatMap((b) => sizes.map((n) => ({ ...b, n, key: `${b.label} ${n}` })));
   const t0 = Date.now();
   const children = new Map();
-  for (const n of sizes) {
-    const p = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], { env: { ...process.env, CONN_SCALE_CHILD: String(n) }, stdio: ['pipe', 'pipe', 'inherit'] });
+  for (const run of runs) {
+    const env = { ...process.env, CONN_SCALE_CHILD: String(run.n), ...(run.tracer && { CONN_SCALE_TRACER: run.tracer }) };
+    const p = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], { env, stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = createInterface({ input: p.stdout })[Symbol.asyncIterator]();
     const next = async () => JSON.parse((await lines.next()).value);
     const ready = await next();
-    if (ready.ready !== n) die(`child ${n}: ${JSON.stringify(ready)}`);
-    log(`a tracer with ${n} live connections is ready`);
-    children.set(n, { p, next });
+    if (ready.ready !== run.n) die(`child ${run.key}: ${JSON.stringify(ready)}`);
+    log(`${run.label}: a tracer with ${run.n} live connections is ready`);
+    children.set(run.key, { p, next });
   }
-  const samples = Object.fromEntries(sizes.map((n) => [n, { nsPerConn: [], cpuNsPerConn: [], rssMiB: [], heapMiB: [] }]));
+  const samples = Object.fromEntries(runs.map((r) => [r.key, { nsPerConn: [], cpuNsPerConn: [], rssMiB: [], heapMiB: [] }]));
   try {
     for (let r = 0; r < o.rounds; r++) {
-      const order = sizes.map((_, i) => sizes[(i + r) % sizes.length]);
-      for (const n of order) {
-        const c = children.get(n);
+      const order = runs.map((_, i) => runs[(i + r) % runs.length]);
+      for (const { n, key } of order) {
+        const c = children.get(key);
         c.p.stdin.write('snapshot\n');
         const res = await c.next();
-        if (res.fake !== n) die(`the snapshot of ${n} had ${res.fake} of its connections`);
-        samples[n].nsPerConn.push(res.ns / n);
-        samples[n].cpuNsPerConn.push(res.cpuNs / n);
-        samples[n].rssMiB.push(res.rss / 2 ** 20);
-        samples[n].heapMiB.push(res.heapUsed / 2 ** 20);
+        if (res.fake !== n) die(`the snapshot of ${key} had ${res.fake} of its connections`);
+        samples[key].nsPerConn.push(res.ns / n);
+        samples[key].cpuNsPerConn.push(res.cpuNs / n);
+        samples[key].rssMiB.push(res.rss / 2 ** 20);
+        samples[key].heapMiB.push(res.heapUsed / 2 ** 20);
       }
-      log(`round ${r + 1}/${o.rounds}: ${order.map((n) => `${n}: ${samples[n].nsPerConn.at(-1).toFixed(0)} ns/conn, RSS ${samples[n].rssMiB.at(-1).toFixed(0)} MiB`).join('; ')}`);
+      log(`round ${r + 1}/${o.rounds}: ${order.map(({ key }) => `${key}: ${samples[key].nsPerConn.at(-1).toFixed(0)} ns/conn, RSS ${samples[key].rssMiB.at(-1).toFixed(0)} MiB`).join('; ')}`);
     }
   } finally {
     for (const { p } of children.values()) p.stdin.write('stop\n');
   }
-  const rows = sizes.map((n) => ({ size: n, nsPerConn: stats(samples[n].nsPerConn), cpuNsPerConn: stats(samples[n].cpuNsPerConn), rssMiB: stats(samples[n].rssMiB), heapMiB: stats(samples[n].heapMiB) }));
+  const allRows = runs.map(({ label, n, key }) => ({ build: label, size: n, nsPerConn: stats(samples[key].nsPerConn), cpuNsPerConn: stats(samples[key].cpuNsPerConn), rssMiB: stats(samples[key].rssMiB), heapMiB: stats(samples[key].heapMiB) }));
+  const rows = allRows.filter((r) => r.build === 'this');
   const f = (x, d = 0) => x.toFixed(d).padStart(8);
-  console.log(`\nlive connections: snapshot() ns per connection and RSS after gc() (${o.rounds} interleaved rounds)`);
-  console.log(`${'size'.padEnd(10)}${'ns/conn'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'CPU ns'.padStart(8)}   ${'RSS MiB'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'heap MiB'.padStart(10)}`);
-  for (const r of rows) console.log(`${String(r.size).padEnd(10)}${f(r.nsPerConn.median)}${f(r.nsPerConn.min)}${f(r.nsPerConn.p90)}${f(r.cpuNsPerConn.median)}   ${f(r.rssMiB.median, 1)}${f(r.rssMiB.min, 1)}${f(r.rssMiB.p90, 1)}${f(r.heapMiB.median, 1).padStart(10)}`);
+  console.log(`\nlive connections: snapshot() and every field read, ns per connection, and RSS after gc() (${o.rounds} interleaved rounds; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  console.log(`${'build'.padEnd(12)}${'size'.padEnd(10)}${'ns/conn'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'CPU ns'.padStart(8)}   ${'RSS MiB'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'heap MiB'.padStart(10)}`);
+  for (const r of allRows) console.log(`${r.build.slice(-12).padEnd(12)}${String(r.size).padEnd(10)}${f(r.nsPerConn.median)}${f(r.nsPerConn.min)}${f(r.nsPerConn.p90)}${f(r.cpuNsPerConn.median)}   ${f(r.rssMiB.median, 1)}${f(r.rssMiB.min, 1)}${f(r.rssMiB.p90, 1)}${f(r.heapMiB.median, 1).padStart(10)}`);
   const goals = [];
   for (const r of rows) goals.push({ name: `snapshot at ${r.size}: at most 150 ns per connection`, value: r.nsPerConn.median, pass: r.nsPerConn.median <= 150 });
   const lo = rows[0];
@@ -196,6 +242,6 @@ if (process.env.CONN_SCALE_CHILD) {
   }
   for (const g of goals) console.log(`Goal: ${g.name} ... ${g.pass ? 'PASS' : 'MISS'}  ${g.value.toFixed(g.value < 10 ? 2 : 0)}`);
   mkdirSync(dirname(o.out), { recursive: true });
-  writeFileSync(o.out, `${JSON.stringify({ env: environment(), config: o, rows, goals, samples, elapsedS: (Date.now() - t0) / 1000 }, null, 2)}\n`);
+  writeFileSync(o.out, `${JSON.stringify({ env: environment(), config: o, rows: allRows, goals, samples, elapsedS: (Date.now() - t0) / 1000 }, null, 2)}\n`);
   log(`wrote ${o.out}`);
 }

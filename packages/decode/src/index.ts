@@ -8,7 +8,7 @@ export { decodePortBinding, PortBinding, PORT_BINDING_SIZE, type PortBindingObje
 export { decodeTelemetry, sumTelemetry, TELEMETRY_SIZE, type Telemetry } from './telemetry.js';
 export { encodeTuple, encodePortBinding, type ConnTupleInput, type PortBindingInput } from './encode.js';
 export { decodeStruct, compileStruct, type RawStruct, type RawDecoder, type StructName } from './raw.js';
-export { formatIPv4, formatIPv6, formatAddress, parseIPv4, parseIPv6 } from './address.js';
+export { formatIPv4, formatIPv6, formatAddress, ipv4FromWord, ipv6FromWords, parseIPv4, parseIPv6 } from './address.js';
 export {
   ConnTypeBit,
   ConnFamilyBit,

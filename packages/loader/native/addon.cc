@@ -30,6 +30,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFeatures(env, exports);
   InitStats(env, exports);
   InitSockets(env, exports);
+  InitMemory(env, exports);
   return exports;
 }
 

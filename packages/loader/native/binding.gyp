@@ -9,6 +9,7 @@
         "handles.cc",
         "log.cc",
         "map.cc",
+        "memory.cc",
         "object.cc",
         "program.cc",
         "readers.cc",

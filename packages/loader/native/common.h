@@ -46,7 +46,8 @@ namespace tb {
   X(ProbeTracepointId, "probe_tracepoint_id")                                 \
   X(SocketTcpInfo, "socket_tcp_info") X(SocketIoctl, "socket_ioctl")          \
   X(SocketSetOpt, "socket_setsockopt") X(SocketSend, "socket_send")          \
-  X(SocketRecv, "socket_recv")
+  X(SocketRecv, "socket_recv") X(PagesAlloc, "pages_alloc")                  \
+  X(PagesRelease, "pages_release")
 
 enum class Op {
 #define TB_OP_ENUM(name, id) name,
@@ -177,5 +178,6 @@ void InitReaders(Napi::Env env, Napi::Object exports);
 void InitFeatures(Napi::Env env, Napi::Object exports);
 void InitStats(Napi::Env env, Napi::Object exports);
 void InitSockets(Napi::Env env, Napi::Object exports);
+void InitMemory(Napi::Env env, Napi::Object exports);
 
 }  // namespace tb

@@ -177,6 +177,9 @@ export interface NativeBinding {
   socket_bind(fd: number, address: string, port: number): void;
   socket_connect(fd: number, address: string, port: number): void;
   socket_name(fd: number): { address: string; port: number };
+
+  pages_alloc(bytes: number): ArrayBuffer;
+  pages_release(view: ArrayBufferView): number;
 }
 
 /** What the addon passes to the error factory; see error-factory.ts. */

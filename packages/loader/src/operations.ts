@@ -54,6 +54,8 @@ export const OPERATIONS = {
   socket_setsockopt: 'setsockopt',
   socket_send: 'send',
   socket_recv: 'recv',
+  pages_alloc: 'map pages',
+  pages_release: 'release pages',
 } as const;
 
 export type OperationId = keyof typeof OPERATIONS;

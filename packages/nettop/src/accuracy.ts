@@ -37,12 +37,12 @@ const tupleKey = (a: string, ap: number, b: string, bp: number): string => `${a}
  * processes: the sum of its entries). Bytes that move between the two reads
  * show as a difference.
  */
-export function compareAccuracy(conns: readonly Connection[], sockets: readonly SsSocket[], netns: number): Accuracy {
-  const ours = new Map<string, { sent: bigint; recv: bigint; outgoing: boolean; late: boolean }>();
+export function compareAccuracy(conns: Iterable<Connection>, sockets: readonly SsSocket[], netns: number): Accuracy {
+  const ours = new Map<string, { sent: number; recv: number; outgoing: boolean; late: boolean }>();
   for (const c of conns) {
     if (c.protocol !== 'tcp' || c.closed !== undefined || c.netns !== netns) continue;
     const k = tupleKey(c.localAddress, c.localPort, c.remoteAddress, c.remotePort);
-    const o = ours.get(k) ?? { sent: 0n, recv: 0n, outgoing: c.direction === 'outgoing', late: false };
+    const o = ours.get(k) ?? { sent: 0, recv: 0, outgoing: c.direction === 'outgoing', late: false };
     o.sent += c.sentBytes;
     o.recv += c.recvBytes;
     o.late ||= c.seenLate;
@@ -56,8 +56,8 @@ export function compareAccuracy(conns: readonly Connection[], sockets: readonly 
     const k = kernelBytes(s, o.outgoing);
     if (k.sent === undefined || k.recv === undefined) continue;
     acc.sockets++;
-    acc.maxSentDiffBytes = Math.max(acc.maxSentDiffBytes, Math.abs(Number(o.sent) - k.sent));
-    acc.maxRecvDiffBytes = Math.max(acc.maxRecvDiffBytes, Math.abs(Number(o.recv) - k.recv));
+    acc.maxSentDiffBytes = Math.max(acc.maxSentDiffBytes, Math.abs(o.sent - k.sent));
+    acc.maxRecvDiffBytes = Math.max(acc.maxRecvDiffBytes, Math.abs(o.recv - k.recv));
   }
   return acc;
 }

@@ -21,14 +21,15 @@ export function seriesLabels(c: Pick<Connection, 'protocol' | 'direction' | 'loc
 
 interface Series {
   labels: Readonly<Record<string, string>>;
-  sentBytes: bigint;
-  recvBytes: bigint;
-  retransmits: bigint;
+  /** Sums of deltas: numbers, exact up to 2^53 (8 PiB; OpenMetrics samples are doubles anyway). */
+  sentBytes: number;
+  recvBytes: number;
+  retransmits: number;
   closed: number;
   live: number;
 }
 
-const nonNegative = (n: bigint): bigint => (n > 0n ? n : 0n);
+const nonNegative = (n: number): number => (n > 0 ? n : 0);
 
 /** Loss counters, as exported (`reason` label) from the Losses of a sample. */
 const LOSS_REASONS: readonly [string, (l: Losses) => number][] = [
@@ -47,19 +48,19 @@ export class Exporter {
   #collections = 0;
 
   /** Add one connections() call's deltas (live and closed connections alike) to the running totals. */
-  add(conns: readonly ClientConnection[]): void {
+  add(conns: Iterable<ClientConnection>): void {
     for (const s of this.#series.values()) s.live = 0;
     for (const c of conns) {
       const labels = seriesLabels(c);
       const key = `${labels.protocol} ${labels.direction} ${labels.local_port}`;
       let s = this.#series.get(key);
       if (!s) {
-        s = { labels, sentBytes: 0n, recvBytes: 0n, retransmits: 0n, closed: 0, live: 0 };
+        s = { labels, sentBytes: 0, recvBytes: 0, retransmits: 0, closed: 0, live: 0 };
         this.#series.set(key, s);
       }
       s.sentBytes += nonNegative(c.delta.sentBytes);
       s.recvBytes += nonNegative(c.delta.recvBytes);
-      s.retransmits += nonNegative(BigInt(c.delta.retransmits));
+      s.retransmits += nonNegative(c.delta.retransmits);
       if (c.closed !== undefined) s.closed++;
       else s.live++;
     }
@@ -82,7 +83,7 @@ export class Exporter {
       const y = b.labels;
       return `${x.protocol} ${x.direction}`.localeCompare(`${y.protocol} ${y.direction}`) || Number(x.local_port === 'ephemeral') - Number(y.local_port === 'ephemeral') || Number(x.local_port) - Number(y.local_port);
     });
-    const per = (get: (s: Series) => number | bigint): Sample[] => series.map((s) => ({ labels: s.labels, value: Number(get(s)) }));
+    const per = (get: (s: Series) => number): Sample[] => series.map((s) => ({ labels: s.labels, value: get(s) }));
     const families: MetricFamily[] = [
       { name: 'nettop_sent_bytes', type: 'counter', unit: 'bytes', help: 'Bytes sent by connections of this series (closed ones included).', samples: per((s) => s.sentBytes) },
       { name: 'nettop_received_bytes', type: 'counter', unit: 'bytes', help: 'Bytes received by connections of this series (closed ones included).', samples: per((s) => s.recvBytes) },

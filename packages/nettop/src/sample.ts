@@ -56,19 +56,19 @@ export interface SampleDoc {
 }
 
 export function toRow(c: ClientConnection, intervalSeconds: number): ConnectionRow {
-  const perSecond = (n: bigint): number => (intervalSeconds > 0 ? Number(n) / intervalSeconds : 0);
+  const perSecond = (n: number): number => (intervalSeconds > 0 ? n / intervalSeconds : 0);
   const { protocol, family, pid, netns, localAddress, localPort, remoteAddress, remotePort, direction, seenLate } = c;
   return {
     id: c.id.toString(),
     ...{ protocol, family, pid, command: c.command ?? null, netns, localAddress, localPort, remoteAddress, remotePort, direction },
     closed: c.closed ?? null,
     state: c.tcp?.state ?? null,
-    sentBytes: Number(c.sentBytes),
-    recvBytes: Number(c.recvBytes),
-    sentPackets: Number(c.sentPackets),
-    recvPackets: Number(c.recvPackets),
-    intervalSentBytes: Number(c.delta.sentBytes),
-    intervalRecvBytes: Number(c.delta.recvBytes),
+    sentBytes: c.sentBytes,
+    recvBytes: c.recvBytes,
+    sentPackets: c.sentPackets,
+    recvPackets: c.recvPackets,
+    intervalSentBytes: c.delta.sentBytes,
+    intervalRecvBytes: c.delta.recvBytes,
     sendRate: perSecond(c.delta.sentBytes),
     recvRate: perSecond(c.delta.recvBytes),
     retransmits: c.tcp ? c.tcp.retransmits : null,
@@ -83,13 +83,20 @@ export function byRate(a: ConnectionRow, b: ConnectionRow): number {
 }
 
 export interface SampleInput {
-  connections: readonly ClientConnection[];
+  connections: Iterable<ClientConnection>;
   intervalSeconds: number;
   info: Pick<TracerInfo, 'kernel' | 'backend' | 'transport' | 'offsets'>;
   losses: Losses;
   accuracy: Accuracy | null;
   filter: Filter;
   now: Date;
+}
+
+/** The rows of the connections that match the filter (plain values: they outlive the tracer's list). */
+function rows(s: SampleInput): ConnectionRow[] {
+  const out: ConnectionRow[] = [];
+  for (const c of s.connections) if (matches(c, s.filter)) out.push(toRow(c, s.intervalSeconds));
+  return out;
 }
 
 export function buildSample(s: SampleInput): SampleDoc {
@@ -100,6 +107,6 @@ export function buildSample(s: SampleInput): SampleDoc {
     tracer: { kernel: s.info.kernel, backend: s.info.backend, transport: s.info.transport, offsets: s.info.offsets },
     losses: s.losses,
     accuracy: s.accuracy,
-    connections: s.connections.filter((c) => matches(c, s.filter)).map((c) => toRow(c, s.intervalSeconds)).sort(byRate),
+    connections: rows(s).sort(byRate),
   };
 }

@@ -2,7 +2,7 @@
 // and/or serve the Prometheus endpoint, until --once is done or `signal` aborts.
 import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ClientConnection, Tracer } from '@tracer-bpf/tracer';
+import { type ConnectionList, Tracer } from '@tracer-bpf/tracer';
 import { type Accuracy, compareAccuracy } from './accuracy.js';
 import type { CliOptions } from './args.js';
 import { colors, wantColor } from './color.js';
@@ -65,7 +65,7 @@ export async function runTop(opts: CliOptions, io: Io, signal: AbortSignal): Pro
 
     const exporter = opts.prometheus ? new Exporter() : undefined;
     /** Feed the exporter (at every scrape and every interval); what it read, for the accuracy figure. */
-    const collect = (): ClientConnection[] => {
+    const collect = (): ConnectionList => {
       const conns = tracer.connections({ client: EXPORTER_CLIENT });
       exporter?.add(conns);
       return conns;
@@ -96,7 +96,9 @@ export async function runTop(opts: CliOptions, io: Io, signal: AbortSignal): Pro
         break;
       }
       const exported = exporter ? collect() : undefined;
-      const conns = printing ? tracer.connections({ client: TABLE_CLIENT }) : exported!;
+      // The exporter's list goes stale at the next scrape (a call of its client), which may come
+      // while ss is read below: copied. The table's client is called only here.
+      const conns = printing ? tracer.connections({ client: TABLE_CLIENT }) : exported!.toObjects();
       const now = performance.now();
       const seconds = (now - last) / 1000;
       last = now;

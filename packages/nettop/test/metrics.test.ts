@@ -57,20 +57,20 @@ describe('exporter', () => {
     expect(seriesLabels({ protocol: 'tcp', direction: 'unknown', localPort: 51234 }).local_port).toBe('ephemeral');
   });
 
-  const delta = (sent: bigint, recv: bigint, retransmits = 0) => ({ sentBytes: sent, recvBytes: recv, sentPackets: 0n, recvPackets: 0n, retransmits });
+  const delta = (sent: number, recv: number, retransmits = 0) => ({ sentBytes: sent, recvBytes: recv, sentPackets: 0, recvPackets: 0, retransmits });
   const value = (text: string, sample: string): number => Number(new RegExp(`^${sample.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
 
   it('sums deltas into series; closed connections stay in the totals; counters never go down', () => {
     const e = new Exporter();
     const out = (l = NO_LOSSES) => renderOpenMetrics(e.families(INFO, l, null));
-    e.add([conn({ localPort: 50001, delta: delta(100n, 10n) }), conn({ localPort: 50002, delta: delta(50n, 5n, 1) })]);
+    e.add([conn({ localPort: 50001, delta: delta(100, 10) }), conn({ localPort: 50002, delta: delta(50, 5, 1) })]);
     const S = 'nettop_sent_bytes_total{protocol="tcp",direction="outgoing",local_port="ephemeral"}';
     let t = out();
     expect(value(t, S)).toBe(150);
     expect(value(t, 'nettop_retransmits_total{protocol="tcp",direction="outgoing",local_port="ephemeral"}')).toBe(1);
     expect(value(t, 'nettop_connections{protocol="tcp",direction="outgoing",local_port="ephemeral"}')).toBe(2);
     // One closes (its final delta), the other is gone: the totals stay.
-    e.add([conn({ localPort: 50001, closed: 'destroyed', delta: delta(7n, 0n) })]);
+    e.add([conn({ localPort: 50001, closed: 'destroyed', delta: delta(7, 0) })]);
     t = out();
     expect(value(t, S)).toBe(157);
     expect(value(t, 'nettop_connections_closed_total{protocol="tcp",direction="outgoing",local_port="ephemeral"}')).toBe(1);
@@ -78,13 +78,13 @@ describe('exporter', () => {
     e.add([]);
     expect(value(out(), S)).toBe(157);
     // A negative delta (a counter reset) is not subtracted.
-    e.add([conn({ localPort: 50003, delta: delta(-5n, 0n) })]);
+    e.add([conn({ localPort: 50003, delta: delta(-5, 0) })]);
     expect(value(out(), S)).toBe(157);
   });
 
   it('one series a service port, loss counters that never go down, info and accuracy', () => {
     const e = new Exporter();
-    e.add([conn({ direction: 'incoming', localPort: 8080, delta: delta(1n, 2n) }), conn({ protocol: 'udp', tcp: undefined, direction: 'incoming', localPort: 53, delta: delta(3n, 4n) })]);
+    e.add([conn({ direction: 'incoming', localPort: 8080, delta: delta(1, 2) }), conn({ protocol: 'udp', tcp: undefined, direction: 'incoming', localPort: 53, delta: delta(3, 4) })]);
     const t = renderOpenMetrics(e.families(INFO, { ...NO_LOSSES, closedQueueDropped: 5 }, { sockets: 2, maxSentDiffBytes: 0, maxRecvDiffBytes: 3 }));
     expect(value(t, 'nettop_received_bytes_total{protocol="tcp",direction="incoming",local_port="8080"}')).toBe(2);
     expect(value(t, 'nettop_received_bytes_total{protocol="udp",direction="incoming",local_port="53"}')).toBe(4);

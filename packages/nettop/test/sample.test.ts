@@ -25,7 +25,7 @@ describe('filters', () => {
 
 describe('rows and rates', () => {
   it('rates are the interval delta over its seconds; totals are kept', () => {
-    const r = toRow(conn({ sentBytes: 5000n, delta: { sentBytes: 1000n, recvBytes: 250n, sentPackets: 1n, recvPackets: 1n, retransmits: 0 } }), 4);
+    const r = toRow(conn({ sentBytes: 5000, delta: { sentBytes: 1000, recvBytes: 250, sentPackets: 1, recvPackets: 1, retransmits: 0 } }), 4);
     expect(r).toMatchObject({ sentBytes: 5000, intervalSentBytes: 1000, intervalRecvBytes: 250, sendRate: 250, recvRate: 62.5 });
     expect(toRow(conn(), 0).sendRate).toBe(0);
   });
@@ -40,9 +40,9 @@ describe('rows and rates', () => {
   });
 
   it('sorts by rate, then total bytes, then id', () => {
-    const slow = toRow(conn({ id: 1n, delta: { sentBytes: 1n, recvBytes: 0n, sentPackets: 0n, recvPackets: 0n, retransmits: 0 } }), 1);
-    const fast = toRow(conn({ id: 2n, delta: { sentBytes: 0n, recvBytes: 9n, sentPackets: 0n, recvPackets: 0n, retransmits: 0 } }), 1);
-    const big = toRow(conn({ id: 3n, sentBytes: 10n ** 9n, delta: { sentBytes: 1n, recvBytes: 0n, sentPackets: 0n, recvPackets: 0n, retransmits: 0 } }), 1);
+    const slow = toRow(conn({ id: 1n, delta: { sentBytes: 1, recvBytes: 0, sentPackets: 0, recvPackets: 0, retransmits: 0 } }), 1);
+    const fast = toRow(conn({ id: 2n, delta: { sentBytes: 0, recvBytes: 9, sentPackets: 0, recvPackets: 0, retransmits: 0 } }), 1);
+    const big = toRow(conn({ id: 3n, sentBytes: 10 ** 9, delta: { sentBytes: 1, recvBytes: 0, sentPackets: 0, recvPackets: 0, retransmits: 0 } }), 1);
     expect([slow, fast, big].sort(byRate).map((r) => r.id)).toEqual(['2', '3', '1']);
   });
 });

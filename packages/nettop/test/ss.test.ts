@@ -58,9 +58,9 @@ describe('accuracy', () => {
   it('worst difference over the sockets both know, in our namespace, seen from their start', () => {
     const NS = 4026531840;
     const conns = [
-      conn({ sentBytes: 100n, recvBytes: 1000n }),
-      conn({ localPort: 40001, sentBytes: 10n, recvBytes: 0n }),
-      conn({ localPort: 40002, sentBytes: 999n, seenLate: true }),
+      conn({ sentBytes: 100, recvBytes: 1000 }),
+      conn({ localPort: 40001, sentBytes: 10, recvBytes: 0 }),
+      conn({ localPort: 40002, sentBytes: 999, seenLate: true }),
       conn({ localPort: 40003, netns: 1 }),
       conn({ localPort: 40004, closed: 'destroyed' }),
       conn({ localPort: 40005, protocol: 'udp', tcp: undefined }),
@@ -79,7 +79,7 @@ describe('accuracy', () => {
   });
 
   it('a socket used by several processes: the sum of its entries', () => {
-    const conns = [conn({ pid: 1, sentBytes: 60n, recvBytes: 0n }), conn({ pid: 2, sentBytes: 40n, recvBytes: 0n })];
+    const conns = [conn({ pid: 1, sentBytes: 60, recvBytes: 0 }), conn({ pid: 2, sentBytes: 40, recvBytes: 0 })];
     expect(compareAccuracy(conns, [ss({ bytesSent: 100, bytesReceived: 0 })], 4026531840)).toEqual({ sockets: 1, maxSentDiffBytes: 0, maxRecvDiffBytes: 0 });
   });
 });

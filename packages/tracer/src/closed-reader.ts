@@ -2,17 +2,18 @@
 // ring buffer (one record per close), or from per-CPU batches on a perf
 // buffer, where a partly filled batch is read from its map on demand and
 // the part already delivered is skipped when the full batch arrives.
-import { BATCH_SIZE, CONN_SIZE, decodeConn, toBatch, type Conn } from '@tracer-bpf/decode';
+import { BATCH_SIZE, CONN_SIZE, toBatch, type Conn } from '@tracer-bpf/decode';
 import type { BpfObject, PerfBufferReader, RingBufferReader } from '@tracer-bpf/loader';
-import { type Connection, toConnection } from './connection.js';
 import type { Transport } from './options.js';
+import { rowFromConn } from './rows.js';
 
+/** Gets each close record as a row (rows.ts). */
 export interface ClosedSink {
-  (c: Connection): void;
+  (row: Float64Array): void;
 }
 
-function fromConn(c: Conn): Connection {
-  return toConnection(c.tuple, c.stats, c.tcp, c.reason);
+function fromConn(c: Conn): Float64Array {
+  return rowFromConn(c.bytes());
 }
 
 export class ClosedReader {
@@ -35,7 +36,7 @@ export class ClosedReader {
       this.#ring = obj.openRingBuffer('closed_ring', (records) => {
         for (const r of records) {
           if (r.byteLength < CONN_SIZE) continue;
-          this.#deliver(fromConn(decodeConn(r)));
+          this.#deliver(rowFromConn(r));
         }
       });
       this.#ring.unref();
@@ -55,7 +56,7 @@ export class ClosedReader {
     }
   }
 
-  #deliver(c: Connection): void {
+  #deliver(c: Float64Array): void {
     this.delivered++;
     this.#sink(c);
   }

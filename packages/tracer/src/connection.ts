@@ -1,5 +1,5 @@
-// What users get: plain typed objects, nothing libbpf- or view-shaped.
-import { type ConnStats, type ConnTuple, type TcpStats, ConnDirection, closeReason, TcpState } from '@tracer-bpf/decode';
+// What users get: typed connections with numbers (views over a snapshot's
+// rows, see rows.ts, or plain objects from toObject()), nothing libbpf-shaped.
 
 export type Protocol = 'tcp' | 'udp';
 export type Family = 'ipv4' | 'ipv6';
@@ -25,8 +25,16 @@ export interface TcpInfo {
   state: TcpStateName | undefined;
 }
 
+/**
+ * One connection. Counters and clock values are numbers: exact below 2^53
+ * (8 PiB, or 9 x 10^15 packets: a connection at 100 Gbit/s for 8 days),
+ * rounded to the nearest double above (never wrapped). The CLOCK_MONOTONIC
+ * values pass 2^53 ns after 104 days of uptime, where a double's step is
+ * 2 ns (4 ns after 208 days): far finer than the clock ticks behind
+ * `lastUpdate`. `id` stays a bigint: assigned ids use all 64 bits.
+ */
 export interface Connection {
-  /** Tells connections on a reused tuple apart: the socket cookie, or an id assigned at first sight. */
+  /** Tells connections on a reused tuple apart: the socket cookie, or an id assigned at first sight (bit 63 set). */
   id: bigint;
   /** `id` is the kernel's socket cookie (as `ss -e` shows it). */
   idIsCookie: boolean;
@@ -43,14 +51,14 @@ export interface Connection {
   remoteAddress: string;
   remotePort: number;
   direction: Direction;
-  sentBytes: bigint;
-  recvBytes: bigint;
+  sentBytes: number;
+  recvBytes: number;
   /** TCP segments / UDP datagrams. */
-  sentPackets: bigint;
-  recvPackets: bigint;
+  sentPackets: number;
+  recvPackets: number;
   /** CLOCK_MONOTONIC ns of the first sight and of the last update (the close time when closed). */
-  start: bigint;
-  lastUpdate: bigint;
+  start: number;
+  lastUpdate: number;
   /** It existed before the tracer started: its counters start at the first event seen. */
   seenLate: boolean;
   /** UDP: traffic seen both ways. */
@@ -60,65 +68,17 @@ export interface Connection {
   closed: CloseReason | undefined;
 }
 
-const STATE_NAMES = Object.fromEntries(Object.entries(TcpState).map(([k, v]) => [v, k])) as Record<number, TcpStateName>;
-
-export function stateNames(mask: number): TcpStateName[] {
-  const out: TcpStateName[] = [];
-  for (let s = 1; s <= 12; s++) if ((mask >>> s) & 1) out.push(STATE_NAMES[s]!);
-  return out;
+/** What moved on a connection since the client's previous call (everything, the first time it sees it). */
+export interface ConnectionDelta {
+  sentBytes: number;
+  recvBytes: number;
+  sentPackets: number;
+  recvPackets: number;
+  /** TCP retransmits (0 for UDP). */
+  retransmits: number;
 }
 
-/** stateNames() per mask, made once: a connection's `states` is one of these shared, frozen arrays (no array per connection per read). */
-const STATES_BY_MASK = new Map<number, readonly TcpStateName[]>();
-function statesOf(mask: number): TcpStateName[] {
-  let s = STATES_BY_MASK.get(mask);
-  if (!s) {
-    s = Object.freeze(stateNames(mask));
-    STATES_BY_MASK.set(mask, s);
-  }
-  return s as TcpStateName[];
-}
-
-function direction(d: number): Direction {
-  return d === ConnDirection.INCOMING ? 'incoming' : d === ConnDirection.OUTGOING ? 'outgoing' : 'unknown';
-}
-
-export function tcpInfo(t: TcpStats): TcpInfo {
-  return {
-    retransmits: t.retransmits,
-    rttUs: t.rtt,
-    rttVarUs: t.rttVar,
-    segsOut: t.segsOut,
-    segsIn: t.segsIn,
-    states: statesOf(t.stateTransitions),
-    state: t.state ? STATE_NAMES[t.state] : undefined,
-  };
-}
-
-/** A Connection from a tuple and its counters; `pid` overrides the tuple's (a TCP socket record's process slot). */
-export function toConnection(tup: ConnTuple, s: ConnStats, tcp: TcpStats | undefined, reason?: number, pid?: number): Connection {
-  return {
-    id: s.id,
-    idIsCookie: s.idIsCookie,
-    protocol: tup.isTcp ? 'tcp' : 'udp',
-    family: tup.isIPv6 ? 'ipv6' : 'ipv4',
-    pid: pid ?? tup.pid,
-    command: undefined,
-    netns: tup.netns,
-    localAddress: tup.source,
-    localPort: tup.sport,
-    remoteAddress: tup.dest,
-    remotePort: tup.dport,
-    direction: direction(s.direction),
-    sentBytes: s.sentBytes,
-    recvBytes: s.recvBytes,
-    sentPackets: s.sentPackets,
-    recvPackets: s.recvPackets,
-    start: s.start,
-    lastUpdate: s.timestamp,
-    seenLate: s.seenLate,
-    assured: s.isAssured,
-    tcp: tup.isTcp && tcp ? tcpInfo(tcp) : undefined,
-    closed: reason === undefined ? undefined : closeReason(reason),
-  };
+/** A connection as a client reads it: with what moved since that client's previous call. */
+export interface ClientConnection extends Connection {
+  delta: ConnectionDelta;
 }

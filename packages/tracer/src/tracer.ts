@@ -4,16 +4,16 @@ import { existsSync } from 'node:fs';
 import { release, version } from 'node:os';
 import { objects } from '@tracer-bpf/bpf';
 import { BPF_F_NO_PREALLOC, BpfError, featureTurnedOff, findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature, removeStaleProbeEvents } from '@tracer-bpf/loader';
-import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTcpStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
+import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
 import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
 import { HOOK_FIELDS, offsetsFromBtf, type OffsetSource, resolveOffsets, type SockOffsets } from '@tracer-bpf/offsetguess';
 import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGRAMS } from './backends.js';
 import { checkHookNames, type HookInfo, type HookPlan, planHooks } from './hooks.js';
-import { type ClientConnection, Clients, type ClientStats } from './clients.js';
+import { Clients, type ClientStats } from './clients.js';
 import { ClosedReader } from './closed-reader.js';
 import { MapScanner } from './map-scan.js';
 import { ProcessNames } from './process-names.js';
-import { type Connection, toConnection } from './connection.js';
+import { type ClosedRow, ConnectionList, type ConnectionView, REC, ROW, RowStore, rowFromFlow, rowFromRecord, W_PID, wordsOf, writeRow } from './rows.js';
 import { TracerError } from './errors.js';
 import { cancelProtPrefetch, classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, prefetchProtGlobals, protGlobals, syscallGlobals } from './globals.js';
 import type { KernelReads, TracerOptions, Transport } from './options.js';
@@ -120,35 +120,22 @@ export interface TracerStats {
 const DEFAULT_MAX = 65536;
 /** The hash maps option mapPrealloc applies to: the per-connection maps, the listening ports, the UDP syscalls in flight. */
 const PREALLOC_MAPS = ['conn_stats', 'sock_state', 'port_bindings', 'udp_calls'];
-/** Offsets in struct tcp_sock_rec, the head of a sock_state value. */
-const TCP_REC = (() => {
-  const f = abi.structs.tcp_sock_rec.fields;
-  return { tup: f.tup.offset, tcp: f.tcp.offset, slots: f.slots.offset, pids: f.pids.offset, nslots: f.nslots.offset, live: f.live.offset };
-})();
-const CONN_MAX_PIDS = abi.enums.tracer_abi_const.CONN_MAX_PIDS;
-/** The connections of one socket record (struct tcp_sock_rec at `at`): one per process slot. */
-function recordConnections(values: Buffer, at: number, reason: number | undefined): Connection[] {
-  const tup = decodeTuple(values, at + TCP_REC.tup);
-  const tcp = decodeTcpStats(values, at + TCP_REC.tcp);
-  const n = Math.min(values[at + TCP_REC.nslots]!, CONN_MAX_PIDS);
-  const out: Connection[] = [];
-  for (let j = 0; j < n; j++) {
-    const pid = values.readUInt32LE(at + TCP_REC.pids + 4 * j);
-    out.push(toConnection(tup, decodeConnStats(values, at + TCP_REC.slots + CONN_STATS_SIZE * j), tcp, reason, pid));
-  }
-  return out;
-}
+const TWO32 = 4294967296;
 
-/** A socket record's last activity: the newest timestamp of its process slots (undefined without a slot). */
-function recordStamp(values: Buffer, at: number): bigint | undefined {
-  const n = Math.min(values[at + TCP_REC.nslots]!, CONN_MAX_PIDS);
-  let stamp: bigint | undefined;
+/** A socket record's last activity: the newest timestamp of its process slots (-1 without a slot; ns as a number). */
+function recordStamp(w: Uint32Array, r: number, nslots: number): number {
+  const n = Math.min(nslots, REC.maxPids);
+  const ts = REC.slots + TS_WORD;
+  let stamp = -1;
   for (let j = 0; j < n; j++) {
-    const t = decodeConnStats(values, at + TCP_REC.slots + CONN_STATS_SIZE * j).timestamp;
-    if (stamp === undefined || t > stamp) stamp = t;
+    const k = r + ts + REC.slotWords * j;
+    const t = w[k]! + w[k + 1]! * TWO32;
+    if (t > stamp) stamp = t;
   }
   return stamp;
 }
+/** conn_stats.timestamp, in words. */
+const TS_WORD = abi.structs.conn_stats.fields.timestamp.offset / 4;
 
 /** snapshot()'s client name. */
 const DEFAULT_CLIENT = 'default';
@@ -388,6 +375,10 @@ export class Tracer {
   #peersLater: readonly string[];
   #peersError: Error | undefined;
   #maxConnections: number;
+  /** Connections of the last read. */
+  #lastCount = 0;
+  /** Rows a client's slab is made for: every entry of both connection maps. */
+  #rowsCapacity: number;
   #isClosed = false;
   /** Chunked readers of the connection maps, with buffers kept for the tracer's life. */
   #sockScan: MapScanner;
@@ -417,6 +408,7 @@ export class Tracer {
     clients.add(DEFAULT_CLIENT, Date.now());
     this.#obj = obj;
     this.#sockScan = new MapScanner(obj.map('sock_state'));
+    this.#rowsCapacity = obj.map('sock_state').maxEntries + obj.map('conn_stats').maxEntries;
     this.#connScan = new MapScanner(obj.map('conn_stats'));
     this.#udpTimeouts = udpTimeouts;
     this.info = info;
@@ -646,7 +638,7 @@ export class Tracer {
    * since the last call, each closed one exactly once: connections() of the
    * default client.
    */
-  snapshot(): ClientConnection[] {
+  snapshot(): ConnectionList {
     this.#check('snapshot');
     return this.connections({ client: DEFAULT_CLIENT });
   }
@@ -659,22 +651,24 @@ export class Tracer {
    * now (it sees what closes from its first call on), and a client silent
    * for clientTimeoutMs is dropped.
    */
-  connections(opts: { client?: string } = {}): ClientConnection[] {
+  connections(opts: { client?: string } = {}): ConnectionList {
     this.#check('connections');
     const client = opts.client ?? DEFAULT_CLIENT;
     if (typeof client !== 'string' || client === '') throw new TracerError('ERR_TRACER_OPTION', 'connections: client must be a non-empty string');
     this.#closed.flush();
     this.#attachPeersIfMissed();
+    // One slab per client, for every entry the maps can hold (untouched rows cost no memory), grown (copied) only
+    // when sockets used by several processes fill more rows than that.
+    const rows = this.#clients.rowsFor(client, Date.now(), this.#rowsCapacity, this.#lastCount);
+    this.#readTcp(rows);
     // UDP flows expired by this read are closes like any other: every client gets them.
-    const live: Connection[] = [];
-    for (const c of this.#read(true)) {
-      if (c.closed) this.#enqueue(c);
-      else live.push(c);
-    }
+    for (const c of this.#readFlows(rows)) this.#enqueue(c);
+    this.#lastCount = rows.n;
     const now = Date.now();
-    for (const c of live) c.command = this.#names.get(c.pid, now);
+    const name = (pid: number): string | undefined => this.#names.get(pid, now);
+    for (let i = 0; i < rows.n; i++) rows.nameRow(i, name);
     this.#clients.expire(now);
-    return this.#clients.take(client, live, now);
+    return this.#clients.take(client, rows, now);
   }
 
   /**
@@ -683,7 +677,7 @@ export class Tracer {
    * client). It waits at most closedPollMs between reads of the kernel's
    * close records, and ends when the tracer closes or `signal` aborts.
    */
-  async *closedConnections(opts: { signal?: AbortSignal } = {}): AsyncGenerator<ClientConnection, void, undefined> {
+  async *closedConnections(opts: { signal?: AbortSignal } = {}): AsyncGenerator<ConnectionView, void, undefined> {
     this.#check('closedConnections');
     const { signal } = opts;
     const name = `closed-iterator-${++this.#iterators}`;
@@ -738,69 +732,86 @@ export class Tracer {
     this.#clients.expire(Date.now());
     if (Date.now() - this.#lastTcpCheck >= this.#tcpIdleMs / 2) {
       this.#lastTcpCheck = Date.now();
-      for (const c of this.#vanishedTcp()) this.#enqueue(c);
+      for (const row of this.#vanishedTcp()) this.#enqueue(row);
     }
     if (Date.now() - this.#lastRead < this.#sweepMs) return;
-    for (const c of this.#read(false)) this.#enqueue(c);
+    for (const row of this.#readFlows(undefined)) this.#enqueue(row);
   }
 
-  #enqueue(c: Connection): void {
-    // Named now: the process may be gone by the time a client reads it.
-    c.command = this.#names.get(c.pid, Date.now());
+  /** A closed connection (its row) for every client, named now: the process may be gone by the time a client reads it. */
+  #enqueue(row: Float64Array): void {
+    const u = new Uint32Array(row.buffer, row.byteOffset, ROW * 2);
+    const pid = u[W_PID]!;
+    const c: ClosedRow = { row, command: pid === 0 ? undefined : this.#names.get(pid, Date.now()) };
     this.#clients.push(c);
     for (const wake of this.#waiters) wake();
   }
 
-  /** Live connections (when `live`) and UDP flows expired now. */
-  #read(live: boolean): Connection[] {
+  /**
+   * The flow map (UDP flows, and TCP entries of the kernels that keep them
+   * there): live entries into `rows` (if given), and the UDP flows that
+   * expired now, removed from the map, returned as closed rows.
+   */
+  #readFlows(rows: RowStore | undefined): Float64Array[] {
     this.#lastRead = Date.now();
-    const out: Connection[] = live ? this.#readTcp() : [];
     const connMap = this.#obj.map('conn_stats');
     const now = monotonicNs();
     const { oneWayMs, assuredMs } = this.#udpTimeouts;
     // Expired flows are deleted after the scan: deleting while a batch read walks the map could make it skip entries.
     const expired: { key: Buffer; timestamp: bigint }[] = [];
+    const TW = CONN_TUPLE_SIZE / 4;
+    const SW = CONN_STATS_SIZE / 4;
     this.#connScan.scan((keys, values, count) => {
+      const kw = wordsOf(keys);
+      const vw = wordsOf(values);
+      if (rows) rows.reserve(count);
       for (let i = 0; i < count; i++) {
-        const at = i * CONN_TUPLE_SIZE;
-        const tup = decodeTuple(keys, at);
-        const st = decodeConnStats(values, i * CONN_STATS_SIZE);
+        const tup = decodeTuple(keys, i * CONN_TUPLE_SIZE);
         if (!tup.isTcp) {
+          const st = decodeConnStats(values, i * CONN_STATS_SIZE);
           const idleMs = Number(now - st.timestamp) / 1e6;
           if (idleMs >= (st.isAssured ? assuredMs : oneWayMs)) {
+            const at = i * CONN_TUPLE_SIZE;
             expired.push({ key: Buffer.from(keys.subarray(at, at + CONN_TUPLE_SIZE)), timestamp: st.timestamp });
             continue;
           }
         }
-        if (live) out.push(toConnection(tup, st, undefined));
+        if (rows) writeRow(rows.f, rows.u, rows.n++ * ROW, kw, i * TW, vw, i * SW, -1, -1, 0);
       }
     });
+    const out: Float64Array[] = [];
     for (const { key, timestamp } of expired) {
       // Expired: removed from the kernel map and delivered as closed, once.
       // Re-read right before the delete: a datagram since the read keeps it alive.
       const fresh = connMap.lookup(key);
       if (fresh && decodeConnStats(fresh).timestamp === timestamp && connMap.delete(key)) {
         this.#expired++;
-        out.push(toConnection(decodeTuple(key), decodeConnStats(Buffer.from(fresh)), undefined, ConnCloseReason.EXPIRED));
-      } else if (fresh && live) {
-        out.push(toConnection(decodeTuple(key), decodeConnStats(Buffer.from(fresh)), undefined));
+        out.push(rowFromFlow(key, fresh, ConnCloseReason.EXPIRED));
+      } else if (fresh && rows) {
+        rows.reserve(1);
+        rows.f.set(rowFromFlow(key, fresh, 0), rows.n++ * ROW);
       }
     }
     return out;
   }
 
-  /** Live TCP connections: one per process slot of every socket record (struct tcp_sock_rec) that is live. */
-  #readTcp(): Connection[] {
+  /** Live TCP connections into `rows`: one per process slot of every socket record (struct tcp_sock_rec) that is live. */
+  #readTcp(rows: RowStore): void {
     const stride = this.#obj.map('sock_state').valueSize;
-    const out: Connection[] = [];
+    if (stride % 4 !== 0) throw new Error(`sock_state value size ${stride} is not a multiple of 4`);
+    const sw = stride >>> 2;
     this.#sockScan.scan((_keys, values, count) => {
+      const w = wordsOf(values);
+      rows.reserve(count);
       for (let i = 0; i < count; i++) {
         const at = i * stride;
-        if (values[at + TCP_REC.live] === 0) continue;
-        for (const c of recordConnections(values, at, undefined)) out.push(c);
+        if (values[at + REC.live] === 0) continue;
+        const n = Math.min(values[at + REC.nslots]!, REC.maxPids);
+        if (rows.n + n > rows.capacity) rows.reserve(n + count - i);
+        const r = i * sw;
+        for (let j = 0; j < n; j++) writeRow(rows.f, rows.u, rows.n++ * ROW, w, r + REC.tup, w, r + REC.slots + REC.slotWords * j, r + REC.tcp, w[r + REC.pids + j]!, 0);
       }
     });
-    return out;
   }
 
   /**
@@ -809,35 +820,41 @@ export class Tracer {
    * removed from the map, one closed connection per process slot. An alive
    * connection, however idle, is in the table and stays.
    */
-  #vanishedTcp(): Connection[] {
+  #vanishedTcp(): Float64Array[] {
     const map = this.#obj.map('sock_state');
     const stride = map.valueSize;
     const keySize = map.keySize;
-    const now = monotonicNs();
-    const idleNs = BigInt(this.#tcpIdleMs) * 1_000_000n;
-    const stale: { key: Buffer; conns: Connection[]; stamp: bigint }[] = [];
+    const now = Number(monotonicNs());
+    const idleNs = this.#tcpIdleMs * 1e6;
+    const stale: { key: Buffer; rows: Float64Array[]; stamp: number }[] = [];
     this.#sockScan.scan((keys, values, count) => {
+      const w = wordsOf(values);
       for (let i = 0; i < count; i++) {
         const at = i * stride;
-        const stamp = recordStamp(values, at);
-        if (stamp === undefined || now - stamp < idleNs) continue;
-        const conns = recordConnections(values, at, ConnCloseReason.EXPIRED);
-        if (conns[0]!.localPort === 0 || conns[0]!.remotePort === 0) continue;
-        stale.push({ key: Buffer.from(keys.subarray(i * keySize, (i + 1) * keySize)), conns, stamp });
+        const r = at >>> 2;
+        const n = Math.min(values[at + REC.nslots]!, REC.maxPids);
+        const stamp = recordStamp(w, r, n);
+        if (stamp < 0 || now - stamp < idleNs) continue;
+        const rs: Float64Array[] = [];
+        for (let j = 0; j < n; j++) rs.push(rowFromRecord(w, r, j, ConnCloseReason.EXPIRED));
+        const v = new ConnectionList(RowStore.of(rs[0]!)).at(0)!;
+        if (v.localPort === 0 || v.remotePort === 0) continue;
+        stale.push({ key: Buffer.from(keys.subarray(i * keySize, (i + 1) * keySize)), rows: rs, stamp });
       }
     });
     if (stale.length === 0) return [];
-    const tables = socketTables(new Set(stale.map((s) => s.conns[0]!.netns)), netnsRepresentatives());
-    const out: Connection[] = [];
-    for (const s of stale) {
-      const c = s.conns[0]!;
+    const first = (x: { rows: Float64Array[] }): ConnectionView => new ConnectionList(RowStore.of(x.rows[0]!)).at(0)!;
+    const tables = socketTables(new Set(stale.map((x) => first(x).netns)), netnsRepresentatives());
+    const out: Float64Array[] = [];
+    for (const x of stale) {
+      const c = first(x);
       const table = tables.get(c.netns);
       if (!table || table.has(tableKey(c))) continue;
       // Re-read right before the delete: an event since the read keeps it.
-      const fresh = map.lookup(s.key);
-      if (!fresh || recordStamp(fresh, 0) !== s.stamp || !map.delete(s.key)) continue;
+      const fresh = map.lookup(x.key);
+      if (!fresh || recordStamp(wordsOf(fresh), 0, fresh[REC.nslots]!) !== x.stamp || !map.delete(x.key)) continue;
       this.#vanished++;
-      out.push(...s.conns);
+      out.push(...x.rows);
     }
     return out;
   }

@@ -7,8 +7,12 @@
 // is the closed-loss benchmark's figure, this machine is shared), none is
 // live, the kernel maps hold no entry of that namespace (bpftool) and as many
 // entries as there are live connections; and the tracer's RSS after gc()
-// stays flat from the first round to the last. Host only (root, the real
-// kernel).
+// never rises above the first round's by more than the slack. A warm-up
+// round of the same churn comes first, checked like the others but not
+// measured: V8 grows its young generation (to 32 MiB here) once enough has
+// survived its scavenges, a one-time step it took in round 1 or in round 2
+// (RSS 90.7 -> 111.1 MiB, then flat), so round 1 was not reliably warm.
+// Host only (root, the real kernel).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -78,7 +82,8 @@ describe(`${TOTAL} short connections through a running tracer (CHURN_CONNECTIONS
       let lostBefore = base.closedLost;
       const rss: number[] = [];
       const t0 = Date.now();
-      for (let round = 0; round < ROUNDS; round++) {
+      // round 0: the warm-up
+      for (let round = 0; round <= ROUNDS; round++) {
         const count = Math.floor(TOTAL / ROUNDS);
         tracer.send('reset');
         expect(await tracer.next()).toEqual({ reset: true });
@@ -92,7 +97,7 @@ describe(`${TOTAL} short connections through a running tracer (CHURN_CONNECTIONS
           await new Promise((res) => setTimeout(res, 200));
           r = await report(tracer, made.netns);
         }
-        const where = `round ${round + 1}: ${JSON.stringify({ ...made, ...r })}`;
+        const where = `${round === 0 ? 'warm-up round' : `round ${round}`}: ${JSON.stringify({ ...made, ...r })}`;
         // both ends of every connection, each delivered once or counted lost: nothing silently missing, nothing twice
         const lost = r.closedLost - lostBefore;
         lostBefore = r.closedLost;
@@ -105,11 +110,11 @@ describe(`${TOTAL} short connections through a running tracer (CHURN_CONNECTIONS
         expect(entriesIn(connStats, 'key', 36, made.netns), where).toBe(0);
         // and the maps hold what is live: the host's other connections, which come and go (read a moment apart: a little slack)
         expect(Math.abs(r.mapEntries - r.liveAll), where).toBeLessThanOrEqual(8);
-        rss.push(r.rss);
+        if (round > 0) rss.push(r.rss);
         console.log(`churn ${where}; lost ${lost}; ${((Date.now() - t0) / 1000).toFixed(1)} s so far`);
       }
-      // RSS after gc(): flat from the first round (warm) to the last
-      expect(rss.at(-1)! - rss[0]!, `RSS by round: ${rss.map((x) => (x / 2 ** 20).toFixed(1)).join(', ')} MiB`).toBeLessThan(RSS_SLACK);
+      // RSS after gc(): flat from the first round (warm) to the last, every round in between too
+      expect(Math.max(...rss) - rss[0]!, `RSS by round: ${rss.map((x) => (x / 2 ** 20).toFixed(1)).join(', ')} MiB`).toBeLessThan(RSS_SLACK);
     } finally {
       tracer.child.kill('SIGKILL');
     }

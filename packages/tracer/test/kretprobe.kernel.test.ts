@@ -49,14 +49,14 @@ describe('kprobe backend: kretprobes under concurrency', () => {
       const end = Date.now() + (IN_VM ? 90_000 : 10_000);
       const mine = (): Connection[] => closed.filter((c) => c.protocol === 'tcp' && c.remotePort === port && c.pid === r.pid);
       while (mine().length < r.connects && Date.now() < end) {
-        for (const c of t.snapshot()) if (c.closed !== undefined) closed.push(c);
+        for (const c of t.snapshot().toObjects()) if (c.closed !== undefined) closed.push(c);
         await sleep(50);
       }
       if (mine().length !== r.connects) {
         const ours = closed.filter((c) => c.protocol === 'tcp' && c.remotePort === port);
         const byPid = new Map<number, number>();
         for (const c of ours) byPid.set(c.pid, (byPid.get(c.pid) ?? 0) + 1);
-        const live = t.snapshot().filter((c) => c.protocol === 'tcp' && c.remotePort === port);
+        const live = t.snapshot().toObjects().filter((c) => c.protocol === 'tcp' && c.remotePort === port);
         // what the ones still live went through, and what the kernel says of them (ss)
         const ss = await promisify(execFile)('ss', ['-tanoi', `dport = :${port}`]).then((x) => x.stdout, (e: Error) => e.message);
         console.log(`close records to port ${port}: ${ours.length}; by pid ${JSON.stringify([...byPid])}; live: ${live.length} ${JSON.stringify(live.map((c) => ({ port: c.localPort, pid: c.pid, states: c.tcp?.states, sent: String(c.sentBytes), seenLate: c.seenLate })))}; closedLost ${t.stats().kernel.closedLost}\n${ss}`);
@@ -70,12 +70,12 @@ describe('kprobe backend: kretprobes under concurrency', () => {
       expect(t.stats().tcpVanished).toBeGreaterThanOrEqual(expired.length);
       expect(mine()).toHaveLength(r.connects);
       expect(new Set(mine().map((c) => c.localPort)).size).toBe(r.connects);
-      expect(mine().every((c) => c.direction === 'outgoing' && c.sentBytes === 1n && (c.closed === 'destroyed' || c.closed === 'expired'))).toBe(true);
+      expect(mine().every((c) => c.direction === 'outgoing' && c.sentBytes === 1 && (c.closed === 'destroyed' || c.closed === 'expired'))).toBe(true);
       const st = t.stats();
       const ret = st.programs.find((p) => p.name === 'kr_tcp_v4_connect')!;
       expect(ret.missed).toBe(0n);
       // every return ran the program (the tracer's own start-up connects none)
-      expect(ret.runCount).toBeGreaterThanOrEqual(BigInt(r.connects));
+      expect(ret.runCount).toBeGreaterThanOrEqual((r.connects));
       expect(kretprobeMaxActive()).toBeGreaterThanOrEqual(THREADS);
     } finally {
       await new Promise<void>((r) => srv.close(() => r()));

@@ -127,7 +127,7 @@ async function closedPair(t: Tracer, netns: number, ports: number[]): Promise<Co
   const seen: Connection[] = [];
   const deadline = Date.now() + 10_000;
   for (;;) {
-    for (const c of t.snapshot()) if (c.protocol === 'tcp' && c.netns === netns && ports.includes(c.localPort) && ports.includes(c.remotePort)) seen.push(c);
+    for (const c of t.snapshot().toObjects()) if (c.protocol === 'tcp' && c.netns === netns && ports.includes(c.localPort) && ports.includes(c.remotePort)) seen.push(c);
     if (seen.filter((c) => c.closed).length >= 2 || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -143,8 +143,8 @@ function expectExchange(got: Connection[], r: Run, pid: number): void {
   const common = { protocol: 'tcp', family: 'ipv4', pid, netns: r.inner.netns, localAddress: '127.0.0.1', remoteAddress: '127.0.0.1', closed: 'destroyed' } as const;
   expect(got.map(pick).sort(byPort)).toEqual(
     [
-      { ...common, localPort: r.result.clientPort, remotePort: r.result.serverPort, direction: 'outgoing', sentBytes: BigInt(UP), recvBytes: BigInt(DOWN) },
-      { ...common, localPort: r.result.serverPort, remotePort: r.result.clientPort, direction: 'incoming', sentBytes: BigInt(DOWN), recvBytes: BigInt(UP) },
+      { ...common, localPort: r.result.clientPort, remotePort: r.result.serverPort, direction: 'outgoing', sentBytes: (UP), recvBytes: (DOWN) },
+      { ...common, localPort: r.result.serverPort, remotePort: r.result.clientPort, direction: 'incoming', sentBytes: (DOWN), recvBytes: (UP) },
     ].sort(byPort),
   );
 }

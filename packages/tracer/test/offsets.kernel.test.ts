@@ -17,9 +17,9 @@ describe.each(['tracepoint', 'tp_btf', 'kprobe', 'fentry'] as BackendName[])('ba
       expect(t.info.offsetsReason).toMatch(/^forced by the offsets option: guessed in \d+ ms$/);
       const { clientPort, serverPort } = await exchange('127.0.0.1', 3000, 700);
       await new Promise((r) => setTimeout(r, 100));
-      const mine = t.snapshot().filter((c) => c.protocol === 'tcp' && (c.localPort === serverPort || c.remotePort === serverPort));
-      expect(mine.filter((c) => c.localPort === clientPort)[0]).toMatchObject({ remotePort: serverPort, sentBytes: 3000n, recvBytes: 700n, pid: process.pid, closed: 'destroyed' });
-      expect(mine.filter((c) => c.localPort === serverPort)[0]).toMatchObject({ remotePort: clientPort, sentBytes: 700n, recvBytes: 3000n, pid: process.pid, closed: 'destroyed' });
+      const mine = t.snapshot().toObjects().filter((c) => c.protocol === 'tcp' && (c.localPort === serverPort || c.remotePort === serverPort));
+      expect(mine.filter((c) => c.localPort === clientPort)[0]).toMatchObject({ remotePort: serverPort, sentBytes: 3000, recvBytes: 700, pid: process.pid, closed: 'destroyed' });
+      expect(mine.filter((c) => c.localPort === serverPort)[0]).toMatchObject({ remotePort: clientPort, sentBytes: 700, recvBytes: 3000, pid: process.pid, closed: 'destroyed' });
     } finally {
       t.close();
     }

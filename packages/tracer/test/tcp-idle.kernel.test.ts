@@ -70,7 +70,7 @@ describe('TCP idle check', () => {
       const end = Date.now() + IDLE_MS * 6;
       let live: Connection[] = [];
       while (Date.now() < end) {
-        const s = t.snapshot();
+        const s = t.snapshot().toObjects();
         for (const x of s) if (x.closed !== undefined) closed.push(x);
         live = s.filter((x) => x.closed === undefined && x.protocol === 'tcp' && (x.localPort === clientPort || x.remotePort === clientPort));
         if (closed.some((x) => x.localPort === 1) && Date.now() > end - IDLE_MS * 3) break;

@@ -15,7 +15,7 @@ const closedByNetns = new Map();
 let live = [];
 const poll = () => {
   live = [];
-  for (const c of tracer.snapshot()) {
+  for (const c of tracer.snapshot().toObjects()) {
     if (c.closed) closedByNetns.set(c.netns, (closedByNetns.get(c.netns) ?? 0) + 1);
     else live.push(c);
   }

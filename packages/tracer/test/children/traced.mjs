@@ -33,7 +33,7 @@ let snapshots = 0;
 let seen = 0;
 for (;;) {
   await exchange();
-  seen += tracer.snapshot().filter((c) => c.remotePort === port || c.localPort === port).length;
+  seen += tracer.snapshot().toObjects().filter((c) => c.remotePort === port || c.localPort === port).length;
   snapshots++;
   if (snapshots === 5) {
     say({ running: true, snapshots, seen });

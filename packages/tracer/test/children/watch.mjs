@@ -21,7 +21,7 @@ const plain = (/** @type {Connection} */ c) => ({
 });
 const poll = () => {
   live = [];
-  for (const c of tracer.snapshot()) {
+  for (const c of tracer.snapshot().toObjects()) {
     if (c.localPort !== port && c.remotePort !== port) continue;
     if (c.closed) closed.push(plain(c));
     else live.push(plain(c));
