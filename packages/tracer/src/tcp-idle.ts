@@ -4,7 +4,9 @@
 // stay forever, though: one idle longer than tcpIdleCheckMs is checked
 // against the kernel's own socket table of its network namespace
 // (/proc/<pid>/net/tcp and tcp6, read through a process in that namespace),
-// and only a connection the kernel no longer has is removed.
+// and only a connection the kernel no longer has is removed. A TIME_WAIT
+// entry does not keep a record: it is the kernel's small time-wait socket,
+// made when the full socket (the one a record is kept for) was destroyed.
 import { readFileSync } from 'node:fs';
 import { formatAddress } from '@tracer-bpf/decode';
 
@@ -15,6 +17,9 @@ export interface TableEntry {
   remoteAddress: string;
   remotePort: number;
 }
+
+/** The `st` column of a TIME_WAIT entry (TCP_TIME_WAIT, in hex). */
+const TIME_WAIT = 0x06;
 
 /** The key of a table entry, or of a Connection (same fields) to look up in socketTables(). */
 export const tableKey = (e: TableEntry): string => `${e.localAddress} ${e.localPort} ${e.remoteAddress} ${e.remotePort}`;
@@ -32,21 +37,23 @@ function endpoint(text: string): { addr: string; port: number } | undefined {
   return { addr: formatAddress(words[0]! | (words[1]! << 32n), words[2]! | (words[3]! << 32n), true), port };
 }
 
-/** Every connection of a /proc/net/tcp or tcp6 text (any state). */
-export function parseSocketTable(text: string): TableEntry[] {
-  const out: TableEntry[] = [];
+/** Every connection of a /proc/net/tcp or tcp6 text (any state), with its TCP state number. */
+export function parseSocketTable(text: string): (TableEntry & { state: number })[] {
+  const out: (TableEntry & { state: number })[] = [];
   for (const line of text.split('\n').slice(1)) {
     const cols = line.trim().split(/\s+/);
     if (cols.length < 4) continue;
     const l = endpoint(cols[1]!);
     const r = endpoint(cols[2]!);
-    if (l && r) out.push({ localAddress: l.addr, localPort: l.port, remoteAddress: r.addr, remotePort: r.port });
+    const state = Number.parseInt(cols[3]!, 16);
+    if (l && r && Number.isInteger(state)) out.push({ localAddress: l.addr, localPort: l.port, remoteAddress: r.addr, remotePort: r.port, state });
   }
   return out;
 }
 
 /**
- * The connections the kernel has in each of `netns` (keys of tableKey), read
+ * The connections the kernel has full sockets for (every state but TIME_WAIT)
+ * in each of `netns` (keys of tableKey), read
  * through `pids` (one process per namespace). A namespace without a process
  * (kept by a bind mount) or whose tables cannot be read is absent from the
  * result: its records are kept.
@@ -60,7 +67,7 @@ export function socketTables(netns: Iterable<number>, pids: Map<number, number>)
     let read = false;
     for (const f of ['tcp', 'tcp6']) {
       try {
-        for (const e of parseSocketTable(readFileSync(`/proc/${pid}/net/${f}`, 'utf8'))) keys.add(tableKey(e));
+        for (const e of parseSocketTable(readFileSync(`/proc/${pid}/net/${f}`, 'utf8'))) if (e.state !== TIME_WAIT) keys.add(tableKey(e));
         read = true;
       } catch {
         // no IPv6 (ipv6.disable=1), or the process just exited

@@ -3,7 +3,10 @@
 // was never seen) is found by the idle check against the kernel's socket
 // table and delivered closed once, reason 'expired'. The stale record is
 // made by writing a record for a connection that does not exist into the
-// tracer's own socket map (bpftool), as a missed destroy would leave it.
+// tracer's own socket map (bpftool), as a missed destroy would leave it; a
+// second one names a connection the kernel holds in TIME_WAIT (its full
+// socket destroyed: the state a missed destroy of an active close leaves),
+// which must go at the next check, not when TIME_WAIT ends 60 s later.
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -36,34 +39,72 @@ function ownMaps(): { id: number; name: string; valueSize: number }[] {
 
 const hex = (b: Buffer): string[] => [...b].map((x) => x.toString(16).padStart(2, '0'));
 
+/** Writes a socket record for 127.0.0.1:sport -> 127.0.0.1:dport, idle since boot, into the tracer's map (as a missed destroy leaves one). */
+function staleRecord(map: { id: number; valueSize: number }, sk: bigint, sport: number, dport: number): void {
+  const f = abi.structs.tcp_sock_rec.fields;
+  const cs = abi.structs.conn_stats.fields;
+  const value = Buffer.alloc(map.valueSize);
+  encodeTuple({ source: '127.0.0.1', sport, dest: '127.0.0.1', dport, netns: NETNS, pid: 0, type: 'TCP' }).copy(value, f.tup.offset);
+  value.writeBigUInt64LE(1n, f.slots.offset + cs.timestamp.offset);
+  value.writeBigUInt64LE(1n, f.slots.offset + cs.start.offset);
+  value.writeUInt32LE(process.pid, f.pids.offset);
+  value[f.nslots.offset] = 1;
+  value[f.live.offset] = 1;
+  const key = Buffer.alloc(8);
+  key.writeBigUInt64LE(sk);
+  execFileSync('bpftool', ['map', 'update', 'id', String(map.id), 'key', 'hex', ...hex(key), 'value', 'hex', ...hex(value)]);
+}
+
+/** Local ports of this namespace's IPv4 TIME_WAIT entries (/proc/net/tcp, state 06). */
+function timeWaitPorts(): number[] {
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((c) => c[3] === '06')
+    .map((c) => Number.parseInt(c[1]!.split(':')[1]!, 16));
+}
+
+async function until(pred: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + (IN_VM ? 30_000 : 5_000);
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
 describe('TCP idle check', () => {
   it('keeps an alive idle connection; a record the kernel has no socket for is delivered closed once, expired', async () => {
     const t = await startTracer({ tcpIdleCheckMs: IDLE_MS, closedPollMs: 50 });
     const srv = net.createServer((s) => s.on('data', () => s.write('pong')));
+    let c: net.Socket | undefined;
     try {
       await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
       const port = (srv.address() as net.AddressInfo).port;
-      const c = net.connect(port, '127.0.0.1');
-      await new Promise<void>((r) => c.once('connect', () => r()));
+      c = net.connect(port, '127.0.0.1');
+      await new Promise<void>((r) => c!.once('connect', () => r()));
       c.write('ping');
-      await new Promise<void>((r) => c.once('data', () => r()));
+      await new Promise<void>((r) => c!.once('data', () => r()));
       const clientPort = c.localPort!;
 
-      // A record for 127.0.0.1:1 -> 127.0.0.1:2, which no socket has, idle since boot.
-      const f = abi.structs.tcp_sock_rec.fields;
-      const cs = abi.structs.conn_stats.fields;
+      // A connection closed by this end first: its 4-tuple stays in the table as TIME_WAIT.
+      const tw = net.connect(port, '127.0.0.1');
+      await new Promise<void>((r) => tw.once('connect', () => r()));
+      const twPort = tw.localPort!;
+      tw.on('data', () => {});
+      await new Promise<void>((r) => {
+        tw.once('close', () => r());
+        tw.end();
+      });
+      const inTimeWait = (): boolean => timeWaitPorts().includes(twPort);
+      await until(inTimeWait, 'TIME_WAIT of the closed connection');
+
+      // A record for 127.0.0.1:1 -> 127.0.0.1:2, which no socket has, idle since boot,
+      // and one for the TIME_WAIT connection, as if its destroy had been missed.
       const map = ownMaps().find((m) => m.name === 'sock_state');
       expect(map).toBeDefined();
-      const value = Buffer.alloc(map!.valueSize);
-      encodeTuple({ source: '127.0.0.1', sport: 1, dest: '127.0.0.1', dport: 2, netns: NETNS, pid: 0, type: 'TCP' }).copy(value, f.tup.offset);
-      value.writeBigUInt64LE(1n, f.slots.offset + cs.timestamp.offset);
-      value.writeBigUInt64LE(1n, f.slots.offset + cs.start.offset);
-      value.writeUInt32LE(process.pid, f.pids.offset);
-      value[f.nslots.offset] = 1;
-      value[f.live.offset] = 1;
-      const key = Buffer.alloc(8);
-      key.writeBigUInt64LE(0xdeadbeef0n);
-      execFileSync('bpftool', ['map', 'update', 'id', String(map!.id), 'key', 'hex', ...hex(key), 'value', 'hex', ...hex(value)]);
+      staleRecord(map!, 0xdeadbeef0n, 1, 2);
+      staleRecord(map!, 0xdeadbeef1n, twPort, port);
 
       // Both are idle past the check: only the one the kernel does not have goes.
       const closed: Connection[] = [];
@@ -73,17 +114,23 @@ describe('TCP idle check', () => {
         const s = t.snapshot().toObjects();
         for (const x of s) if (x.closed !== undefined) closed.push(x);
         live = s.filter((x) => x.closed === undefined && x.protocol === 'tcp' && (x.localPort === clientPort || x.remotePort === clientPort));
-        if (closed.some((x) => x.localPort === 1) && Date.now() > end - IDLE_MS * 3) break;
+        if (closed.some((x) => x.localPort === 1) && closed.some((x) => x.localPort === twPort) && Date.now() > end - IDLE_MS * 3) break;
         await sleep(100);
       }
       const fake = closed.filter((x) => x.localPort === 1 && x.remotePort === 2);
       expect(fake.map((x) => [x.closed, x.pid, x.localAddress, x.remoteAddress])).toEqual([['expired', process.pid, '127.0.0.1', '127.0.0.1']]);
-      expect(t.stats().tcpVanished).toBe(1);
+      // gone although the kernel still lists its 4-tuple (TIME_WAIT); beside it, the real
+      // socket's own close record, delivered at its destroy
+      const timeWait = closed.filter((x) => x.localPort === twPort && x.remotePort === port);
+      expect(timeWait.map((x) => [x.closed, x.pid]).sort()).toEqual([['destroyed', process.pid], ['expired', process.pid]]);
+      expect(inTimeWait()).toBe(true);
+      expect(t.stats().tcpVanished).toBe(2);
       // the real connection, idle as long, is alive: still there, both ends, not closed
       expect(live.map((x) => x.localPort).sort()).toEqual([clientPort, port].sort());
       expect(closed.filter((x) => x.localPort === clientPort || x.remotePort === clientPort)).toEqual([]);
       c.destroy();
     } finally {
+      c?.destroy(); // also when an expectation failed: the server's close waits for it
       await new Promise<void>((r) => srv.close(() => r()));
       t.close();
     }
