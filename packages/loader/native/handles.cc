@@ -1,6 +1,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <thread>
+#include <vector>
+
 #include "common.h"
 
 namespace tb {
@@ -28,10 +31,34 @@ void LinkState::Close() {
   }
 }
 
+// Detaches every open link, each on a thread of its own, and returns when all
+// are detached. A detach can wait for an RCU grace period (unregistering a
+// kprobe does, outside any lock); waits that run at once share grace periods,
+// so N links cost about one wait instead of N (three kprobes under QEMU TCG:
+// ~270 ms one after the other). One link, or no thread to be had: in turn.
+static void CloseLinks(const std::vector<std::shared_ptr<LinkState>>& links) {
+  std::vector<LinkState*> open;
+  for (auto& l : links)
+    if (!l->closed) open.push_back(l.get());
+  std::vector<std::thread> threads;
+  if (open.size() > 1) {
+    threads.reserve(open.size());
+    for (LinkState* l : open) {
+      try {
+        threads.emplace_back([l] { l->Close(); });
+      } catch (...) {
+        l->Close();  // no thread: this one now, here
+      }
+    }
+  }
+  for (auto& t : threads) t.join();
+  for (LinkState* l : open) l->Close();  // no-ops for the ones closed above
+}
+
 void ObjectState::Close() {
   if (closed) return;
   closed = true;
-  for (auto& l : links) l->Close();
+  CloseLinks(links);
   links.clear();
   if (obj) {
     bpf_object__close(obj);

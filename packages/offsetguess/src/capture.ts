@@ -170,8 +170,7 @@ export class Capturer implements Disposable {
         if (!attached.has(hook)) {
           const h = HOOKS[hook as keyof typeof HOOKS];
           if (!classic && h && classicOffset(h) !== undefined) {
-            for (const l of links) l.close();
-            obj.close();
+            obj.close(); // its links too
             return 'retry';
           }
           missing.set(hook, why.join('; '));
@@ -182,8 +181,7 @@ export class Capturer implements Disposable {
       }
       return new Capturer(obj, links, attached, missing);
     } catch (e) {
-      for (const l of links) l.close();
-      obj.close();
+      obj.close(); // its links too
       throw e;
     }
   }
@@ -235,7 +233,8 @@ export class Capturer implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const l of this.#links) l.close();
+    // The object's close detaches every link, all at once: each kprobe's
+    // detach waits for an RCU grace period, and waits at once share them.
     this.#obj.close();
   }
 
