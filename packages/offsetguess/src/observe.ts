@@ -29,6 +29,7 @@ import {
   type TcpPair,
   tcpPair,
   until,
+  WAIT_MS,
 } from './sockets.js';
 
 /** Read a UDP socket's queue empty (earlier datagrams: the next read must be of the one just sent). */
@@ -176,7 +177,7 @@ export class Observer {
     p.client.socket.setNoDelay(true);
     p.client.sent += n;
     p.server.received += n;
-    await until('the corked data to arrive', () => tcpNow(p.server.fd).inq >= p.server.received - p.server.readCount, 2000);
+    await until('the corked data to arrive', () => tcpNow(p.server.fd).inq >= p.server.received - p.server.readCount, WAIT_MS);
     return [s, this.sockSample(p.client, 'pushed', 0)];
   }
 
@@ -219,7 +220,7 @@ export class Observer {
       await until('segments sent under TCP_REPAIR to be retransmitted and acked', () => {
         const t = tcpNow(c.fd);
         return t.totalRetrans > before && t.outq === 0;
-      }, 3000);
+      }, WAIT_MS);
       out.push(this.sockSample(c, probe ? 'retransmitted (loss probe)' : `retransmitted (SACK ${i + 1})`, 0));
     }
     return out;
@@ -298,10 +299,10 @@ export class Observer {
    */
   async shutdowns(p: TcpPair): Promise<SockSample[]> {
     shutdownWrite(p.client);
-    await until('the FIN to arrive', () => tcpNow(p.server.fd).state === TCP_CLOSE_WAIT, 2000);
+    await until('the FIN to arrive', () => tcpNow(p.server.fd).state === TCP_CLOSE_WAIT, WAIT_MS);
     const out = [this.sockSample(p.client, 'shut down for writing', 2), this.sockSample(p.server, 'peer shut down', 1)];
     shutdownWrite(p.server);
-    await until('both ends closed', () => tcpNow(p.client.fd).state === TCP_CLOSE && tcpNow(p.server.fd).state === TCP_CLOSE, 2000);
+    await until('both ends closed', () => tcpNow(p.client.fd).state === TCP_CLOSE && tcpNow(p.server.fd).state === TCP_CLOSE, WAIT_MS);
     out.push(this.sockSample(p.client, 'closed (client)', 3), this.sockSample(p.server, 'closed (server)', 3));
     return out;
   }

@@ -47,6 +47,14 @@ export function fdOf(s: net.Socket | dgram.Socket): number {
   return h.fd;
 }
 
+/**
+ * How long the guesser waits for its own loopback traffic (data, a FIN, a
+ * retransmission): milliseconds normally, seconds on a loaded or emulated
+ * machine (2-3 s ran out once in a QEMU guest beside other guests). Only a
+ * guess that is failing anyway waits it out.
+ */
+export const WAIT_MS = 10_000;
+
 /** Resolve when `done()` holds, polling each turn of the event loop; reject after `ms`. */
 export async function until(what: string, done: () => boolean, ms: number): Promise<void> {
   const end = performance.now() + ms;
@@ -225,7 +233,7 @@ export async function sendData(from: TcpEnd, to: TcpEnd, n: number): Promise<voi
   from.sent += n;
   to.received += n;
   const want = to.received - to.readCount;
-  await until('data to arrive on loopback', () => socketQueue(to.fd, 'inq') >= want, 2000);
+  await until('data to arrive on loopback', () => socketQueue(to.fd, 'inq') >= want, WAIT_MS);
 }
 
 /** One MSG_PEEK read of a byte: the TCP receive path runs (tcp_rcv_space_adjust), nothing is consumed. */

@@ -160,7 +160,7 @@ describe('guessing on this kernel', () => {
     } catch (e) {
       expect(udpTracepoint, (e as Error).message).toBe(false);
       expect(e).toBeInstanceOf(GuessError);
-      expect((e as GuessError).field).toMatch(/^(inetSport|skProtocol)$/);
+      expect((e as GuessError).field, (e as Error).message).toMatch(/^(inetSport|skProtocol)$/);
     }
   });
 
