@@ -7,10 +7,9 @@
 // guests will make (same config, same filter), and the files go into the
 // initramfs at GUEST_DIR (tools/vmtest/guest/vitest.projects.mjs points
 // vitest there through VMTEST_TRANSFORMS).
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, VMTEST } from './util.mjs';
+import { REPO, run, VMTEST } from './util.mjs';
 
 export const GUEST_DIR = '/vmtest/transforms';
 
@@ -24,18 +23,12 @@ export function primeTransforms(dir, { suites, filter }) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const vitest = join(REPO, 'node_modules/vitest/vitest.mjs');
-  const r = spawnSync(process.execPath, [vitest, 'list', filter, '--no-isolate', '--config', join(VMTEST, 'guest/vitest.projects.mjs'), '--root', REPO], {
+  run(process.execPath, [vitest, 'list', filter, '--no-isolate', '--config', join(VMTEST, 'guest/vitest.projects.mjs'), '--root', REPO], {
+    what: 'vitest list',
     cwd: REPO,
     env: { ...process.env, VMTEST_SUITES: suites.join(' '), VMTEST_TRANSFORMS: dir },
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
     timeout: 180_000,
   });
-  if (r.error) throw new Error(`vitest list: ${r.error.message}`);
-  if (r.status !== 0) {
-    const tail = (r.stderr || r.stdout || '').trim().split('\n').slice(-10).join('\n');
-    throw new Error(`vitest list failed (exit ${r.status ?? r.signal}):\n${tail}`);
-  }
   const files = {};
   let bytes = 0;
   for (const name of readdirSync(dir)) {

@@ -12,8 +12,8 @@ export function log(msg) {
 }
 
 /** spawnSync that throws with the command's stderr tail when it fails. */
-export function run(cmd, args, { what = cmd, cwd, input, maxBuffer = 256 << 20 } = {}) {
-  const r = spawnSync(cmd, args, { cwd, input, encoding: 'utf8', maxBuffer });
+export function run(cmd, args, { what = cmd, cwd, input, env, timeout, maxBuffer = 256 << 20 } = {}) {
+  const r = spawnSync(cmd, args, { cwd, input, env, timeout, encoding: 'utf8', maxBuffer });
   if (r.error) throw new Error(`${what}: ${r.error.message}`);
   if (r.status !== 0) {
     const tail = (r.stderr || r.stdout || '').trim().split('\n').slice(-15).join('\n');
