@@ -5,7 +5,7 @@
 import { readlinkSync, statSync } from 'node:fs';
 import { objects } from '@tracer-bpf/bpf';
 import { abi } from '@tracer-bpf/decode';
-import { BpfObject, type Link, readTracepointFormat } from '@tracer-bpf/loader';
+import { BpfObject, readTracepointFormat } from '@tracer-bpf/loader';
 import { GuessError } from './errors.js';
 
 const C = abi.enums.guess_const;
@@ -85,7 +85,6 @@ export function currentTid(): number {
  */
 export class Capturer implements Disposable {
   readonly #obj: BpfObject;
-  readonly #links: Link[];
   /** Hooks attached (and how: 'raw_tracepoint', 'tracepoint', 'kprobe'), and why the others are not. */
   readonly attached: ReadonlyMap<HookName, string>;
   readonly missing: ReadonlyMap<HookName, string>;
@@ -96,9 +95,8 @@ export class Capturer implements Disposable {
   readonly #value = Buffer.alloc(abi.structs.guess_capture.size);
   #closed = false;
 
-  private constructor(obj: BpfObject, links: Link[], attached: Map<HookName, string>, missing: Map<HookName, string>) {
+  private constructor(obj: BpfObject, attached: Map<HookName, string>, missing: Map<HookName, string>) {
     this.#obj = obj;
-    this.#links = links;
     this.attached = attached;
     this.missing = missing;
     this.#tid = currentTid();
@@ -128,7 +126,6 @@ export class Capturer implements Disposable {
     const globals: Record<string, number | bigint> = { pidns_dev: ns.dev, pidns_ino: ns.ino };
     const missing = new Map<HookName, string>();
     const obj = BpfObject.open(objects.offsetguess);
-    const links: Link[] = [];
     const attached = new Map<HookName, string>();
     const tries = new Map<HookName, string[]>();
     /** The record offset of a hook's socket pointer, from tracefs; undefined without tracefs or the event. */
@@ -160,7 +157,7 @@ export class Capturer implements Disposable {
         const why: string[] = [];
         for (const p of progs) {
           try {
-            links.push(obj.program(p).attach());
+            obj.program(p).attach(); // the object keeps the link; its close() detaches it
             attached.set(hook, p.startsWith('guess_raw_') ? 'raw_tracepoint' : p in KPROBE_PROGS ? 'kprobe' : 'tracepoint');
             break;
           } catch (e) {
@@ -179,7 +176,7 @@ export class Capturer implements Disposable {
       if (!attached.has('tcp_rcv')) {
         throw new GuessError('ERR_GUESS_UNSUPPORTED', 'guessing needs the tracepoint tcp:tcp_rcv_space_adjust (as a raw or a classic tracepoint)', missing.get('tcp_rcv'));
       }
-      return new Capturer(obj, links, attached, missing);
+      return new Capturer(obj, attached, missing);
     } catch (e) {
       obj.close(); // its links too
       throw e;
