@@ -13,6 +13,8 @@ export class MapScanner {
   #chunk: number;
   #keys: Buffer;
   #values: Buffer;
+  /** Nanoseconds spent in the kernel's map reads (the lookup calls) since the scanner was made. */
+  readNs = 0;
 
   constructor(map: BpfMap, chunk = CHUNK) {
     this.#map = map;
@@ -30,7 +32,9 @@ export class MapScanner {
     const map = this.#map;
     if (!probeFeature('batchOps').supported) {
       // Before 5.6: key by key (the map's own reader).
+      const t0 = process.hrtime.bigint();
       const all = map.readAll({ method: 'iterate' });
+      this.readNs += Number(process.hrtime.bigint() - t0);
       if (all.count > 0) visit(all.keys, all.values, all.count);
       return all.count;
     }
@@ -38,9 +42,12 @@ export class MapScanner {
     let total = 0;
     for (;;) {
       let r: { count: number; done: boolean };
+      const t0 = process.hrtime.bigint();
       try {
         r = map.lookupBatch(cursor, this.#keys, this.#values, this.#chunk);
+        this.readNs += Number(process.hrtime.bigint() - t0);
       } catch (e) {
+        this.readNs += Number(process.hrtime.bigint() - t0);
         // ENOSPC: one hash bucket holds more entries than a chunk; nothing was read, grow and retry.
         if (e instanceof BpfError && e.code === 'ENOSPC' && this.#chunk < map.maxEntries) {
           this.#chunk = Math.min(this.#chunk * 2, map.maxEntries);

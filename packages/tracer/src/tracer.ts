@@ -102,6 +102,14 @@ export interface TracerStats {
   udpPeersAttached: boolean;
   /** Why attaching them on demand failed, if it did (not retried). */
   udpPeersError: Error | undefined;
+  /**
+   * The last connections()/snapshot() call (zeros before the first): the
+   * connections it returned, its whole time, and of that the time spent in
+   * the kernel's map reads (BPF_MAP_LOOKUP_BATCH, or key-by-key lookups
+   * before 5.6); the rest is this library's work. Views read later are not
+   * included.
+   */
+  lastRead: { connections: number; totalNs: number; kernelReadNs: number };
   /** Entries in the per-connection map, and its size. */
   connections: number;
   maxConnections: number;
@@ -377,6 +385,7 @@ export class Tracer {
   #maxConnections: number;
   /** Connections of the last read. */
   #lastCount = 0;
+  #lastReadStats = { connections: 0, totalNs: 0, kernelReadNs: 0 };
   /** Rows a client's slab is made for: every entry of both connection maps. */
   #rowsCapacity: number;
   #isClosed = false;
@@ -655,6 +664,8 @@ export class Tracer {
     this.#check('connections');
     const client = opts.client ?? DEFAULT_CLIENT;
     if (typeof client !== 'string' || client === '') throw new TracerError('ERR_TRACER_OPTION', 'connections: client must be a non-empty string');
+    const t0 = process.hrtime.bigint();
+    const k0 = this.#sockScan.readNs + this.#connScan.readNs;
     this.#closed.flush();
     this.#attachPeersIfMissed();
     // One slab per client, for every entry the maps can hold (untouched rows cost no memory), grown (copied) only
@@ -668,7 +679,13 @@ export class Tracer {
     const name = (pid: number): string | undefined => this.#names.get(pid, now);
     for (let i = 0; i < rows.n; i++) rows.nameRow(i, name);
     this.#clients.expire(now);
-    return this.#clients.take(client, rows, now);
+    const list = this.#clients.take(client, rows, now);
+    this.#lastReadStats = {
+      connections: list.length,
+      totalNs: Number(process.hrtime.bigint() - t0),
+      kernelReadNs: this.#sockScan.readNs + this.#connScan.readNs - k0,
+    };
+    return list;
   }
 
   /**
@@ -878,6 +895,7 @@ export class Tracer {
       tcpVanished: this.#vanished,
       udpPeersAttached: this.info.programs.some((p) => UDP_PEER_PROGRAMS.includes(p)) && this.#peersLater.length === 0 && this.#peersError === undefined,
       udpPeersError: this.#peersError,
+      lastRead: { ...this.#lastReadStats },
       connections: this.#connScan.scan(() => {}) + this.#sockScan.scan(() => {}),
       maxConnections: this.#maxConnections,
       programs: this.info.programs.map((name) => {

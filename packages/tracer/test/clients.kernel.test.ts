@@ -43,7 +43,14 @@ it('two clients: deltas of their own, each close once; snapshot() is the default
       await settle();
       expect(mine(t.connections({ client: 'a' }).toObjects()).map((x) => [x.sentBytes, x.delta.sentBytes])).toEqual([[1300, 300]]);
       // b's first call: everything so far is its delta
-      expect(mine(t.connections({ client: 'b' }).toObjects()).map((x) => [x.sentBytes, x.delta.sentBytes])).toEqual([[1300, 1300]]);
+      const first = t.connections({ client: 'b' });
+      expect(mine(first.toObjects()).map((x) => [x.sentBytes, x.delta.sentBytes])).toEqual([[1300, 1300]]);
+      // what that call cost: the connections it gave (both ends of ours at least), its time and the kernel's share of it
+      const { lastRead } = t.stats();
+      expect(lastRead.connections).toBe(first.length);
+      expect(lastRead.connections).toBeGreaterThanOrEqual(2);
+      expect(lastRead.kernelReadNs).toBeGreaterThan(0);
+      expect(lastRead.totalNs).toBeGreaterThan(lastRead.kernelReadNs);
       await write(c, 50, server);
     } finally {
       c.destroy();
