@@ -1,8 +1,8 @@
 // Several readers of one tracer: each client gets the connections closed
 // since its own last call exactly once (a bounded queue of its own) and
-// per-connection deltas against what it saw last time, kept in compact
-// tables of raw key words (counter-table.ts), one for TCP and one for UDP.
-import { CounterTable, FIRST_MARK } from './counter-table.js';
+// per-connection deltas against what it saw last time, kept in the order of
+// its last call (counter-memo.ts), one memo for TCP and one for UDP.
+import { CounterMemo } from './counter-memo.js';
 import { type ClosedRow, ConnectionList, F_TCP, ROW, RowStore, S_DSENT, W_DRETR, W_FLAGS, W_LADDR, W_NETNS, W_PID, W_PORTS, W_RADDR, W_RETR } from './rows.js';
 
 export interface ClientStats {
@@ -24,67 +24,20 @@ interface Client {
    * process (a socket has a counter slot per process). UDP: the flows of one
    * socket share its cookie, so by id, pid, netns, ports and both addresses.
    */
-  tcp: CounterTable;
-  udp: CounterTable;
-  /** The mark of this client's current call. */
-  mark: number;
+  tcp: CounterMemo;
+  udp: CounterMemo;
   /** The slab of its last call's list, refilled by the next. */
   rows: RowStore | undefined;
   lastCallMs: number;
 }
 
-/** The table and key of row `i` of `s` (the key written into the table's key words). */
-function keyOf(cl: Client, s: RowStore, i: number): CounterTable {
-  const u = s.u;
-  const w = 2 * i * ROW;
-  const tcp = (u[w + W_FLAGS]! & F_TCP) !== 0;
-  const t = tcp ? cl.tcp : cl.udp;
-  const k = t.key;
-  k[0] = u[w]!;
-  k[1] = u[w + 1]!;
-  k[2] = u[w + W_PID]!;
-  if (!tcp) {
-    k[3] = u[w + W_NETNS]!;
-    k[4] = u[w + W_PORTS]!;
-    for (let j = 0; j < 4; j++) {
-      k[5 + j] = u[w + W_LADDR + j]!;
-      k[9 + j] = u[w + W_RADDR + j]!;
-    }
-  }
-  return t;
-}
+/** Where a row keeps its counters (slots 1-4), their deltas and the retransmits. */
+const LAYOUT = { row: ROW, counters: 1, delta: S_DSENT, retr: W_RETR, dRetr: W_DRETR };
+/** Key words of a row: its id (two words) and pid; for UDP also netns, ports and both addresses. */
+const TCP_KEY = [0, 1, W_PID];
+const UDP_KEY = [0, 1, W_PID, W_NETNS, W_PORTS, W_LADDR, W_LADDR + 1, W_LADDR + 2, W_LADDR + 3, W_RADDR, W_RADDR + 1, W_RADDR + 2, W_RADDR + 3];
 
-/** Row `i`'s delta against slot `slot` of `t` (none: -1, zero counters); with `store`, the slot (new: -slot - 1) takes the row's counters. */
-function delta(t: CounterTable, slot: number, s: RowStore, i: number, store: boolean): void {
-  const f = s.f;
-  const o = i * ROW;
-  const w = 2 * o;
-  const v = t.f;
-  const retr = s.u[w + W_RETR]!;
-  const at = slot < 0 ? -1 : slot * t.stride + t.valAt;
-  if (at < 0) {
-    f[o + S_DSENT] = f[o + 1]!;
-    f[o + S_DSENT + 1] = f[o + 2]!;
-    f[o + S_DSENT + 2] = f[o + 3]!;
-    f[o + S_DSENT + 3] = f[o + 4]!;
-    s.i32[w + W_DRETR] = retr;
-  } else {
-    f[o + S_DSENT] = f[o + 1]! - v[at]!;
-    f[o + S_DSENT + 1] = f[o + 2]! - v[at + 1]!;
-    f[o + S_DSENT + 2] = f[o + 3]! - v[at + 2]!;
-    f[o + S_DSENT + 3] = f[o + 4]! - v[at + 3]!;
-    s.i32[w + W_DRETR] = retr - t.u[slot * t.stride * 2 + 1]!;
-  }
-  if (store) {
-    const k = slot < 0 ? -slot - 1 : slot;
-    const to = k * t.stride + t.valAt;
-    v[to] = f[o + 1]!;
-    v[to + 1] = f[o + 2]!;
-    v[to + 2] = f[o + 3]!;
-    v[to + 3] = f[o + 4]!;
-    t.u[k * t.stride * 2 + 1] = retr;
-  }
-}
+const isTcp = (s: RowStore, i: number): boolean => (s.u[2 * i * ROW + W_FLAGS]! & F_TCP) !== 0;
 
 export class Clients {
   readonly #maxQueued: number;
@@ -101,7 +54,7 @@ export class Clients {
   /** Register `name` now (its queue starts empty: it sees what closes from here on). */
   add(name: string, nowMs: number): void {
     if (!this.#clients.has(name)) {
-      this.#clients.set(name, { queue: [], dropped: 0, tcp: new CounterTable(3), udp: new CounterTable(13), mark: FIRST_MARK, rows: undefined, lastCallMs: nowMs });
+      this.#clients.set(name, { queue: [], dropped: 0, tcp: new CounterMemo(TCP_KEY, LAYOUT), udp: new CounterMemo(UDP_KEY, LAYOUT), rows: undefined, lastCallMs: nowMs });
     }
   }
 
@@ -137,20 +90,18 @@ export class Clients {
    */
   take(name: string, live: RowStore, nowMs: number): ConnectionList {
     const cl = this.#touch(name, nowMs);
-    const mark = ++cl.mark;
     const n = live.n;
-    // Sized once for the rows this call adds beyond what the table holds (all of them on the first
-    // call): growing by steps leaves garbage that malloc keeps.
-    cl.tcp.reserve(n - cl.tcp.size);
-    for (let i = 0; i < n; i++) {
-      const t = keyOf(cl, live, i);
-      delta(t, t.upsert(mark), live, i, true);
-    }
-    // Closed ones before the sweep: a connection closed since the last call is not live now, and its delta is against what was seen then.
+    const { tcp, udp } = cl;
+    tcp.begin(n);
+    udp.begin(n);
+    for (let i = 0; i < n; i++) (isTcp(live, i) ? tcp : udp).live(live, i);
+    tcp.resolve(live);
+    udp.resolve(live);
+    // Closed ones after the live: a connection both live and closed now gets its closed delta against its live counters.
     this.#drain(cl, live);
     live.done();
-    cl.tcp.sweep(mark);
-    cl.udp.sweep(mark);
+    tcp.finish();
+    udp.finish();
     return new ConnectionList(live);
   }
 
@@ -176,13 +127,14 @@ export class Clients {
     if (q.length === 0) return;
     cl.queue = [];
     s.reserve(q.length);
+    const tcpRows: number[] = [];
+    const udpRows: number[] = [];
     for (const c of q) {
       const i = s.pushClosed(c);
-      const t = keyOf(cl, s, i);
-      const slot = t.find();
-      delta(t, slot, s, i, false);
-      if (slot >= 0) t.remove(slot);
+      (isTcp(s, i) ? tcpRows : udpRows).push(i);
     }
+    cl.tcp.closed(s, tcpRows);
+    cl.udp.closed(s, udpRows);
   }
 
   /** Forget client `name` and its queue. */

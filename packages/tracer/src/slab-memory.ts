@@ -1,5 +1,5 @@
 // The large, long-lived arrays of a snapshot (each client's row slab, its
-// counter tables) in anonymous mappings of their own, outside malloc (the
+// counter memos) in anonymous mappings of their own, outside malloc (the
 // loader's allocPages): Node allocates a plain typed array with calloc, and
 // once glibc has freed one large mapped chunk its dynamic mmap threshold puts
 // later ones of that size on the heap, where calloc writes every page (a

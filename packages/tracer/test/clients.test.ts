@@ -77,6 +77,69 @@ describe('Clients', () => {
     expect(deltas(cl.take('a', live(record(7, 70, 7)), 6))).toEqual([[7, 70, 7, 0, undefined]]);
   });
 
+  it('keeps deltas exact whatever order the connections come in: kept, shifted, shuffled, closed, back again', () => {
+    // A reference model (a Map of what the client saw last) against the client, over calls whose
+    // rows keep the last order (with some gone and some new), or come shuffled; closes of live,
+    // recently seen and never seen connections in between. Seeded: the same run every time.
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const cl = new Clients(100_000, 60_000);
+    cl.add('a', 0); // registered before the first close
+    const seen = new Map<number, number>(); // model: key -> sent bytes the client saw last
+    const sent = new Map<number, number>(); // the connections' counters now
+    let order: number[] = [];
+    let wrong = 0;
+    let checked = 0;
+    for (let call = 1; call <= 40; call++) {
+      // next order: the last one, minus some, plus some new at random places; or all shuffled
+      let next = order.filter(() => rand(10) !== 0);
+      for (let k = rand(200); k > 0; k--) next.splice(rand(next.length + 1), 0, 1 + rand(3000));
+      next = [...new Set(next)];
+      if (call % 7 === 0) next.sort(() => rand(3) - 1);
+      for (const key of next) sent.set(key, (sent.get(key) ?? 0) + 1 + rand(1000));
+      // closes: some of the live ones (their final counters), some seen earlier, some never seen
+      const closes: number[] = [];
+      for (let k = rand(20); k > 0; k--) {
+        const pool = rand(2) === 0 && next.length ? next : [...seen.keys(), 5000 + rand(100)];
+        const key = pool[rand(pool.length)]!;
+        if (!closes.includes(key)) closes.push(key);
+      }
+      for (const key of closes) {
+        sent.set(key, (sent.get(key) ?? 0) + 7);
+        cl.push(closed(record(key, sent.get(key)!, 0, { closed: 'destroyed' })));
+      }
+      const liveNow = next.filter((k) => !closes.includes(k) || rand(2) === 0); // a closed one may still be read live
+      const xs = cl.take('a', live(...liveNow.map((k) => record(k, sent.get(k)! - (closes.includes(k) ? 7 : 0), 0))), call);
+      // the model: live deltas against the last call, closed ones against this call's live counters or the last call's
+      const now = new Map<number, number>();
+      const want: [number, number, string | undefined][] = [];
+      for (const k of liveNow) {
+        const v = sent.get(k)! - (closes.includes(k) ? 7 : 0);
+        want.push([k, v - (seen.get(k) ?? 0), undefined]);
+        now.set(k, v);
+      }
+      for (const k of closes) {
+        const base = now.has(k) ? now.get(k)! : liveNow.includes(k) ? 0 : (seen.get(k) ?? 0);
+        want.push([k, sent.get(k)! - base, 'destroyed']);
+        now.delete(k);
+        if (!liveNow.includes(k)) seen.delete(k);
+      }
+      seen.clear();
+      for (const [k, v] of now) seen.set(k, v);
+      for (const k of closes) sent.delete(k);
+      order = next.filter((k) => !closes.includes(k));
+      const got = xs.map((c) => [c.localPort, c.delta.sentBytes, c.closed]);
+      checked += got.length;
+      for (let j = 0; j < want.length; j++) if (JSON.stringify(got[j]) !== JSON.stringify(want[j])) wrong++;
+      expect(got.length).toBe(want.length);
+    }
+    expect(wrong).toBe(0);
+    expect(checked).toBeGreaterThan(10_000);
+  });
+
   it('delivers each close once to every client registered when it happened, with its last delta', () => {
     const cl = new Clients(10, 60_000);
     cl.add('a', 0);

@@ -17,7 +17,7 @@ import { type Connection, Tracer } from '../src/index.js';
 import { startTracer } from './backends.js';
 
 const IN_VM = process.env.TRACER_BPF_KERNEL_CONFIG !== undefined;
-const IDLE_MS = IN_VM ? 3000 : 1000;
+const IDLE_MS = IN_VM ? 1500 : 1000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Ids of the BPF maps this process holds (its fds), with bpftool's name for each. */

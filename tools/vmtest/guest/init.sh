@@ -50,17 +50,11 @@ mkdir -p /tmp/vmtest
 # files run one at a time (one kernel, real sockets), modules load once per project.
 vitest="$VMTEST_REPO/node_modules/vitest/vitest.mjs"
 echo "TRACER_BPF_SUITE $VMTEST_SUITES"
-# Where the row's time goes: busy vs idle CPU time over the run (/proc/stat, in USER_HZ ticks).
-cpu0=$(head -n 1 /proc/stat)
 (cd "$VMTEST_REPO" && "$VMTEST_NODE" "$vitest" run $VMTEST_FILTER --config "$VMTEST_REPO/tools/vmtest/guest/vitest.projects.mjs" \
   --root "$VMTEST_REPO" --no-isolate --maxWorkers=1 --no-file-parallelism --passWithNoTests --reporter=default --reporter=json \
   --outputFile.json=/tmp/vmtest/run.json < /dev/null)
 echo $? > /tmp/vmtest/run.rc
 echo "TRACER_BPF_SUITE_DONE exit=$(cat /tmp/vmtest/run.rc)"
-cpu1=$(head -n 1 /proc/stat)
-echo "$cpu0
-$cpu1" | awk -v n="$(nproc)" '{ busy[NR] = $2 + $3 + $4 + $7 + $8 + $9; idle[NR] = $5 + $6 }
-  END { printf "TRACER_BPF_CPU %d vCPU: busy %.1f s, idle %.1f s (iowait included), summed over vCPUs\n", n, (busy[2] - busy[1]) / 100, (idle[2] - idle[1]) / 100 }'
 
 # The summarizer prints the result line itself (after lowering the console log level).
 echo 1 > /proc/sys/kernel/printk
