@@ -237,6 +237,21 @@ export function rowFromRecord(w: Uint32Array, r: number, j: number, reason: numb
   return f;
 }
 
+/**
+ * A row's socket as a later close record of the same socket would name it:
+ * protocol, netns, ports and addresses (its `key`; not the pid: a socket the kernel
+ * sees anew at its destroy has no process), its id if that is the socket
+ * cookie, and whether the kernel first saw it late.
+ */
+export function rowSocket(row: Float64Array): { key: string; cookie: bigint | undefined; seenLate: boolean } {
+  const u = new Uint32Array(row.buffer, row.byteOffset, 2 * ROW);
+  const flags = u[W_FLAGS]!;
+  let key = `${flags & (F_TCP | F_V6)} ${u[W_NETNS]} ${u[W_PORTS]}`;
+  for (let k = 0; k < 4; k++) key += ` ${u[W_LADDR + k]} ${u[W_RADDR + k]}`;
+  const cookie = flags & F_COOKIE ? new BigUint64Array(row.buffer, row.byteOffset, 1)[0] : undefined;
+  return { key, cookie, seenLate: (flags & F_LATE) !== 0 };
+}
+
 // ------------------------------------------------------------------ address text
 /** Address text per 4 words, direct-mapped and bounded (16 Ki entries): the same few addresses recur in every snapshot. */
 const ADDR_BITS = 14;

@@ -13,7 +13,7 @@ import { Clients, type ClientStats } from './clients.js';
 import { ClosedReader } from './closed-reader.js';
 import { MapScanner } from './map-scan.js';
 import { ProcessNames } from './process-names.js';
-import { type ClosedRow, ConnectionList, type ConnectionView, REC, ROW, RowStore, rowFromFlow, rowFromRecord, W_PID, wordsOf, writeRow } from './rows.js';
+import { type ClosedRow, ConnectionList, type ConnectionView, REC, ROW, RowStore, rowFromFlow, rowFromRecord, rowSocket, W_PID, wordsOf, writeRow } from './rows.js';
 import { TracerError } from './errors.js';
 import { cancelProtPrefetch, classicProbeUsable, classicTracepointGlobals, type Globals, offsetGlobals, pidNamespaceGlobals, prefetchProtGlobals, protGlobals, syscallGlobals } from './globals.js';
 import type { KernelReads, TracerOptions, Transport } from './options.js';
@@ -98,6 +98,13 @@ export interface TracerStats {
   udpExpired: number;
   /** TCP records idle past tcpIdleCheckMs whose connection the kernel's socket table no longer had: removed, delivered closed 'expired'. */
   tcpVanished: number;
+  /**
+   * Close records of sockets the TCP idle check had already delivered closed
+   * 'expired': a socket the kernel's table no longer lists (it reached CLOSE,
+   * e.g. by a reset or a failed connect) but whose owner kept it open past
+   * tcpIdleCheckMs, then closed it. Dropped: the connection was delivered once.
+   */
+  tcpExpiredThenDestroyed: number;
   /** The syscall programs for unconnected UDP peers are attached (at start, or on demand once a peer was missed). */
   udpPeersAttached: boolean;
   /** Why attaching them on demand failed, if it did (not retried). */
@@ -129,6 +136,8 @@ const DEFAULT_MAX = 65536;
 /** The hash maps option mapPrealloc applies to: the per-connection maps, the listening ports, the UDP syscalls in flight. */
 const PREALLOC_MAPS = ['conn_stats', 'sock_state', 'port_bindings', 'udp_calls'];
 const TWO32 = 4294967296;
+/** Expired sockets remembered for their late close record (the oldest are forgotten first). */
+const MAX_EXPIRED_SOCKETS = 16384;
 
 /** A socket record's last activity: the newest timestamp of its process slots (-1 without a slot; ns as a number). */
 function recordStamp(w: Uint32Array, r: number, nslots: number): number {
@@ -372,6 +381,9 @@ export class Tracer {
   #pollMs: number;
   #expired = 0;
   #vanished = 0;
+  /** Sockets the idle check expired (rowSocket keys, oldest first, bounded), until a close record of theirs comes or they age out. */
+  #expiredSockets = new Map<string, bigint | undefined>();
+  #expiredThenDestroyed = 0;
   #tcpIdleMs: number;
   #lastTcpCheck = Date.now();
   #lastRead = Date.now();
@@ -422,7 +434,7 @@ export class Tracer {
     this.#udpTimeouts = udpTimeouts;
     this.info = info;
     this.#maxConnections = maxConnections;
-    this.#closed = new ClosedReader(obj, transport, (c) => this.#enqueue(c));
+    this.#closed = new ClosedReader(obj, transport, (c) => this.#fromKernel(c));
     this.#sweepMs = Math.max(1000, Math.min(udpTimeouts.oneWayMs, udpTimeouts.assuredMs, this.#tcpIdleMs) / 2);
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs);
     this.#sweepTimer.unref();
@@ -755,6 +767,27 @@ export class Tracer {
     for (const row of this.#readFlows(undefined)) this.#enqueue(row);
   }
 
+  /**
+   * A close record from the kernel. A socket the idle check expired while it
+   * was still open (unlisted in CLOSE state) gets a record at its destroy:
+   * the kernel saw it anew (late, with no process), by the same 4-tuple and
+   * netns (and cookie, where ids are cookies). That one is dropped and counted.
+   */
+  #fromKernel(row: Float64Array): void {
+    if (this.#expiredSockets.size > 0) {
+      const s = rowSocket(row);
+      if (s.seenLate && this.#expiredSockets.has(s.key)) {
+        const cookie = this.#expiredSockets.get(s.key);
+        if (cookie === undefined || s.cookie === undefined || cookie === s.cookie) {
+          this.#expiredSockets.delete(s.key);
+          this.#expiredThenDestroyed++;
+          return;
+        }
+      }
+    }
+    this.#enqueue(row);
+  }
+
   /** A closed connection (its row) for every client, named now: the process may be gone by the time a client reads it. */
   #enqueue(row: Float64Array): void {
     const u = new Uint32Array(row.buffer, row.byteOffset, ROW * 2);
@@ -872,6 +905,12 @@ export class Tracer {
       if (!fresh || recordStamp(wordsOf(fresh), 0, fresh[REC.nslots]!) !== x.stamp || !map.delete(x.key)) continue;
       this.#vanished++;
       out.push(...x.rows);
+      for (const row of x.rows) {
+        const { key, cookie } = rowSocket(row);
+        this.#expiredSockets.delete(key);
+        this.#expiredSockets.set(key, cookie);
+        if (this.#expiredSockets.size > MAX_EXPIRED_SOCKETS) this.#expiredSockets.delete(this.#expiredSockets.keys().next().value!);
+      }
     }
     return out;
   }
@@ -893,6 +932,7 @@ export class Tracer {
       clientsExpired: this.#clients.expired,
       udpExpired: this.#expired,
       tcpVanished: this.#vanished,
+      tcpExpiredThenDestroyed: this.#expiredThenDestroyed,
       udpPeersAttached: this.info.programs.some((p) => UDP_PEER_PROGRAMS.includes(p)) && this.#peersLater.length === 0 && this.#peersError === undefined,
       udpPeersError: this.#peersError,
       lastRead: { ...this.#lastReadStats },

@@ -1,0 +1,13 @@
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+const m = await import('@tracer-bpf/offsetguess');
+const s = new Session(); s.connect();
+await s.post('Profiler.enable');
+await s.post('Profiler.setSamplingInterval', { interval: 50 });
+await s.post('Profiler.start');
+const t0 = performance.now();
+const r = await m.resolveOffsets({ source: process.argv[2] ?? 'btf' });
+const t1 = performance.now();
+const { profile } = await s.post('Profiler.stop');
+writeFileSync('/tmp/call.cpuprofile', JSON.stringify(profile));
+console.log('first ms', (t1 - t0).toFixed(1));
