@@ -47,7 +47,7 @@ namespace tb {
   X(SocketTcpInfo, "socket_tcp_info") X(SocketIoctl, "socket_ioctl")          \
   X(SocketSetOpt, "socket_setsockopt") X(SocketSend, "socket_send")          \
   X(SocketRecv, "socket_recv") X(PagesAlloc, "pages_alloc")                  \
-  X(PagesRelease, "pages_release")
+  X(PagesRelease, "pages_release") X(FileMapRo, "file_map_ro")
 
 enum class Op {
 #define TB_OP_ENUM(name, id) name,

@@ -179,6 +179,7 @@ export interface NativeBinding {
   socket_name(fd: number): { address: string; port: number };
 
   pages_alloc(bytes: number): ArrayBuffer;
+  file_map_ro(path: string): ArrayBuffer | null;
   pages_release(view: ArrayBufferView): number;
 }
 

@@ -14,7 +14,7 @@ export { enableBpfStats, type BpfStatsScope } from './stats.js';
 export { featureTurnedOff, probeFeature, probeFeatures, resetFeatureCache, type Feature, type FeatureStatus } from './features.js';
 export { resolveKernelFunction, type CloneKind, type ResolveOptions, type ResolvedFunction } from './kallsyms.js';
 export { readProcText } from './proc-text.js';
-export { allocPages, releasePages } from './memory.js';
+export { allocPages, mapFileReadOnly, releasePages } from './memory.js';
 export type { AttachSpec } from './section.js';
 export type { GlobalSpec, GlobalValue } from './globals.js';
 export { tcpInfo, socketQueue, setSocketOption, socketSend, socketSendTo, socketRecv, socketShutdown, tcpSocket, socketBind, socketConnect, socketName, type SocketQueue } from './sockets.js';

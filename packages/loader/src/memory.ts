@@ -22,3 +22,19 @@ export function allocPages(bytes: number): ArrayBuffer {
 export function releasePages(view: ArrayBufferView): number {
   return native.pages_release(view);
 }
+
+/**
+ * The whole file at `path` in a private, read-only mapping, or undefined
+ * when the file cannot be mapped so (it reports no size, or its filesystem
+ * refuses: /sys/kernel/btf/vmlinux can be mapped from Linux 6.16 on). No
+ * copy and no read syscalls: a large sysfs file otherwise takes a read(2)
+ * per page. Unmapped when the bytes are garbage-collected.
+ *
+ * READ ONLY: a write to these bytes kills the process (SIGSEGV). Hand them
+ * only to code that reads (e.g. `Btf.parse`). Throws a BpfError when the file
+ * cannot be opened (ENOENT, EACCES).
+ */
+export function mapFileReadOnly(path: string): Uint8Array | undefined {
+  const b = native.file_map_ro(path);
+  return b === null ? undefined : new Uint8Array(b);
+}

@@ -56,6 +56,7 @@ export const OPERATIONS = {
   socket_recv: 'recv',
   pages_alloc: 'map pages',
   pages_release: 'release pages',
+  file_map_ro: 'map file read-only',
 } as const;
 
 export type OperationId = keyof typeof OPERATIONS;

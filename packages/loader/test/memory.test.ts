@@ -1,7 +1,11 @@
 // allocPages / releasePages (no BPF, no root): a large buffer costs memory only
 // for the pages written, and a kept buffer can give its pages back.
+// mapFileReadOnly: a file's bytes without reading it.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { allocPages, BpfArgumentError, releasePages } from '../src/index.js';
+import { allocPages, BpfArgumentError, BpfError, mapFileReadOnly, releasePages } from '../src/index.js';
 
 const MiB = 2 ** 20;
 const rss = (): number => process.memoryUsage().rss;
@@ -34,5 +38,26 @@ describe('pages outside malloc', () => {
     expect(() => allocPages(-1)).toThrow(BpfArgumentError);
     expect(() => allocPages(1.5)).toThrow(BpfArgumentError);
     expect(() => releasePages({} as Uint8Array)).toThrow(BpfArgumentError);
+  });
+});
+
+describe('a file mapped read-only', () => {
+  it('holds the file\'s bytes; a file without a size is not mapped; a missing one is a BpfError with its errno', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'map-file-'));
+    try {
+      const path = join(dir, 'f');
+      const data = Buffer.from(Array.from({ length: 3 * 4096 + 17 }, (_, i) => (i * 7) & 0xff));
+      writeFileSync(path, data);
+      const b = mapFileReadOnly(path)!;
+      expect(Buffer.from(b).equals(readFileSync(path))).toBe(true);
+      writeFileSync(join(dir, 'empty'), '');
+      expect(mapFileReadOnly(join(dir, 'empty'))).toBeUndefined();
+      expect(mapFileReadOnly('/proc/self/status')).toBeUndefined(); // no size: read it instead
+      expect(() => mapFileReadOnly(join(dir, 'none'))).toThrow(expect.objectContaining({ code: 'ENOENT', message: expect.stringMatching(/^map file read-only .*none: ENOENT/) }));
+      expect(() => mapFileReadOnly(join(dir, 'none'))).toThrow(BpfError);
+      expect(() => mapFileReadOnly(5 as unknown as string)).toThrow(BpfArgumentError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 // SockOffsets from the kernel's own BTF (/sys/kernel/btf/vmlinux).
-import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
+import type { Btf } from '@tracer-bpf/btf';
+import { readKernelBtf } from './kernel-btf.js';
 import type { BitField, SockOffsets } from './sock-offsets.js';
 
 /** A field the kernel's BTF lacks (or has with an unexpected size). */
@@ -40,7 +41,7 @@ function bits(btf: Btf, ids: Ids, struct: string, path: string[]): BitField {
 }
 
 /** Every offset the tracer needs, from kernel BTF (the running kernel's by default). */
-export function offsetsFromBtf(btf: Btf = loadKernelBtf()): SockOffsets {
+export function offsetsFromBtf(btf: Btf = readKernelBtf()): SockOffsets {
   let ids: Ids;
   try {
     ids = btf.structs(STRUCTS);

@@ -1,6 +1,7 @@
 export type { BitField, OffsetField, OffsetSource, SockOffsets } from './sock-offsets.js';
 export { HOOK_FIELDS, IPV6_FIELDS, OFFSET_FIELDS } from './sock-offsets.js';
 export { offsetsFromBtf, OffsetsError } from './from-btf.js';
+export { readKernelBtf, type BtfReadMethod } from './kernel-btf.js';
 export { GuessError, type GuessErrorCode } from './errors.js';
 export { guessOffsets, guessOffsetsDetailed, type GuessedField, type GuessOptions, type GuessResult } from './guess.js';
 export { samplesFromJson, samplesToJson, type ArgSample, type Samples, type SockSample } from './samples.js';

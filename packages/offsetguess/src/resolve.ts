@@ -1,7 +1,8 @@
 // resolveOffsets(): offsets from kernel BTF, guessed, or both compared; with
 // an explanation for humans of every field: its offset, where it came from
 // and how it was checked.
-import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
+import type { Btf } from '@tracer-bpf/btf';
+import { readKernelBtf } from './kernel-btf.js';
 import { GuessError } from './errors.js';
 import { offsetsFromBtf } from './from-btf.js';
 import { guessOffsetsDetailed, type GuessedField, type GuessOptions } from './guess.js';
@@ -151,7 +152,7 @@ export function compareOffsets(btf: SockOffsets, guess: SockOffsets): OffsetDiff
 function readBtf(given: Btf | undefined): { btf?: Btf; why?: string } {
   if (given) return { btf: given };
   try {
-    return { btf: loadKernelBtf() };
+    return { btf: readKernelBtf() };
   } catch (e) {
     return { why: (e as Error).message };
   }

@@ -5,8 +5,8 @@ import { release, version } from 'node:os';
 import { objects } from '@tracer-bpf/bpf';
 import { BPF_F_NO_PREALLOC, BpfError, featureTurnedOff, findTracefs, BpfObject, BpfVerifierError, type Link, probeFeature, removeStaleProbeEvents } from '@tracer-bpf/loader';
 import { abi, ConnCloseReason, CONN_STATS_SIZE, CONN_TUPLE_SIZE, TELEMETRY_SIZE, decodeConnStats, decodeTuple, encodePortBinding, IpProtocol, sumTelemetry, type Telemetry } from '@tracer-bpf/decode';
-import { type Btf, loadKernelBtf } from '@tracer-bpf/btf';
-import { HOOK_FIELDS, offsetsFromBtf, type OffsetSource, resolveOffsets, type SockOffsets } from '@tracer-bpf/offsetguess';
+import type { Btf } from '@tracer-bpf/btf';
+import { HOOK_FIELDS, offsetsFromBtf, type OffsetSource, readKernelBtf, resolveOffsets, type SockOffsets } from '@tracer-bpf/offsetguess';
 import { type Backend, type BackendName, BACKENDS, backendByName, UDP_PEER_PROGRAMS } from './backends.js';
 import { checkHookNames, type HookInfo, type HookPlan, planHooks } from './hooks.js';
 import { Clients, type ClientStats } from './clients.js';
@@ -187,7 +187,7 @@ function kernelBtf(): Btf | undefined {
   let btf = kernelBtfRef?.deref();
   if (!btf) {
     try {
-      btf = loadKernelBtf();
+      btf = readKernelBtf();
     } catch {
       return undefined;
     }
