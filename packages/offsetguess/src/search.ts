@@ -10,7 +10,9 @@
 //   struct net (through skc_net)  [0, 512)    ns.inum
 //   struct socket                 [0, 128)    sk
 //   struct msghdr                 [0, 128)    msg_name
-//   struct sk_buff                [0, 512)    head, network_header, transport_header
+//   struct sk_buff                [0, 256)    head, network_header, transport_header (the struct
+//                                             itself: past it lie other objects, which can hold
+//                                             the same header offsets from an earlier datagram)
 import type { BitField, SockOffsets } from './sock-offsets.js';
 import type { ArgSample, Samples, SockSample } from './samples.js';
 import { abi } from '@tracer-bpf/decode';
@@ -28,7 +30,7 @@ export const WINDOWS = {
   net: [0, 512],
   socket: [0, 128],
   msghdr: [0, 128],
-  skb: [0, 512],
+  skb: [0, 256],
 } as const satisfies Record<string, Window>;
 
 /** One field's outcome: the offsets that fit everything seen (exactly one is an answer). */

@@ -64,6 +64,23 @@ describe('the ways a search fails (one of the recordings)', () => {
     expect(compareOffsets(fx.btf, toOffsets(d.settled, new Map())).filter((x) => x.guess !== undefined)).toEqual([]);
   });
 
+  it('sk_buff: header offsets that an object past the struct repeats (an earlier datagram of the flow) are outside the window', () => {
+    // 6.1-rt once gave network_header candidates 184, 308 and 394 in [0, 512): the captured 512
+    // bytes run past the struct into other objects. Here every capture repeats the real two u16
+    // values past byte 256, as such a neighbour would.
+    const s = clone(fx.samples);
+    const skbs = s.args.filter((a) => a.kind === 'skb' && a.bytes.length >= 320);
+    expect(skbs.length).toBeGreaterThan(0);
+    for (const a of skbs) {
+      a.bytes.writeUInt16LE(a.bytes.readUInt16LE(fx.btf.skbNetworkHeader!), 308);
+      a.bytes.writeUInt16LE(a.bytes.readUInt16LE(fx.btf.skbTransportHeader!), 310);
+    }
+    const d = decide(searchAll(s), lacking(fx));
+    expect(d.ambiguous.map((c) => c.field)).toEqual([]);
+    const got = toOffsets(d.settled, d.unavailable);
+    expect([got.skbNetworkHeader, got.skbTransportHeader]).toEqual([fx.btf.skbNetworkHeader, fx.btf.skbTransportHeader]);
+  });
+
   it('a value that does not fit: no candidate left, an error naming the field', () => {
     const s = clone(fx.samples);
     s.socks[0]!.num ^= 0x5a5a;
