@@ -59,6 +59,8 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       closedQueueDropped: st.closedQueueDropped,
       sockStateFull: Number(st.kernel.sockStateFull),
       connStatsFull: Number(st.kernel.connStatsFull),
+      // runs the kernel skipped (a BPF program already running on that CPU): a skipped destroy leaves its entry behind
+      recursionMisses: st.programs.filter((p) => p.recursionMisses).map((p) => `${p.name}: ${p.recursionMisses}`),
     })}\n`,
   );
 });
