@@ -23,7 +23,7 @@ const MIN_CAP = 1024;
 /** Bits of the closed keys' prefilter. */
 const FILTER_BITS = 12;
 
-/** Where a delta is written: row `i` of the store whose arrays are given, against counters `v[at..at+4)` and retransmits `retr`. */
+/** The rows a memo reads and writes deltas into: a RowStore's float64 slots and 32-bit words (unsigned and signed) of the same bytes. */
 export interface DeltaSink {
   f: Float64Array;
   u: Uint32Array;
@@ -32,7 +32,7 @@ export interface DeltaSink {
 
 export class CounterMemo {
   /** Key words per entry. */
-  readonly kw: number;
+  private readonly kw: number;
   /** The key words' positions in a row's 32-bit words. */
   private readonly keyAt: Int32Array;
   /** Float64 slots per entry. */
@@ -79,13 +79,6 @@ export class CounterMemo {
     this.cf = float64s(MIN_CAP * this.stride);
     this.cu = new Uint32Array(this.cf.buffer, this.cf.byteOffset, 2 * this.cf.length);
     this.cgone = new Uint8Array(MIN_CAP);
-  }
-
-  /** Entries the last call left (for stats and tests). */
-  get size(): number {
-    let n = 0;
-    for (let e = 0; e < this.ln; e++) if (this.lgone[e] === 0) n++;
-    return n;
   }
 
   /** Start a call of at most `n` live rows of this memo's kind: room for them (less memory after a burst). */

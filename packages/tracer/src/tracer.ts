@@ -905,12 +905,11 @@ export class Tracer {
       if (!fresh || recordStamp(wordsOf(fresh), 0, fresh[REC.nslots]!) !== x.stamp || !map.delete(x.key)) continue;
       this.#vanished++;
       out.push(...x.rows);
-      for (const row of x.rows) {
-        const { key, cookie } = rowSocket(row);
-        this.#expiredSockets.delete(key);
-        this.#expiredSockets.set(key, cookie);
-        if (this.#expiredSockets.size > MAX_EXPIRED_SOCKETS) this.#expiredSockets.delete(this.#expiredSockets.keys().next().value!);
-      }
+      // One key per socket: its process slots share the 4-tuple, netns and cookie.
+      const { key, cookie } = rowSocket(x.rows[0]!);
+      this.#expiredSockets.delete(key);
+      this.#expiredSockets.set(key, cookie);
+      if (this.#expiredSockets.size > MAX_EXPIRED_SOCKETS) this.#expiredSockets.delete(this.#expiredSockets.keys().next().value!);
     }
     return out;
   }
