@@ -2,9 +2,14 @@
 // as fast as it can or at a given rate, counting what it made.
 //   churn COUNT [RATE_PER_S] [PAYLOAD_BYTES]
 // Each connection: connect to a listener on 127.0.0.1, accept, the client
-// writes PAYLOAD bytes (default 1) and the server reads them, then the client
-// closes with SO_LINGER {1, 0} (an RST: no TIME_WAIT, so ephemeral ports
-// never run out) and the server closes. Needs root (unshare(CLONE_NEWNET)).
+// writes PAYLOAD bytes (default 1) and the server reads them, then both
+// close with SO_LINGER {1, 0}: an RST, no TIME_WAIT (ephemeral ports never
+// run out), and each socket is destroyed in its own close(). A server socket
+// closed without it is destroyed only once the client's RST reached it: when
+// the RST is still queued (softirq work deferred to ksoftirqd on a busy
+// machine) or dropped, the server socket is left orphaned in FIN_WAIT1,
+// retransmitting its FIN with backoff for seconds after this program ended.
+// Needs root (unshare(CLONE_NEWNET)).
 // Prints one line of JSON: its pid, the namespace inode, the connections
 // made and failed, the elapsed ns.
 #define _GNU_SOURCE
@@ -108,6 +113,7 @@ int main(int argc, char **argv) {
       }
     }
     if (setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) != 0) die("SO_LINGER");
+    if (setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) != 0) die("SO_LINGER");
     close(c);
     close(a);
     made++;

@@ -11,13 +11,21 @@ const backend = /** @type {import('../../dist/index.js').BackendName} */ (proces
 const tracer = await Tracer.start({ backend, udpPeers: false });
 /** @type {Map<number, number>} */
 const closedByNetns = new Map();
+/** The closes per namespace by reason (and seen late, pid 0), for a report that does not add up. */
+/** @type {Map<number, Map<string, number>>} */
+const reasonsByNetns = new Map();
 /** @type {import('../../dist/index.js').Connection[]} */
 let live = [];
 const poll = () => {
   live = [];
   for (const c of tracer.snapshot().toObjects()) {
-    if (c.closed) closedByNetns.set(c.netns, (closedByNetns.get(c.netns) ?? 0) + 1);
-    else live.push(c);
+    if (c.closed) {
+      closedByNetns.set(c.netns, (closedByNetns.get(c.netns) ?? 0) + 1);
+      let r = reasonsByNetns.get(c.netns);
+      if (!r) reasonsByNetns.set(c.netns, (r = new Map()));
+      const k = `${c.closed}${c.seenLate ? ' late' : ''}${c.pid === 0 ? ' pid0' : ''}`;
+      r.set(k, (r.get(k) ?? 0) + 1);
+    } else live.push(c);
   }
 };
 const timer = setInterval(poll, 100);
@@ -34,6 +42,7 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     // a namespace inode is reused once its namespace is gone: count each round afresh
     poll();
     closedByNetns.clear();
+    reasonsByNetns.clear();
     process.stdout.write('{"reset":true}\n');
     return;
   }
@@ -52,6 +61,9 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       heapUsed: m.heapUsed,
       external: m.external,
       closed: closedByNetns.get(netns) ?? 0,
+      // how they closed, and the closes of every other namespace since the reset (a record with a wrong netns would be there)
+      reasons: Object.fromEntries(reasonsByNetns.get(netns) ?? []),
+      otherNetns: Object.fromEntries([...closedByNetns].filter(([n]) => n !== netns)),
       live: live.filter((c) => c.netns === netns).length,
       liveAll: live.length,
       mapEntries: st.connections,
