@@ -1,7 +1,8 @@
 // Socket calls Node's net/dgram modules do not offer, on a file descriptor the
-// caller owns (a Node socket's fd): TCP_INFO, the queue ioctls, an integer
-// setsockopt, shutdown, send/sendto/recv with flags. Synchronous and never blocking
-// (MSG_DONTWAIT): @tracer-bpf/offsetguess drives known socket states with them.
+// caller owns: TCP_INFO, the queue ioctls, an integer setsockopt, shutdown,
+// send/sendto/recv with flags, and plain non-blocking TCP and UDP sockets
+// (socket, bind, listen, accept, connect, getsockname). Synchronous and never
+// blocking: @tracer-bpf/offsetguess drives known socket states with them.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -108,15 +109,37 @@ static socklen_t ParseAddr(Napi::Env env, const std::string& addr, int port, soc
   ThrowCode(env, "ERR_BPF_ARG", op, "the address must be an IPv4 or IPv6 literal, not " + addr);
 }
 
-// socket_tcp(family) -> fd: a new TCP socket (family 4 or 6), non-blocking, close-on-exec.
-// The caller closes it (fs.closeSync).
-static Napi::Value Tcp(const Napi::CallbackInfo& info) {
+// socket_tcp(family) / socket_udp(family) -> fd: a new TCP or UDP socket (family 4 or 6),
+// non-blocking, close-on-exec. The caller closes it (fs.closeSync).
+static Napi::Value NewSocket(const Napi::CallbackInfo& info, int type) {
   Napi::Env env = info.Env();
   int family = GetInt(info[0], "the family", Op::SocketSetOpt);
   if (family != 4 && family != 6) ThrowCode(env, "ERR_BPF_ARG", Op::SocketSetOpt, "the family must be 4 or 6");
-  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) ThrowErrno(env, errno, Op::SocketSetOpt, Sys("socket"));
   return Napi::Number::New(env, fd);
+}
+static Napi::Value Tcp(const Napi::CallbackInfo& info) { return NewSocket(info, SOCK_STREAM); }
+static Napi::Value Udp(const Napi::CallbackInfo& info) { return NewSocket(info, SOCK_DGRAM); }
+
+// socket_listen(fd, backlog): listen(2).
+static Napi::Value Listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = GetFd(info[0], Op::SocketSetOpt);
+  int backlog = GetInt(info[1], "the backlog", Op::SocketSetOpt);
+  if (listen(fd, backlog) != 0) ThrowErrno(env, errno, Op::SocketSetOpt, Sys("listen"));
+  return env.Undefined();
+}
+
+// socket_accept(fd) -> fd, or -1 when no connection is waiting (EAGAIN): accept4(2),
+// the new socket non-blocking and close-on-exec.
+static Napi::Value Accept(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = GetFd(info[0], Op::SocketSetOpt);
+  int a = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (a < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Napi::Number::New(env, -1);
+  if (a < 0) ThrowErrno(env, errno, Op::SocketSetOpt, Sys("accept4"));
+  return Napi::Number::New(env, a);
 }
 
 // socket_bind(fd, address, port) / socket_connect(fd, address, port) (a
@@ -208,6 +231,9 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("socket_bind", Napi::Function::New(env, Bind));
   exports.Set("socket_connect", Napi::Function::New(env, Connect));
   exports.Set("socket_name", Napi::Function::New(env, Name));
+  exports.Set("socket_udp", Napi::Function::New(env, Udp));
+  exports.Set("socket_listen", Napi::Function::New(env, Listen));
+  exports.Set("socket_accept", Napi::Function::New(env, Accept));
 }
 
 }  // namespace tb

@@ -177,6 +177,9 @@ export interface NativeBinding {
   socket_bind(fd: number, address: string, port: number): void;
   socket_connect(fd: number, address: string, port: number): void;
   socket_name(fd: number): { address: string; port: number };
+  socket_udp(family: number): number;
+  socket_listen(fd: number, backlog: number): void;
+  socket_accept(fd: number): number;
 
   pages_alloc(bytes: number): ArrayBuffer;
   file_map_ro(path: string): ArrayBuffer | null;

@@ -17,7 +17,7 @@ export { readProcText } from './proc-text.js';
 export { allocPages, mapFileReadOnly, releasePages } from './memory.js';
 export type { AttachSpec } from './section.js';
 export type { GlobalSpec, GlobalValue } from './globals.js';
-export { tcpInfo, socketQueue, setSocketOption, socketSend, socketSendTo, socketRecv, socketShutdown, tcpSocket, socketBind, socketConnect, socketName, type SocketQueue } from './sockets.js';
+export { tcpInfo, socketQueue, setSocketOption, socketSend, socketSendTo, socketRecv, socketShutdown, tcpSocket, udpSocket, socketListen, socketAccept, socketBind, socketConnect, socketName, type SocketQueue } from './sockets.js';
 export { readCapabilities, type Capabilities } from './capabilities.js';
 export { findTracefs } from './tracefs.js';
 export { legacyEventName, removeStaleProbeEvents, staleProbeEvents, type StaleProbeEvent, type StaleProbeEventsReport } from './probe-events.js';

@@ -1,6 +1,7 @@
 // Socket calls Node's net and dgram modules do not offer, on a descriptor the
-// caller owns (a Node socket's fd, e.g. `socket._handle.fd`). Synchronous and
-// never blocking: a call that would block fails with EAGAIN. Errors are
+// caller owns (a Node socket's fd, e.g. `socket._handle.fd`, or one of the
+// plain sockets made here). Synchronous and never blocking: a call that would
+// block fails with EAGAIN (accept returns -1). Errors are
 // BpfErrors with the errno and the system call (getsockopt, ioctl, ...).
 import { native } from './binding.js';
 
@@ -48,6 +49,21 @@ export function socketShutdown(fd: number, how: 'read' | 'write' | 'both'): void
 /** A new non-blocking TCP socket (close it with fs.closeSync): for states Node's net module cannot set up, e.g. TCP_REPAIR before connect. */
 export function tcpSocket(family: 4 | 6): number {
   return native.socket_tcp(family);
+}
+
+/** A new non-blocking UDP socket (close it with fs.closeSync). */
+export function udpSocket(family: 4 | 6): number {
+  return native.socket_udp(family);
+}
+
+/** listen(2). */
+export function socketListen(fd: number, backlog: number): void {
+  native.socket_listen(fd, backlog);
+}
+
+/** accept4(2) of a non-blocking listener: the new socket (non-blocking; close it with fs.closeSync), or -1 when none is waiting. */
+export function socketAccept(fd: number): number {
+  return native.socket_accept(fd);
 }
 
 /** bind(2) to an address literal and port. */

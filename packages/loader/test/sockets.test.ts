@@ -3,7 +3,7 @@
 import { closeSync } from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { BpfError, setSocketOption, socketBind, socketName, socketQueue, socketRecv, socketSend, socketSendTo, socketShutdown, tcpInfo, tcpSocket } from '../src/index.js';
+import { BpfError, setSocketOption, socketAccept, socketBind, socketConnect, socketListen, socketName, socketQueue, socketRecv, socketSend, socketSendTo, socketShutdown, tcpInfo, tcpSocket, udpSocket } from '../src/index.js';
 
 const fdOf = (s: net.Socket): number => (s as unknown as { _handle: { fd: number } })._handle.fd;
 
@@ -77,6 +77,51 @@ describe('socket helpers', () => {
       expect(() => socketSendTo(fd, Buffer.alloc(1), '127.0.0.1', 9)).toThrow(expect.objectContaining({ syscall: 'sendto' }));
     } finally {
       closeSync(fd);
+    }
+  });
+
+  it('plain sockets end to end: listen, a non-blocking connect, accept (-1 while none waits), data both ways; UDP bound, connected, a datagram read', async () => {
+    const fds: number[] = [];
+    const own = (fd: number): number => (fds.push(fd), fd);
+    try {
+      const l = own(tcpSocket(4));
+      socketBind(l, '127.0.0.1', 0);
+      socketListen(l, 8);
+      const { port } = socketName(l);
+      expect(socketAccept(l)).toBe(-1);
+      const c = own(tcpSocket(4));
+      socketConnect(c, '127.0.0.1', port);
+      let a = -1;
+      for (let i = 0; i < 1000 && a < 0; i++) {
+        a = socketAccept(l);
+        if (a < 0) await new Promise((r) => setTimeout(r, 1));
+      }
+      expect(a).toBeGreaterThan(2);
+      own(a);
+      expect(tcpInfo(c)[0]).toBe(1); // TCP_ESTABLISHED
+      expect(socketSend(c, Buffer.from('ping'))).toBe(4);
+      expect(socketSend(a, Buffer.from('pong!'))).toBe(5);
+      const got = Buffer.alloc(8);
+      expect(socketRecv(a, got)).toBe(4);
+      expect(got.subarray(0, 4).toString()).toBe('ping');
+      expect(socketRecv(c, got)).toBe(5);
+      expect(got.subarray(0, 5).toString()).toBe('pong!');
+      expect(socketName(a)).toEqual({ address: '127.0.0.1', port });
+      const u0 = own(udpSocket(4));
+      expect(() => socketListen(u0, 1)).toThrow(expect.objectContaining({ code: 'EOPNOTSUPP', syscall: 'listen' }));
+
+      const u1 = own(udpSocket(6));
+      socketBind(u1, '::ffff:127.0.0.1', 0);
+      const u2 = own(udpSocket(4));
+      socketBind(u2, '127.0.0.1', 0);
+      socketConnect(u2, '127.0.0.1', socketName(u1).port);
+      expect(socketSend(u2, Buffer.from('dgram'))).toBe(5);
+      const d = Buffer.alloc(16);
+      expect(socketRecv(u1, d)).toBe(5);
+      expect(d.subarray(0, 5).toString()).toBe('dgram');
+      expect(() => socketRecv(u1, d)).toThrow(expect.objectContaining({ code: 'EAGAIN', syscall: 'recv' }));
+    } finally {
+      for (const fd of fds) closeSync(fd);
     }
   });
 });

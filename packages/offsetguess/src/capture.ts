@@ -67,6 +67,13 @@ const KPROBES = {
 export type HookName = keyof typeof HOOKS | keyof typeof KPROBES;
 const KPROBE_PROGS: Record<string, true> = Object.fromEntries(Object.values(KPROBES).map((p) => [p, true]));
 
+/** `n` bytes of `from` at `at`, copied out of the reused lookup buffer (a plain memcpy, no zero fill first). */
+function copyOf(from: Buffer, at: number, n: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  from.copy(b, 0, at, at + n);
+  return b;
+}
+
 /** The calling thread's id in its own pid namespace (the main thread's is the pid). */
 export function currentTid(): number {
   try {
@@ -219,11 +226,11 @@ export class Capturer implements Disposable {
       kind,
       sk: v.readBigUInt64LE(CAP.sk.offset),
       arg: v.readBigUInt64LE(CAP.arg.offset),
-      skBytes: Buffer.from(v.subarray(CAP.sk_bytes.offset, CAP.sk_bytes.offset + SK_BYTES)),
+      skBytes: copyOf(v, CAP.sk_bytes.offset, SK_BYTES),
       skFaults: v.readUInt32LE(CAP.sk_faults.offset),
-      argBytes: Buffer.from(v.subarray(CAP.arg_bytes.offset, CAP.arg_bytes.offset + ARG_BYTES)),
+      argBytes: copyOf(v, CAP.arg_bytes.offset, ARG_BYTES),
       argFault: v.readUInt32LE(CAP.arg_fault.offset) !== 0,
-      derefs: derefs.map((_, i) => (faults & (1 << i) ? undefined : Buffer.from(v.subarray(derefAt + i * DEREF_BYTES, derefAt + (i + 1) * DEREF_BYTES)))),
+      derefs: derefs.map((_, i) => (faults & (1 << i) ? undefined : copyOf(v, derefAt + i * DEREF_BYTES, DEREF_BYTES))),
     };
   }
 

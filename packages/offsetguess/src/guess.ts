@@ -134,7 +134,7 @@ async function round(obs: Observer, cap: Capturer, sets: Setup[], full: boolean)
       }
       waits.push(obs.shutdowns(s.shut));
       if (full) waits.push(obs.more(s.idle));
-      const u = await obs.udpSamples(s.family, udpKind(cap), kp);
+      const u = obs.udpSamples(s.family, udpKind(cap), kp);
       socks.push(...u.socks);
       args.push(...u.args);
     }
@@ -182,7 +182,7 @@ export async function guessOffsetsDetailed(opts: GuessOptions = {}): Promise<Gue
   let fresh: Samples | undefined;
   let result: GuessResult;
   try {
-    obs = await Observer.open();
+    obs = Observer.open();
     let sets: Setup[];
     try {
       sets = await setup(obs, true);

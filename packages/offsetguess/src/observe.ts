@@ -1,7 +1,6 @@
 // Collecting samples: the guesser's sockets brought into known states and
 // captured, each capture paired with what the guesser knows of that socket.
-import { randomBytes, randomInt } from 'node:crypto';
-import dgram from 'node:dgram';
+import { randomInt } from 'node:crypto';
 import { closeSync, statSync } from 'node:fs';
 import { setSocketOption, socketBind, socketConnect, socketName, socketRecv, socketSend, socketSendTo, tcpSocket } from '@tracer-bpf/loader';
 import { type Capturer, type CaptureKind, type Deref } from './capture.js';
@@ -11,15 +10,16 @@ import {
   closePair,
   type Family,
   familyAddress,
-  fdOf,
   IPPROTO_TCP,
   Listener,
   MSG_MORE,
+  payload,
   peek,
   randomLoopback,
   repair,
   repairQueue,
   sendData,
+  setNoDelay,
   shutdownWrite,
   TCP_NO_QUEUE,
   TCP_RECV_QUEUE,
@@ -28,6 +28,7 @@ import {
   tcpNow,
   type TcpPair,
   tcpPair,
+  udpBound,
   until,
   WAIT_MS,
 } from './sockets.js';
@@ -82,7 +83,7 @@ export class Observer {
   readonly #ids = new WeakMap<TcpEnd, string>();
   readonly #sk = new WeakMap<TcpEnd, bigint>();
   readonly #pairs: TcpPair[] = [];
-  readonly #udp: dgram.Socket[] = [];
+  readonly #udp: number[] = [];
   readonly #listeners: Map<Family, Listener>;
   readonly families: Family[];
   /** Why IPv6 is missing, if it is. */
@@ -95,11 +96,11 @@ export class Observer {
   }
 
   /** IPv4 always; IPv6 (through IPv4-mapped addresses) unless the kernel has no IPv6 at all. */
-  static async open(): Promise<Observer> {
-    const listeners = new Map<Family, Listener>([[4, await Listener.open(4)]]);
+  static open(): Observer {
+    const listeners = new Map<Family, Listener>([[4, Listener.open(4)]]);
     let noIpv6: string | undefined;
     try {
-      listeners.set(6, await Listener.open(6));
+      listeners.set(6, Listener.open(6));
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause;
       noIpv6 = cause?.code === 'EAFNOSUPPORT' ? 'this kernel has no IPv6 (booted with ipv6.disable=1: AF_INET6 sockets are refused)' : `no IPv6 socket could listen: ${(e as Error).message}`;
@@ -171,10 +172,10 @@ export class Observer {
   /** Data written with MSG_MORE stays unsent: write_seq ahead of snd_nxt, snd_una and pushed_seq. */
   async more(p: TcpPair): Promise<SockSample[]> {
     const n = randomInt(50, 1000);
-    socketSend(p.client.fd, randomBytes(n), MSG_MORE);
+    socketSend(p.client.fd, payload(n), MSG_MORE);
     const s = this.sockSample(p.client, 'unsent (MSG_MORE)', 0);
     if (s.tcp!.before.notSent !== n) throw new GuessError('ERR_GUESS_SOCKET', `MSG_MORE: ${s.tcp!.before.notSent} bytes unsent, expected ${n}`);
-    p.client.socket.setNoDelay(true);
+    setNoDelay(p.client);
     p.client.sent += n;
     p.server.received += n;
     await until('the corked data to arrive', () => tcpNow(p.server.fd).inq >= p.server.received - p.server.readCount, WAIT_MS);
@@ -202,7 +203,7 @@ export class Observer {
       repair(c, true);
       try {
         repairQueue(c, TCP_SEND_QUEUE);
-        for (const n of sizes) socketSend(c.fd, randomBytes(n));
+        for (const n of sizes) socketSend(c.fd, payload(n));
         repairQueue(c, TCP_RECV_QUEUE);
         if (i === 0) out.push(this.sockSample(c, 'in flight (TCP_REPAIR)', 0));
         repairQueue(c, TCP_NO_QUEUE);
@@ -212,7 +213,7 @@ export class Observer {
       if (next) {
         // Not held back by Nagle behind the segment that never left.
         setSocketOption(c.fd, IPPROTO_TCP, TCP_NODELAY, 1);
-        socketSend(c.fd, randomBytes(next));
+        socketSend(c.fd, payload(next));
       }
       const total = sizes.reduce((a, b) => a + b, next);
       c.sent += total;
@@ -233,7 +234,7 @@ export class Observer {
     try {
       repairQueue(c, TCP_RECV_QUEUE);
       const n = randomInt(100, 3000);
-      socketSend(c.fd, randomBytes(n));
+      socketSend(c.fd, payload(n));
       c.received += n;
       return this.sockSample(c, 'queued (TCP_REPAIR)', 0);
     } finally {
@@ -270,10 +271,10 @@ export class Observer {
       const x = randomInt(1, 1000);
       const z = randomInt(2, 3000);
       setSocketOption(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE);
-      socketSend(fd, randomBytes(x), MSG_OOB);
+      socketSend(fd, payload(x), MSG_OOB);
       setSocketOption(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE);
-      socketSend(fd, randomBytes(z));
-      const e: TcpEnd = { socket: undefined as never, fd, family, local: { addr: local.address, port: local.port }, remote, sent: x, received: z, readCount: 0 };
+      socketSend(fd, payload(z));
+      const e: TcpEnd = { fd, family, local: { addr: local.address, port: local.port }, remote, sent: x, received: z, readCount: 0 };
       const a = this.sockSample(e, 'connected under TCP_REPAIR', 0);
       a.seqs = { writeSeq: (write + x) >>> 0, sndUna: write >>> 0, rcvNxt: (rcv + z) >>> 0, copiedSeq: rcv >>> 0 };
       // Its peer does not exist: a timer that fired meanwhile (a slow, emulated
@@ -308,27 +309,21 @@ export class Observer {
   }
 
   /** A bound UDP socket on a random 127/8 address (IPv4-mapped for family 6), connected when `to` is given. */
-  async udp(family: Family, to?: { addr: string; port: number }): Promise<{ s: dgram.Socket; fd: number; addr: string; port: number }> {
-    const s = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: false });
-    this.#udp.push(s);
-    s.on('error', () => {});
-    s.on('message', () => {});
+  udp(family: Family, to?: { addr: string; port: number }): { fd: number; addr: string; port: number } {
     const addr = familyAddress(randomLoopback(), family);
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind({ address: addr, port: 0 }, () => resolve());
-    });
-    if (to) await new Promise<void>((resolve, reject) => s.connect(to.port, to.addr, (e?: Error) => (e ? reject(e) : resolve())));
-    return { s, fd: fdOf(s), addr, port: s.address().port };
+    const { fd, port } = udpBound(family, addr);
+    this.#udp.push(fd);
+    if (to) socketConnect(fd, to.addr, to.port);
+    return { fd, addr, port };
   }
 
   /** UDP captures: a connected socket's send, an unconnected socket's sendto (and, with kprobes, its msghdr and the sk_buff read by the peer). */
-  async udpSamples(family: Family, sockKind: CaptureKind | undefined, kprobes: { msghdr: boolean; skb: boolean }): Promise<Round> {
+  udpSamples(family: Family, sockKind: CaptureKind | undefined, kprobes: { msghdr: boolean; skb: boolean }): Round {
     const socks: SockSample[] = [];
     const args: ArgSample[] = [];
-    const peer = await this.udp(family);
-    const conn = await this.udp(family, { addr: peer.addr, port: peer.port });
-    const lone = await this.udp(family);
+    const peer = this.udp(family);
+    const conn = this.udp(family, { addr: peer.addr, port: peer.port });
+    const lone = this.udp(family);
     const fam = family === 4 ? 2 : 10;
     const sample = (u: typeof conn, c: ReturnType<Capturer['capture']>, label: string, connected: boolean): SockSample => {
       if (!c) throw new GuessError('ERR_GUESS_NO_CAPTURE', `no capture of the guesser's UDP send (${label})`);
@@ -350,14 +345,14 @@ export class Observer {
       };
     };
     if (sockKind) {
-      const payload = randomBytes(randomInt(1, 200));
-      socks.push(sample(conn, this.#cap.capture(sockKind, () => socketSend(conn.fd, payload)), 'connected UDP send', true));
-      socks.push(sample(lone, this.#cap.capture(sockKind, () => socketSendTo(lone.fd, payload, peer.addr, peer.port)), 'unconnected UDP sendto', false));
+      const data = payload(randomInt(1, 200));
+      socks.push(sample(conn, this.#cap.capture(sockKind, () => socketSend(conn.fd, data)), 'connected UDP send', true));
+      socks.push(sample(lone, this.#cap.capture(sockKind, () => socketSendTo(lone.fd, data, peer.addr, peer.port)), 'unconnected UDP sendto', false));
     }
     if (kprobes.msghdr) {
       // msg_name points at a sockaddr on the kernel stack: read no more than a sockaddr_in6.
       const derefs = Array.from({ length: 16 }, (_, i) => ({ ptrOff: i * 8, fromArg: true, len: 28 }));
-      const c = this.#cap.capture('msghdr', () => socketSendTo(lone.fd, randomBytes(8), peer.addr, peer.port), derefs);
+      const c = this.#cap.capture('msghdr', () => socketSendTo(lone.fd, payload(8), peer.addr, peer.port), derefs);
       if (!c) throw new GuessError('ERR_GUESS_NO_CAPTURE', 'kprobe udp_sendmsg did not fire for the guesser\'s sendto');
       // udpv6_sendmsg hands a v4-mapped destination to udp_sendmsg as a sockaddr_in.
       args.push({ kind: 'msghdr', label: 'sendto', sk: c.sk, bytes: c.argBytes, argFault: c.argFault, derefs: derefs.map((d, i) => ({ ptrOff: d.ptrOff, bytes: c.derefs[i] })), peer: { addr: v4Part(peer.addr), port: peer.port, family: 2 } });
@@ -366,11 +361,11 @@ export class Observer {
       // The pointers of the first 256 bytes of the sk_buff, 16 per capture, two datagrams each.
       for (const [i, half] of [0, 0, 1, 1].entries()) {
         drain(peer.fd);
-        const payload = randomBytes(randomInt(1, 300));
+        const data = payload(randomInt(1, 300));
         // Every second datagram without a checksum: csum_start (the UDP
         // header's offset too, with a checksum left to the device) is not set.
         setSocketOption(conn.fd, SOL_SOCKET, SO_NO_CHECK, i % 2);
-        socketSend(conn.fd, payload);
+        socketSend(conn.fd, data);
         const derefs = Array.from({ length: 16 }, (_, i) => ({ ptrOff: (half * 16 + i) * 8, fromArg: true }));
         const c = this.#cap.capture('skb', () => socketRecv(peer.fd, Buffer.alloc(2048)), derefs);
         if (!c) throw new GuessError('ERR_GUESS_NO_CAPTURE', 'kprobe skb_consume_udp did not fire for the guesser\'s read');
@@ -383,7 +378,7 @@ export class Observer {
           derefs: derefs.map((d, i) => ({ ptrOff: d.ptrOff, bytes: c.derefs[i] })),
           peer: { addr: v4Part(conn.addr), port: conn.port, family: fam },
           local: { addr: v4Part(peer.addr), port: peer.port },
-          payload: payload.length,
+          payload: data.length,
         });
       }
     }
@@ -394,15 +389,14 @@ export class Observer {
   socketSample(e: TcpEnd): ArgSample | undefined {
     const sk = this.#sk.get(e);
     if (sk === undefined) return undefined;
-    const h = (e.socket as unknown as { _handle: { getsockname(out: object): number } })._handle;
-    const c = this.#cap.capture('socket', () => h.getsockname({}));
+    const c = this.#cap.capture('socket', () => socketName(e.fd));
     if (!c) throw new GuessError('ERR_GUESS_NO_CAPTURE', 'kprobe inet_getname did not fire for the guesser\'s getsockname');
     return { kind: 'socket', label: 'getsockname', sk, bytes: c.argBytes, argFault: c.argFault, derefs: [] };
   }
 
   close(): void {
     for (const p of this.#pairs) closePair(p);
-    for (const u of this.#udp) u.close();
+    for (const fd of this.#udp) closeSync(fd);
     for (const l of this.#listeners.values()) l.close();
   }
 }

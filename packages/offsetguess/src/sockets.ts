@@ -1,17 +1,23 @@
 // The guesser's own sockets: loopback TCP pairs and UDP sockets on random
 // 127/8 addresses (IPv6 through IPv4-mapped ::ffff:127.x.y.z, which works
 // with net.ipv6.conf.*.disable_ipv6=1 too), driven into known states with
-// synchronous calls. Node's own reading is paused: data stays in the kernel
-// until the guesser peeks at it.
-import { randomBytes, randomInt } from 'node:crypto';
-import dgram from 'node:dgram';
-import net from 'node:net';
-import { setSocketOption, socketQueue, socketRecv, socketSend, socketShutdown, tcpInfo } from '@tracer-bpf/loader';
+// synchronous calls. Plain non-blocking descriptors (the loader's socket
+// calls), never Node's net or dgram: nothing reads behind the guesser's
+// back, data stays in the kernel until the guesser peeks at it, and no
+// stream or event machinery runs (it cost more than the system calls,
+// several times over in an emulated guest).
+import { closeSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { setSocketOption, socketAccept, socketBind, socketConnect, socketListen, socketName, socketQueue, socketRecv, socketSend, socketShutdown, tcpInfo, tcpSocket, udpSocket } from '@tracer-bpf/loader';
 import { GuessError } from './errors.js';
 
 export type Family = 4 | 6;
 
 export const IPPROTO_TCP = 6;
+const IPPROTO_IPV6 = 41;
+const IPV6_V6ONLY = 26;
+const TCP_NODELAY = 1;
+const TCP_CLOSE = 7;
 export const MSG_PEEK = 2;
 export const MSG_MORE = 0x8000;
 const TCP_REPAIR = 19;
@@ -28,23 +34,6 @@ export function randomLoopback(): string {
 /** The text form a socket of `family` uses for a 127/8 address. */
 export function familyAddress(v4: string, family: Family): string {
   return family === 4 ? v4 : `::ffff:${v4}`;
-}
-
-/** A Node socket's libuv handle. dgram's `_handle` getter is deprecated (DEP0112: a warning on stderr), so a UDP socket's comes from its state. */
-function handleOf(s: net.Socket | dgram.Socket): { fd?: number } | undefined {
-  if (s instanceof dgram.Socket) {
-    const state = Object.getOwnPropertySymbols(s).find((k) => k.description === 'state symbol');
-    const h = state && (s as unknown as Record<symbol, { handle?: { fd?: number } } | undefined>)[state]?.handle;
-    if (h) return h;
-  }
-  return (s as unknown as { _handle?: { fd?: number } })._handle;
-}
-
-/** A Node socket's file descriptor (libuv's, on Linux). */
-export function fdOf(s: net.Socket | dgram.Socket): number {
-  const h = handleOf(s);
-  if (!h || typeof h.fd !== 'number' || h.fd < 0) throw new GuessError('ERR_GUESS_SOCKET', 'a guesser socket has no file descriptor');
-  return h.fd;
 }
 
 /**
@@ -116,7 +105,6 @@ export interface Endpoint {
 
 /** One end of a TCP connection of the guesser. */
 export interface TcpEnd {
-  socket: net.Socket;
   fd: number;
   family: Family;
   local: Endpoint;
@@ -133,85 +121,103 @@ export interface TcpPair {
   server: TcpEnd;
 }
 
-/** A listener on a random 127/8 address; accepted sockets arrive paused. */
+/**
+ * A socket of `family` bound to `addr` (port 0: the kernel picks), IPv6 ones
+ * dual-stack (IPV6_V6ONLY off, whatever net.ipv6.bindv6only says). Closed
+ * again when the bind fails.
+ */
+function bound(fd: number, family: Family, addr: string): number {
+  try {
+    if (family === 6) setSocketOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    socketBind(fd, addr, 0);
+    return fd;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/** A listener on a random 127/8 address. */
 export class Listener {
-  readonly server: net.Server;
+  readonly fd: number;
   readonly family: Family;
   readonly addr: string;
-  #waiting: ((s: net.Socket) => void)[] = [];
-  #queued: net.Socket[] = [];
+  readonly port: number;
 
-  private constructor(server: net.Server, family: Family, addr: string) {
-    this.server = server;
+  private constructor(fd: number, family: Family, addr: string, port: number) {
+    this.fd = fd;
     this.family = family;
     this.addr = addr;
-    server.on('connection', (s) => {
-      s.on('error', () => {});
-      const w = this.#waiting.shift();
-      if (w) w(s);
-      else this.#queued.push(s);
-    });
+    this.port = port;
   }
 
-  static async open(family: Family): Promise<Listener> {
+  /** A listener (an address in use is tried again elsewhere, three times). Errors carry the loader's BpfError as `cause` (its `code`: EAFNOSUPPORT without IPv6). */
+  static open(family: Family): Listener {
     for (let attempt = 0; ; attempt++) {
       const addr = familyAddress(randomLoopback(), family);
-      const server = net.createServer({ pauseOnConnect: true });
       try {
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen({ host: addr, port: 0, ipv6Only: false, backlog: 64 }, () => resolve());
-        });
-        return new Listener(server, family, addr);
+        const fd = bound(tcpSocket(family), family, addr);
+        try {
+          socketListen(fd, 64);
+          return new Listener(fd, family, addr, socketName(fd).port);
+        } catch (e) {
+          closeSync(fd);
+          throw e;
+        }
       } catch (e) {
-        server.close();
-        if (attempt >= 3) throw new GuessError('ERR_GUESS_SOCKET', `cannot listen on ${addr}: ${(e as Error).message}`, undefined, undefined, { cause: e });
+        if (attempt >= 3 || (e as { code?: string }).code === 'EAFNOSUPPORT') throw new GuessError('ERR_GUESS_SOCKET', `cannot listen on ${addr}: ${(e as Error).message}`, undefined, undefined, { cause: e });
       }
     }
   }
 
-  get port(): number {
-    return (this.server.address() as net.AddressInfo).port;
-  }
-
-  accept(): Promise<net.Socket> {
-    const s = this.#queued.shift();
-    if (s) return Promise.resolve(s);
-    return new Promise((r) => this.#waiting.push(r));
-  }
-
   close(): void {
-    this.server.close();
-    for (const s of this.#queued) s.destroy();
+    closeSync(this.fd);
   }
 }
 
-function end(socket: net.Socket, family: Family): TcpEnd {
-  return {
-    socket,
-    fd: fdOf(socket),
-    family,
-    local: { addr: socket.localAddress!, port: socket.localPort! },
-    remote: { addr: socket.remoteAddress!, port: socket.remotePort! },
-    sent: 0,
-    received: 0,
-    readCount: 0,
-  };
+function end(fd: number, family: Family, local: Endpoint, remote: Endpoint): TcpEnd {
+  return { fd, family, local, remote, sent: 0, received: 0, readCount: 0 };
 }
 
-/** A connected pair from a random 127/8 address to the listener, both ends paused. */
+/** A connected pair from a random 127/8 address to the listener. */
 export async function tcpPair(l: Listener): Promise<TcpPair> {
   const localAddress = familyAddress(randomLoopback(), l.family);
-  const client = net.connect({ host: l.addr, port: l.port, localAddress, family: l.family });
-  client.pause();
-  client.on('error', () => {});
-  const accepted = l.accept();
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', resolve);
-    client.once('error', (e) => reject(new GuessError('ERR_GUESS_SOCKET', `connect to ${l.addr}:${l.port} from ${localAddress}: ${e.message}`, undefined, undefined, { cause: e })));
-  });
-  const server = await accepted;
-  return { client: end(client, l.family), server: end(server, l.family) };
+  const c = bound(tcpSocket(l.family), l.family, localAddress);
+  let a = -1;
+  try {
+    socketConnect(c, l.addr, l.port);
+    // On loopback the handshake is done in the connect call or just after it.
+    await until(`a connection to ${l.addr}:${l.port} from ${localAddress}`, () => {
+      a = socketAccept(l.fd);
+      if (a < 0 && tcpInfo(c)[0] === TCP_CLOSE) throw new GuessError('ERR_GUESS_SOCKET', `connect to ${l.addr}:${l.port} from ${localAddress}: refused or reset`);
+      return a >= 0;
+    }, WAIT_MS);
+  } catch (e) {
+    closeSync(c);
+    throw e;
+  }
+  const local = { addr: localAddress, port: socketName(c).port };
+  const remote = { addr: l.addr, port: l.port };
+  return { client: end(c, l.family, local, remote), server: end(a, l.family, remote, local) };
+}
+
+/** A bound UDP socket on `addr` (a random 127/8 one, IPv4-mapped for family 6): its descriptor and port. */
+export function udpBound(family: Family, addr: string): { fd: number; port: number } {
+  const fd = bound(udpSocket(family), family, addr);
+  return { fd, port: socketName(fd).port };
+}
+
+export function setNoDelay(e: TcpEnd): void {
+  setSocketOption(e.fd, IPPROTO_TCP, TCP_NODELAY, 1);
+}
+
+/** Bytes to send: their values never matter, only how many (a fill, no random source: that was slow in emulated guests). */
+const FILL = Buffer.alloc(1 << 16, 0x5a);
+
+/** `n` bytes to send (at most 64 KiB; a view of one shared buffer, never written to). */
+export function payload(n: number): Buffer {
+  if (n > FILL.length) throw new RangeError(`payload: at most ${FILL.length} bytes, asked ${n}`);
+  return FILL.subarray(0, n);
 }
 
 /**
@@ -220,7 +226,7 @@ export async function tcpPair(l: Listener): Promise<TcpPair> {
  * either way, the search checks the values TCP_INFO gives before and after.
  */
 export async function sendData(from: TcpEnd, to: TcpEnd, n: number): Promise<void> {
-  const data = randomBytes(n);
+  const data = payload(n);
   let off = 0;
   while (off < n) {
     try {
@@ -262,6 +268,6 @@ export function repairQueue(e: TcpEnd, q: number): void {
 }
 
 export function closePair(p: TcpPair): void {
-  p.client.socket.destroy();
-  p.server.socket.destroy();
+  closeSync(p.client.fd);
+  closeSync(p.server.fd);
 }
