@@ -212,13 +212,16 @@ async function main() {
       opts['guest-transforms'] = true;
     }
   }
+  // A row of kernels.json may run only some suites (its `suites`), unless --suite says which.
+  const suitesOf = (k) => (k.suites && !opts.suite.length ? k.suites.map((s) => resolve(REPO, s)) : suites);
+  for (const k of kernels) for (const s of suitesOf(k)) if (!suites.includes(s)) throw new Error(`kernels.json ${k.name}: suite ${relative(REPO, s)} has no kernel tests`);
   kernels.forEach((k, i) => {
     const env = {
       TRACER_BPF_KERNEL_NAME: k.name,
       TRACER_BPF_KERNEL_CONFIG: `/boot/config-${k.release}`,
       VMTEST_REPO: REPO,
       VMTEST_NODE: process.execPath,
-      VMTEST_SUITES: suites.join(' '),
+      VMTEST_SUITES: suitesOf(k).join(' '),
       VMTEST_FILTER: filter,
       VMTEST_PROBE: existsSync(probe) ? probe : '',
       ...(opts['guest-transforms'] ? {} : { VMTEST_TRANSFORMS: GUEST_DIR }),
@@ -237,7 +240,7 @@ async function main() {
   const runs = await pool(kernels, jobs, async (k, i) => {
     const dup = kernels.slice(0, i).filter((x) => x.name === k.name).length;
     const logFile = join(logDir, `${safe(k.name)}${dup ? `.${dup + 1}` : ''}.log`);
-    const append = `console=ttyS0 quiet panic=-1 rdinit=/init vmtest.k=${i} vmtest.cpus=${cpusOf(k, list)} ${opts.append}`.trim();
+    const append = `console=ttyS0 quiet panic=-1 rdinit=/init vmtest.k=${i} vmtest.cpus=${cpusOf(k, list)} ${k.append ?? ''} ${opts.append}`.replace(/\s+/g, ' ').trim();
     const r = await boot({
       args: qemuArgs({ vmlinuz: k.vmlinuz, initrd, append, accel: opts['qemu-accel'] ?? list.guest.accel ?? 'tcg', cpu: opts['qemu-cpu'] ?? list.guest.cpu ?? 'max', cpus: cpusOf(k, list), memoryMiB: list.guest.memoryMiB ?? 2048 }),
       logFile,

@@ -218,6 +218,21 @@ function fromPath(path, configArg) {
   return { vmlinuz, release, config, modulesDir: mods ?? null };
 }
 
+/** What a kernels.json entry sets for its own row: vCPUs, extra kernel command line, the suites it runs. */
+function rowSettings(entry) {
+  const out = {};
+  if (entry.cpus !== undefined) out.cpus = entry.cpus;
+  if (entry.append !== undefined) {
+    if (typeof entry.append !== 'string') throw new Error(`kernels.json ${entry.name}: append must be a string`);
+    out.append = entry.append;
+  }
+  if (entry.suites !== undefined) {
+    if (!Array.isArray(entry.suites) || !entry.suites.length || entry.suites.some((x) => typeof x !== 'string')) throw new Error(`kernels.json ${entry.name}: suites must be a non-empty array of package directories`);
+    out.suites = entry.suites;
+  }
+  return out;
+}
+
 /**
  * Turn the kernel arguments into bootable kernels.
  *   specs: [] (whole list) or names / package names / paths.
@@ -243,6 +258,6 @@ export function resolveKernels(list, specs, { config, debianSuites = [], refresh
     const dir = fetchPackage(res);
     const k = fromPackageDir(dir);
     if (!k.config) throw new Error(`${res.pkg}: no boot/config-${k.release} in the package`);
-    return { name: p.kind === 'list' ? p.entry.name : p.spec, source: `${res.pkg} ${res.version} (${res.suite})`, listed: p.kind === 'list', package: res, ...(p.kind === 'list' && p.entry.cpus !== undefined ? { cpus: p.entry.cpus } : {}), ...k };
+    return { name: p.kind === 'list' ? p.entry.name : p.spec, source: `${res.pkg} ${res.version} (${res.suite})`, listed: p.kind === 'list', package: res, ...(p.kind === 'list' ? rowSettings(p.entry) : {}), ...k };
   });
 }
