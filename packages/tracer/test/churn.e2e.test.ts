@@ -118,9 +118,10 @@ describe(`${TOTAL} short connections through a running tracer (CHURN_CONNECTIONS
         expect(g.status, g.stderr).toBe(0);
         const made = JSON.parse(g.stdout) as { netns: number; made: number; failed: number; elapsedNs: number };
         expect(made).toMatchObject({ made: count, failed: 0 });
-        // the closes arrive within a few reads of the ring
+        // the closes arrive within a few reads of the ring; a socket the kernel destroys late (the closed-loss
+        // benchmark saw one in ~20 rounds of 200 000 closes come more than 10 s after its round) gets 30 s
         let r = await report(tracer, made.netns);
-        for (let i = 0; i < 50 && r.closed + r.closedLost - lostBefore < 2 * made.made; i++) {
+        for (let i = 0; i < 150 && r.closed + r.closedLost - lostBefore < 2 * made.made; i++) {
           await new Promise((res) => setTimeout(res, 200));
           r = await report(tracer, made.netns);
         }
