@@ -60,6 +60,7 @@ const latestMs = new Map();
 /** Records of a round already counted, delivered after its count: none expected. */
 let afterCount = 0;
 const counted = new Set();
+const pidZero = new Map();
 const consumer = (async () => {
   for await (const c of tracer.closedConnections()) {
     if (counted.has(c.pid)) {
@@ -69,6 +70,8 @@ const consumer = (async () => {
       log(`delivered after its round was counted: ${JSON.stringify({ pid: c.pid, id: String(id), localPort, remotePort, direction, closed, seenLate, states: tcp?.states, startToCloseMs: (lastUpdate - start) / 1e6, closeToNowMs: (Number(process.hrtime.bigint()) - lastUpdate) / 1e6 })}`);
     }
     byPid.set(c.pid, (byPid.get(c.pid) ?? 0) + 1);
+    // charged to no process (a socket of the generator whose I/O was never seen): by namespace, not in `delivered`
+    if (c.pid === 0) pidZero.set(c.netns, (pidZero.get(c.netns) ?? 0) + 1);
     const ms = (Number(process.hrtime.bigint()) - c.lastUpdate) / 1e6;
     if (ms > (latestMs.get(c.pid) ?? 0)) latestMs.set(c.pid, ms);
   }
@@ -83,6 +86,8 @@ try {
     const after = tracer.stats();
     const delivered = byPid.get(made.pid) ?? 0;
     counted.add(made.pid);
+    const noPid = pidZero.get(made.netns) ?? 0;
+    pidZero.delete(made.netns);
     const row = {
       made: made.made,
       failed: made.failed,
@@ -95,9 +100,11 @@ try {
       queueDropped: iteratorDropped(after) - iteratorDropped(before),
       /** The longest a close took from the kernel to this process, ms. */
       latestMs: latestMs.get(made.pid) ?? null,
+      /** Records of the round's namespace charged to pid 0 (not counted as delivered). */
+      pidZero: noPid,
     };
     rounds.push(row);
-    log(`round ${r + 1}/${o.rounds}: ${row.made} connections at ${Math.round(row.rate)}/s (${Math.round(2 * row.rate)} closes/s), delivered ${delivered} of ${row.closes}, lost ${row.lost} (kernel ring ${row.kernelLost}, queues ${row.queueDropped}), slowest delivery ${row.latestMs?.toFixed(0)} ms`);
+    log(`round ${r + 1}/${o.rounds}: ${row.made} connections at ${Math.round(row.rate)}/s (${Math.round(2 * row.rate)} closes/s), delivered ${delivered} of ${row.closes}, lost ${row.lost} (kernel ring ${row.kernelLost}, queues ${row.queueDropped}), slowest delivery ${row.latestMs?.toFixed(0)} ms${row.pidZero ? `, ${row.pidZero} charged to pid 0` : ''}`);
   }
 } finally {
   tracer.close();
