@@ -21,6 +21,7 @@ import {
   sendData,
   setNoDelay,
   shutdownWrite,
+  TCP_CLOSE,
   TCP_NO_QUEUE,
   TCP_RECV_QUEUE,
   TCP_SEND_QUEUE,
@@ -47,7 +48,6 @@ function drain(fd: number): void {
 }
 
 const TCP_ESTABLISHED = 1;
-const TCP_NODELAY = 1;
 const TCP_CONGESTION = 13;
 const SOL_SOCKET = 1;
 const SO_NO_CHECK = 11;
@@ -56,7 +56,6 @@ const TCP_REPAIR_QUEUE = 20;
 const TCP_QUEUE_SEQ = 21;
 const TCP_REPAIR_OFF_NO_WP = -1;
 const MSG_OOB = 1;
-const TCP_CLOSE = 7;
 const TCP_CLOSE_WAIT = 8;
 
 /** The IPv4 part of an address as a socket of either family shows it. */
@@ -212,7 +211,7 @@ export class Observer {
       }
       if (next) {
         // Not held back by Nagle behind the segment that never left.
-        setSocketOption(c.fd, IPPROTO_TCP, TCP_NODELAY, 1);
+        setNoDelay(c);
         socketSend(c.fd, payload(next));
       }
       const total = sizes.reduce((a, b) => a + b, next);

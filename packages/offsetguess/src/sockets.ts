@@ -17,7 +17,7 @@ export const IPPROTO_TCP = 6;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
 const TCP_NODELAY = 1;
-const TCP_CLOSE = 7;
+export const TCP_CLOSE = 7;
 export const MSG_PEEK = 2;
 export const MSG_MORE = 0x8000;
 const TCP_REPAIR = 19;
@@ -143,6 +143,8 @@ export class Listener {
   readonly family: Family;
   readonly addr: string;
   readonly port: number;
+  /** Settles when the pair being made on this listener is (tcpPair makes them one at a time). */
+  turn: Promise<unknown> = Promise.resolve();
 
   private constructor(fd: number, family: Family, addr: string, port: number) {
     this.fd = fd;
@@ -179,8 +181,18 @@ function end(fd: number, family: Family, local: Endpoint, remote: Endpoint): Tcp
   return { fd, family, local, remote, sent: 0, received: 0, readCount: 0 };
 }
 
-/** A connected pair from a random 127/8 address to the listener. */
-export async function tcpPair(l: Listener): Promise<TcpPair> {
+/**
+ * A connected pair from a random 127/8 address to the listener. Pairs on one
+ * listener are made one at a time: an accept takes the oldest connection
+ * waiting, which is then this pair's own.
+ */
+export function tcpPair(l: Listener): Promise<TcpPair> {
+  const turn = l.turn.then(() => connectPair(l));
+  l.turn = turn.catch(() => undefined);
+  return turn;
+}
+
+async function connectPair(l: Listener): Promise<TcpPair> {
   const localAddress = familyAddress(randomLoopback(), l.family);
   const c = bound(tcpSocket(l.family), l.family, localAddress);
   let a = -1;
@@ -192,13 +204,14 @@ export async function tcpPair(l: Listener): Promise<TcpPair> {
       if (a < 0 && tcpInfo(c)[0] === TCP_CLOSE) throw new GuessError('ERR_GUESS_SOCKET', `connect to ${l.addr}:${l.port} from ${localAddress}: refused or reset`);
       return a >= 0;
     }, WAIT_MS);
+    const local = { addr: localAddress, port: socketName(c).port };
+    const remote = { addr: l.addr, port: l.port };
+    return { client: end(c, l.family, local, remote), server: end(a, l.family, remote, local) };
   } catch (e) {
     closeSync(c);
+    if (a >= 0) closeSync(a);
     throw e;
   }
-  const local = { addr: localAddress, port: socketName(c).port };
-  const remote = { addr: l.addr, port: l.port };
-  return { client: end(c, l.family, local, remote), server: end(a, l.family, remote, local) };
 }
 
 /** A bound UDP socket on `addr` (a random 127/8 one, IPv4-mapped for family 6): its descriptor and port. */
