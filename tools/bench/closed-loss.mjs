@@ -63,16 +63,17 @@ const counted = new Set();
 const pidZero = new Map();
 const consumer = (async () => {
   for await (const c of tracer.closedConnections()) {
+    const nowNs = Number(process.hrtime.bigint());
     if (counted.has(c.pid)) {
       afterCount++;
       // What it is: a record of a round already counted (the kernel closed it late, or it came late)
       const { id, localPort, remotePort, direction, closed, tcp, start, lastUpdate, seenLate } = c;
-      log(`delivered after its round was counted: ${JSON.stringify({ pid: c.pid, id: String(id), localPort, remotePort, direction, closed, seenLate, states: tcp?.states, startToCloseMs: (lastUpdate - start) / 1e6, closeToNowMs: (Number(process.hrtime.bigint()) - lastUpdate) / 1e6 })}`);
+      log(`delivered after its round was counted: ${JSON.stringify({ pid: c.pid, id: String(id), localPort, remotePort, direction, closed, seenLate, states: tcp?.states, startToCloseMs: (lastUpdate - start) / 1e6, closeToNowMs: (nowNs - lastUpdate) / 1e6 })}`);
     }
     byPid.set(c.pid, (byPid.get(c.pid) ?? 0) + 1);
     // charged to no process (a socket of the generator whose I/O was never seen): by namespace, not in `delivered`
     if (c.pid === 0) pidZero.set(c.netns, (pidZero.get(c.netns) ?? 0) + 1);
-    const ms = (Number(process.hrtime.bigint()) - c.lastUpdate) / 1e6;
+    const ms = (nowNs - c.lastUpdate) / 1e6;
     if (ms > (latestMs.get(c.pid) ?? 0)) latestMs.set(c.pid, ms);
   }
 })();
