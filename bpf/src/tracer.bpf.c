@@ -34,7 +34,7 @@ SEC("?tp_btf/inet_sock_set_state")
 int BPF_PROG(btf_state, struct sock *sk, int oldstate, int newstate)
 {
 	if (offsets_ready && is_tcp_inet(sk))
-		tcp_on_state(sk, oldstate, newstate, 1);
+		tcp_on_state(ctx, sk, oldstate, newstate, 1);
 	return 0;
 }
 
@@ -128,7 +128,7 @@ int tp_state(void *ctx)
 {
 	const void *sk = tp_ptr(ctx, tp_state_skaddr);
 	if (offsets_ready && sk && is_tcp_inet(sk))
-		tcp_on_state(sk, tp_int(ctx, tp_state_oldstate), tp_int(ctx, tp_state_newstate), 0);
+		tcp_on_state(ctx, sk, tp_int(ctx, tp_state_oldstate), tp_int(ctx, tp_state_newstate), 0);
 	return 0;
 }
 

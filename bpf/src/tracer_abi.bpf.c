@@ -23,6 +23,7 @@ enum conn_family_bit abi_conn_family_bit;
 enum conn_direction abi_conn_direction;
 enum conn_flags abi_conn_flags;
 enum conn_close_reason abi_conn_close_reason;
+enum tcp_rec_live abi_tcp_rec_live;
 enum tcp_state_num abi_tcp_state_num;
 enum guess_what abi_guess_what;
 enum guess_const abi_guess_const;

@@ -502,14 +502,23 @@ static __always_inline __u8 tcp_direction_late(struct sock_state *st)
 	return port_bound(&st->rec.tup, IPPROTO_TCP) ? CONN_DIRECTION_INCOMING : CONN_DIRECTION_OUTGOING;
 }
 
-/* Per-socket state, created at first sight. `born` says whether this is the
- * connection's beginning (connect or a child of a listener), else it is an
- * older socket seen late and counts start now. */
 /* The value a new socket's state starts from (larger than the stack allows
  * next to the rest: inserted from here, then filled in place). */
 const volatile struct sock_state zero_sock_state = {};
 
-static __always_inline struct sock_state *tcp_state_new(const void *sk, int btf, int born, __u8 dir)
+static __always_inline void tcp_send_closed(void *ctx, struct sock_state *st, __u8 reason);
+
+/* Per-socket state, created at first sight. `born` says whether this is the
+ * connection's beginning (connect or a child of a listener), else it is an
+ * older socket seen late and counts start now. An entry already under the
+ * socket's address is replaced when it is dead (its destroy's delete
+ * failed: its records were sent then) or at a birth: then it is a previous
+ * connection, of a socket whose destroy was never seen (sockets are
+ * SLAB_TYPESAFE_BY_RCU: a freed socket's address is soon another socket's),
+ * or of this socket before it connected again; its records are sent now,
+ * closed CONN_CLOSE_EXPIRED (CONN_CLOSE_FAILED if it never connected). Else
+ * (an older socket seen late, raced by another event) it is kept. */
+static __always_inline struct sock_state *tcp_state_new(void *ctx, const void *sk, int btf, int born, __u8 dir)
 {
 	__u64 key = (__u64)sk;
 	long r = bpf_map_update_elem(&sock_state, &key, (const void *)&zero_sock_state, BPF_NOEXIST);
@@ -518,8 +527,21 @@ static __always_inline struct sock_state *tcp_state_new(const void *sk, int btf,
 		return 0;
 	}
 	struct sock_state *st = bpf_map_lookup_elem(&sock_state, &key);
-	if (!st || r)
-		return st; /* r: it existed (BPF_NOEXIST), left as it is */
+	if (!st)
+		return 0;
+	if (r) {
+		if (st->rec.live != TCP_REC_DEAD) {
+			if (!born)
+				return st;
+			tcp_send_closed(ctx, st, CONN_CLOSE_EXPIRED);
+			TEL_INC(tcp_entry_replaced);
+		}
+		if (bpf_map_update_elem(&sock_state, &key, (const void *)&zero_sock_state, BPF_EXIST))
+			return 0;
+		st = bpf_map_lookup_elem(&sock_state, &key);
+		if (!st)
+			return 0;
+	}
 	__u64 now = bpf_ktime_get_ns();
 	__u64 cookie = sk_cookie(sk, btf);
 	st->id = cookie ? cookie : assign_id(sk, now);
@@ -533,10 +555,12 @@ static __always_inline struct sock_state *tcp_state_new(const void *sk, int btf,
 	return st;
 }
 
+/* The socket's state, if it has one (a dead entry is another socket's). */
 static __always_inline struct sock_state *tcp_state_get(const void *sk)
 {
 	__u64 key = (__u64)sk;
-	return bpf_map_lookup_elem(&sock_state, &key);
+	struct sock_state *st = bpf_map_lookup_elem(&sock_state, &key);
+	return st && st->rec.live != TCP_REC_DEAD ? st : 0;
 }
 
 /* Process slot i of the socket, initialised: the connection of one process
@@ -696,7 +720,7 @@ static __always_inline void tcp_refresh(const void *sk, struct sock_state *st, i
 	if (dsi)
 		__sync_fetch_and_add(&s->recv_packets, dsi);
 	stamp(s, now);
-	st->rec.live = 1;
+	st->rec.live = TCP_REC_LIVE;
 	if (stats_due)
 		tcp_stats_write(sk, st, 1, so, si);
 }
@@ -713,7 +737,7 @@ static __always_inline struct sock_state *tcp_state_seen(const void *sk, int btf
 	__u8 now = sock_state_now(sk, &err);
 	if (err || now == TCP_STATE_LISTEN || now == TCP_STATE_CLOSE || now == TCP_STATE_NEW_SYN_RECV)
 		return 0;
-	st = tcp_state_new(sk, btf, 0, CONN_DIRECTION_UNKNOWN);
+	st = tcp_state_new(0, sk, btf, 0, CONN_DIRECTION_UNKNOWN);
 	if (!st)
 		return 0;
 	st->states |= TCPF(now);
@@ -746,7 +770,7 @@ static __always_inline void port_binding_set(const void *sk, __u8 protocol, int 
 }
 
 /* sock:inet_sock_set_state for a TCP socket. */
-static __always_inline void tcp_on_state(const void *sk, int oldstate, int newstate, int btf)
+static __always_inline void tcp_on_state(void *ctx, const void *sk, int oldstate, int newstate, int btf)
 {
 	struct sock_state *st;
 	if (newstate == TCP_STATE_LISTEN) {
@@ -763,14 +787,12 @@ static __always_inline void tcp_on_state(const void *sk, int oldstate, int newst
 		/* A child of a listener: an incoming connection. Its id is assigned,
 		 * never its cookie: a clone inherits the listener's sk_cookie on some
 		 * kernels (6.1 and 6.12 seen: 1000 accepted sockets, one cookie). */
-		st = tcp_state_new(sk, 0, 1, CONN_DIRECTION_INCOMING);
+		st = tcp_state_new(ctx, sk, 0, 1, CONN_DIRECTION_INCOMING);
 		if (!st)
 			return;
 	} else if (oldstate == TCP_STATE_CLOSE && newstate == TCP_STATE_SYN_SENT) {
 		/* connect(): an outgoing connection, in the connecting process. */
-		st = tcp_state_get(sk);
-		if (!st)
-			st = tcp_state_new(sk, btf, 1, CONN_DIRECTION_OUTGOING);
+		st = tcp_state_new(ctx, sk, btf, 1, CONN_DIRECTION_OUTGOING);
 		if (!st)
 			return;
 		tcp_note_pid(st, current_tgid(), 0);
@@ -859,7 +881,8 @@ static __always_inline void tcp_close_slot(void *ctx, struct sock_state *st, str
 	c->tup = st->rec.tup;
 	c->tup.pid = st->rec.pids[i];
 	c->conn_stats = st->rec.slots[i];
-	c->conn_stats.timestamp = now;
+	if (now)
+		c->conn_stats.timestamp = now;
 	c->tcp_stats = st->rec.tcp;
 	c->tcp_stats.state_transitions = st->states | TCPF(TCP_STATE_CLOSE);
 	c->tcp_stats.state = TCP_STATE_CLOSE;
@@ -884,7 +907,7 @@ static __always_inline void tcp_on_destroy(void *ctx, const void *sk, int btf)
 		int created = 0;
 		st = tcp_state_seen(sk, btf, &created);
 		if (!st) {
-			st = tcp_state_new(sk, btf, 0, CONN_DIRECTION_UNKNOWN);
+			st = tcp_state_new(0, sk, btf, 0, CONN_DIRECTION_UNKNOWN);
 			if (!st)
 				return;
 			if (tcp_build_tuple(sk, st) == 0 && st->tup_ok)
@@ -892,31 +915,47 @@ static __always_inline void tcp_on_destroy(void *ctx, const void *sk, int btf)
 		}
 	}
 	tcp_refresh(sk, st, DIR_SEND | DIR_RECV, 0, btf);
+	tcp_send_closed(ctx, st, CONN_CLOSE_DESTROYED);
+	/* Dead first: should the delete fail (a hash bucket's lock can time
+	 * out on 6.15+), no event counts into it, userspace neither shows nor
+	 * reports it again, and the next socket at this address replaces it. */
+	st->rec.live = TCP_REC_DEAD;
+	__u64 key = (__u64)sk;
+	long d = bpf_map_delete_elem(&sock_state, &key);
+	if (d && d != -2 /* ENOENT */)
+		TEL_INC(sock_state_delete_failed);
+}
+
+/* One close record per process slot of the socket (none before its tuple is
+ * known). `reason`: CONN_CLOSE_DESTROYED at its destroy, CONN_CLOSE_EXPIRED
+ * when its destroy was never seen (then the slots keep their last activity
+ * as the close time); either is CONN_CLOSE_FAILED if it never connected. */
+static __always_inline void tcp_send_closed(void *ctx, struct sock_state *st, __u8 reason)
+{
+	if (!st->tup_ok && !st->rec.tup.dport)
+		return;
 	/* The record is built on the stack: a per-CPU scratch value could be
 	 * overwritten by another program preempting this one (PREEMPT_RT). */
 	struct conn rec;
 	struct conn *c = &rec;
-	if (st->tup_ok || st->rec.tup.dport) {
-		__u64 now = bpf_ktime_get_ns();
-		__u8 reason = (st->states & TCPF(TCP_STATE_ESTABLISHED)) || (st->flags & CONN_SEEN_LATE)
-				      ? CONN_CLOSE_DESTROYED
-				      : CONN_CLOSE_FAILED;
-		if (st->rec.nslots == 0) {
-			/* no process ever seen (a failed handshake of a listener's child) */
-			tcp_slot_init(st, 0, 0, now);
-			st->rec.nslots = 1;
-		}
-		__u8 n = st->rec.nslots;
-		/* Written out, not a loop: clang lays this loop's back edge out as
-		 * a fall-through, which the 5.10 verifier rejects ("back-edge"),
-		 * and does not unroll it on its own. */
-		tcp_close_slot(ctx, st, c, 0, n, now, reason);
-		tcp_close_slot(ctx, st, c, 1, n, now, reason);
-		tcp_close_slot(ctx, st, c, 2, n, now, reason);
-		tcp_close_slot(ctx, st, c, 3, n, now, reason);
+	__u64 now = bpf_ktime_get_ns();
+	if (!(st->states & TCPF(TCP_STATE_ESTABLISHED)) && !(st->flags & CONN_SEEN_LATE))
+		reason = CONN_CLOSE_FAILED;
+	if (st->rec.nslots == 0) {
+		/* no process ever seen (a failed handshake of a listener's child) */
+		tcp_slot_init(st, 0, 0, now);
+		st->rec.nslots = 1;
 	}
-	__u64 key = (__u64)sk;
-	bpf_map_delete_elem(&sock_state, &key);
+	__u8 n = st->rec.nslots;
+	if (reason == CONN_CLOSE_EXPIRED)
+		now = 0;
+	/* Written out, not a loop: clang lays this loop's back edge out as
+	 * a fall-through, which the 5.10 verifier rejects ("back-edge"),
+	 * and does not unroll it on its own. */
+	tcp_close_slot(ctx, st, c, 0, n, now, reason);
+	tcp_close_slot(ctx, st, c, 1, n, now, reason);
+	tcp_close_slot(ctx, st, c, 2, n, now, reason);
+	tcp_close_slot(ctx, st, c, 3, n, now, reason);
 }
 
 /* ------------------------------------------------------------------ UDP */

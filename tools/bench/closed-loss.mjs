@@ -103,9 +103,12 @@ try {
       latestMs: latestMs.get(made.pid) ?? null,
       /** Records of the round's namespace charged to pid 0 (not counted as delivered). */
       pidZero: noPid,
+      /** Entries left behind in the kernel map: deletes that failed (the entry marked dead), births that found one (sent closed). */
+      deleteFailed: Number(after.kernel.sockStateDeleteFailed - before.kernel.sockStateDeleteFailed),
+      entryReplaced: Number(after.kernel.tcpEntryReplaced - before.kernel.tcpEntryReplaced),
     };
     rounds.push(row);
-    log(`round ${r + 1}/${o.rounds}: ${row.made} connections at ${Math.round(row.rate)}/s (${Math.round(2 * row.rate)} closes/s), delivered ${delivered} of ${row.closes}, lost ${row.lost} (kernel ring ${row.kernelLost}, queues ${row.queueDropped}), slowest delivery ${row.latestMs?.toFixed(0)} ms${row.pidZero ? `, ${row.pidZero} charged to pid 0` : ''}`);
+    log(`round ${r + 1}/${o.rounds}: ${row.made} connections at ${Math.round(row.rate)}/s (${Math.round(2 * row.rate)} closes/s), delivered ${delivered} of ${row.closes}, lost ${row.lost} (kernel ring ${row.kernelLost}, queues ${row.queueDropped}), slowest delivery ${row.latestMs?.toFixed(0)} ms${row.pidZero ? `, ${row.pidZero} charged to pid 0` : ''}${row.deleteFailed ? `, ${row.deleteFailed} deletes failed` : ''}${row.entryReplaced ? `, ${row.entryReplaced} entries replaced at a birth` : ''}`);
   }
 } finally {
   tracer.close();

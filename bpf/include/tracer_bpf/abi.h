@@ -49,7 +49,7 @@
 
 enum tracer_abi_const {
 	/* Bumped on any layout change of a struct below. */
-	TRACER_ABI_VERSION = 4,
+	TRACER_ABI_VERSION = 5,
 	/* Close records per `struct batch` (4 x 144 + 16 = 592 bytes: more than
 	 * the 512-byte BPF stack, so a full batch is sent from its per-CPU map
 	 * value, never copied onto the stack). */
@@ -104,7 +104,18 @@ enum conn_flags {
 enum conn_close_reason {
 	CONN_CLOSE_DESTROYED = 1, /* the socket was destroyed (TCP: after both the user and the protocol close) */
 	CONN_CLOSE_FAILED = 2,    /* TCP: destroyed without ever reaching ESTABLISHED (refused, timed out, aborted) */
-	CONN_CLOSE_EXPIRED = 3,   /* idle past its timeout (UDP flows; made in userspace) */
+	CONN_CLOSE_EXPIRED = 3,   /* UDP: idle past its timeout (made in userspace). TCP: its destroy was not
+				   * seen: gone from the kernel's socket table (userspace), or a socket was born
+				   * at its address (kernel; telemetry tcp_entry_replaced) */
+};
+
+/* tcp_sock_rec.live (a __u8). */
+enum tcp_rec_live {
+	TCP_REC_PENDING = 0, /* not shown yet: no complete tuple or byte baseline */
+	TCP_REC_LIVE = 1,    /* shown */
+	TCP_REC_DEAD = 2,    /* destroyed, its close records sent, but the entry's delete failed
+			      * (telemetry sock_state_delete_failed): never shown; removed by userspace,
+			      * or replaced by the next socket at its address */
 };
 
 /* Kernel TCP states (include/net/tcp_states.h). tcp_stats.state_transitions
@@ -245,8 +256,9 @@ TRACER_ABI_OFFSET(tcp_stats, _pad0, 23);
  * receive costs one map access: `conn_stats` holds UDP flows only. Slot i
  * (i < nslots) holds the counters of process pids[i], each slot a
  * connection of its own (tup with pid = pids[i]); `tcp` is per socket.
- * Userspace shows the socket once `live` is set: its tuple is complete and
- * its byte counts have a baseline (ESTABLISHED, or first sight after it).
+ * Userspace shows the socket while `live` is TCP_REC_LIVE: its tuple is
+ * complete and its byte counts have a baseline (ESTABLISHED, or first sight
+ * after it); TCP_REC_DEAD marks an entry its destroy failed to delete.
  */
 struct tcp_sock_rec {
 	struct conn_tuple tup;                     /* pid 0 */
@@ -333,8 +345,12 @@ struct telemetry {
 	__u64 pids_overflow;      /* a socket used by more processes than tracked: bytes went to the last one */
 	__u64 udp_addr_missing;   /* unconnected UDP datagram whose peer address could not be seen */
 	__u64 tcp_seen_late;      /* TCP connections first seen after they were opened */
+	__u64 sock_state_delete_failed; /* a destroyed socket's entry could not be deleted: left TCP_REC_DEAD */
+	__u64 tcp_entry_replaced; /* a TCP socket's birth (connect, a listener's child) found an entry at its address:
+				   * of a socket whose destroy was never seen, or of this one before it connected
+				   * again. Its records were sent closed (CONN_CLOSE_EXPIRED, or _FAILED) */
 };
-TRACER_ABI_SIZE(telemetry, 72);
+TRACER_ABI_SIZE(telemetry, 88);
 TRACER_ABI_OFFSET(telemetry, conn_stats_full, 0);
 TRACER_ABI_OFFSET(telemetry, sock_state_full, 8);
 TRACER_ABI_OFFSET(telemetry, read_failed, 16);
@@ -344,6 +360,8 @@ TRACER_ABI_OFFSET(telemetry, batch_flushes, 40);
 TRACER_ABI_OFFSET(telemetry, pids_overflow, 48);
 TRACER_ABI_OFFSET(telemetry, udp_addr_missing, 56);
 TRACER_ABI_OFFSET(telemetry, tcp_seen_late, 64);
+TRACER_ABI_OFFSET(telemetry, sock_state_delete_failed, 72);
+TRACER_ABI_OFFSET(telemetry, tcp_entry_replaced, 80);
 
 /* One pointer the guesser follows: the pointer at `ptr_off` of the socket
  * (or of the call's other object), `len` bytes read from it + `add` (what

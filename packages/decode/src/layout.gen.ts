@@ -83,7 +83,7 @@ export const structs = {
     },
   },
   telemetry: {
-    size: 72,
+    size: 88,
     fields: {
       conn_stats_full: { offset: 0, size: 8, type: 'u64' },
       sock_state_full: { offset: 8, size: 8, type: 'u64' },
@@ -94,6 +94,8 @@ export const structs = {
       pids_overflow: { offset: 48, size: 8, type: 'u64' },
       udp_addr_missing: { offset: 56, size: 8, type: 'u64' },
       tcp_seen_late: { offset: 64, size: 8, type: 'u64' },
+      sock_state_delete_failed: { offset: 72, size: 8, type: 'u64' },
+      tcp_entry_replaced: { offset: 80, size: 8, type: 'u64' },
     },
   },
   port_binding: {
@@ -143,7 +145,7 @@ export const structs = {
 /** Every ABI enum (and the constants enum): name to value. */
 export const enums = {
   tracer_abi_const: {
-    TRACER_ABI_VERSION: 4,
+    TRACER_ABI_VERSION: 5,
     CONN_CLOSED_BATCH_SIZE: 4,
     CONN_MAX_PIDS: 4,
     TRACER_COMM_LEN: 16,
@@ -176,6 +178,11 @@ export const enums = {
     CONN_CLOSE_DESTROYED: 1,
     CONN_CLOSE_FAILED: 2,
     CONN_CLOSE_EXPIRED: 3,
+  },
+  tcp_rec_live: {
+    TCP_REC_PENDING: 0,
+    TCP_REC_LIVE: 1,
+    TCP_REC_DEAD: 2,
   },
   tcp_state_num: {
     TCP_STATE_ESTABLISHED: 1,

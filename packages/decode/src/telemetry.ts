@@ -20,7 +20,7 @@ const COUNTERS: readonly (readonly [string, number])[] = Object.entries(structs.
     return [camel(name), slot(`telemetry.${name}`, f).word] as const;
   });
 
-/** Decode one struct telemetry at `offset` of `buf` (96 bytes, one CPU's entry) into exact counters. */
+/** Decode one struct telemetry at `offset` of `buf` (TELEMETRY_SIZE bytes, one CPU's entry) into exact counters. */
 export function decodeTelemetry(buf: Uint8Array, offset = 0): Telemetry {
   return sumTelemetry(buf, offset, 1);
 }

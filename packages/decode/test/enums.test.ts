@@ -45,7 +45,7 @@ describe('enums', () => {
     expect(GuessWhat).toEqual({ SOCK: abi.enums.guess_what.GUESS_SOCK, MSGHDR: abi.enums.guess_what.GUESS_MSGHDR, SKB: abi.enums.guess_what.GUESS_SKB, SOCKET: abi.enums.guess_what.GUESS_SOCKET });
     expect(CONN_CLOSED_BATCH_SIZE).toBe(abi.enums.tracer_abi_const.CONN_CLOSED_BATCH_SIZE);
     expect(TRACER_ABI_VERSION).toBe(abi.enums.tracer_abi_const.TRACER_ABI_VERSION);
-    expect(TRACER_ABI_VERSION).toBe(4);
+    expect(TRACER_ABI_VERSION).toBe(5);
   });
 
   it('close reasons: every kernel reason has its own userspace name; anything else is unknown', () => {

@@ -131,6 +131,9 @@ export const REC = {
   pids: word('tcp_sock_rec.pids', RF.pids.offset),
   nslots: RF.nslots.offset,
   live: RF.live.offset,
+  /** live values: shown, and dead (destroyed, its delete failed: never shown, removed). */
+  LIVE: abi.enums.tcp_rec_live.TCP_REC_LIVE,
+  DEAD: abi.enums.tcp_rec_live.TCP_REC_DEAD,
   maxPids: abi.enums.tracer_abi_const.CONN_MAX_PIDS,
 };
 /** struct conn (a close record), in words; reason in bytes. */

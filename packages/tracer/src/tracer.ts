@@ -99,6 +99,12 @@ export interface TracerStats {
   /** TCP records idle past tcpIdleCheckMs whose connection the kernel's socket table no longer had: removed, delivered closed 'expired'. */
   tcpVanished: number;
   /**
+   * Entries of destroyed TCP sockets the kernel failed to delete (telemetry
+   * sockStateDeleteFailed; their close records were sent at the destroy),
+   * removed by this library. Until removed they are never shown.
+   */
+  tcpDeadRemoved: number;
+  /**
    * Close records of sockets the TCP idle check had already delivered closed
    * 'expired': a socket the kernel's table no longer lists (it reached CLOSE,
    * e.g. by a reset or a failed connect) but whose owner kept it open past
@@ -381,6 +387,7 @@ export class Tracer {
   #pollMs: number;
   #expired = 0;
   #vanished = 0;
+  #deadRemoved = 0;
   /** Sockets the idle check expired (rowSocket keys, oldest first, bounded), until a close record of theirs comes or they age out. */
   #expiredSockets = new Map<string, bigint | undefined>();
   #expiredThenDestroyed = 0;
@@ -847,21 +854,42 @@ export class Tracer {
 
   /** Live TCP connections into `rows`: one per process slot of every socket record (struct tcp_sock_rec) that is live. */
   #readTcp(rows: RowStore): void {
-    const stride = this.#obj.map('sock_state').valueSize;
+    const map = this.#obj.map('sock_state');
+    const stride = map.valueSize;
+    const keySize = map.keySize;
     if (stride % 4 !== 0) throw new Error(`sock_state value size ${stride} is not a multiple of 4`);
     const sw = stride >>> 2;
-    this.#sockScan.scan((_keys, values, count) => {
+    let dead: Buffer[] | undefined;
+    this.#sockScan.scan((keys, values, count) => {
       const w = wordsOf(values);
       rows.reserve(count);
       for (let i = 0; i < count; i++) {
         const at = i * stride;
-        if (values[at + REC.live] === 0) continue;
+        const live = values[at + REC.live];
+        if (live !== REC.LIVE) {
+          if (live === REC.DEAD) (dead ??= []).push(Buffer.from(keys.subarray(i * keySize, (i + 1) * keySize)));
+          continue;
+        }
         const n = Math.min(values[at + REC.nslots]!, REC.maxPids);
         if (rows.n + n > rows.capacity) rows.reserve(n + count - i);
         const r = i * sw;
         for (let j = 0; j < n; j++) writeRow(rows.f, rows.u, rows.n++ * ROW, w, r + REC.tup, w, r + REC.slots + REC.slotWords * j, r + REC.tcp, w[r + REC.pids + j]!, 0);
       }
     });
+    if (dead) this.#removeDead(dead);
+  }
+
+  /**
+   * Delete sock_state entries left dead (their destroy's delete failed in
+   * the kernel; their records were sent then). Each is looked up again right
+   * before its delete: a new socket at that address may have replaced it.
+   */
+  #removeDead(keys: Buffer[]): void {
+    const map = this.#obj.map('sock_state');
+    for (const key of keys) {
+      const v = map.lookup(key);
+      if (v && v[REC.live] === REC.DEAD && map.delete(key)) this.#deadRemoved++;
+    }
   }
 
   /**
@@ -877,10 +905,15 @@ export class Tracer {
     const now = Number(monotonicNs());
     const idleNs = this.#tcpIdleMs * 1e6;
     const stale: { key: Buffer; rows: Float64Array[]; stamp: number }[] = [];
+    const dead: Buffer[] = [];
     this.#sockScan.scan((keys, values, count) => {
       const w = wordsOf(values);
       for (let i = 0; i < count; i++) {
         const at = i * stride;
+        if (values[at + REC.live] === REC.DEAD) {
+          dead.push(Buffer.from(keys.subarray(i * keySize, (i + 1) * keySize)));
+          continue;
+        }
         const r = at >>> 2;
         const n = Math.min(values[at + REC.nslots]!, REC.maxPids);
         const stamp = recordStamp(w, r, n);
@@ -892,6 +925,7 @@ export class Tracer {
         stale.push({ key: Buffer.from(keys.subarray(i * keySize, (i + 1) * keySize)), rows: rs, stamp });
       }
     });
+    if (dead.length > 0) this.#removeDead(dead);
     if (stale.length === 0) return [];
     const first = (x: { rows: Float64Array[] }): ConnectionView => new ConnectionList(RowStore.of(x.rows[0]!)).at(0)!;
     const tables = socketTables(new Set(stale.map((x) => first(x).netns)), netnsRepresentatives());
@@ -931,6 +965,7 @@ export class Tracer {
       clientsExpired: this.#clients.expired,
       udpExpired: this.#expired,
       tcpVanished: this.#vanished,
+      tcpDeadRemoved: this.#deadRemoved,
       tcpExpiredThenDestroyed: this.#expiredThenDestroyed,
       udpPeersAttached: this.info.programs.some((p) => UDP_PEER_PROGRAMS.includes(p)) && this.#peersLater.length === 0 && this.#peersError === undefined,
       udpPeersError: this.#peersError,

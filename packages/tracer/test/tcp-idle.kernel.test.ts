@@ -9,7 +9,9 @@
 // which must go at the next check, not when TIME_WAIT ends 60 s later.
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { closeSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { abi, encodeTuple } from '@tracer-bpf/decode';
 import { socketConnect, socketName, tcpInfo, tcpSocket } from '@tracer-bpf/loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -181,5 +183,228 @@ describe('TCP idle check', () => {
       if (fd !== undefined) closeSync(fd);
       await new Promise<void>((r) => srv.close(() => r()));
     }
+  });
+});
+
+// The tracer keys a TCP socket's record in its sock_state map by the socket's
+// kernel address, and a freed socket's address is soon another socket's (TCP
+// sockets are SLAB_TYPESAFE_BY_RCU; the allocator hands the last freed object
+// out first). A record left behind, because the socket's destroy was never
+// seen or because the destroy's delete failed, must never be inherited by the
+// next socket at that address: that socket would carry the old one's id,
+// start, byte baseline and process, and its close would report the old one.
+//
+// Both leftovers are made from a real connection: its two records are read
+// while it is live, it is reset (each end's close record comes), and the
+// records are written back at their addresses (bpftool), the server end's as
+// it was (a destroy never seen), the client end's marked dead (what a failed
+// delete leaves). New connections are then made until sockets are born at
+// both addresses.
+const REC = abi.structs.tcp_sock_rec.fields;
+const TUP = abi.structs.conn_tuple.fields;
+const { TCP_REC_LIVE, TCP_REC_DEAD } = abi.enums.tcp_rec_live;
+const PAIRS = 48;
+
+/** This process's sock_state map: id and value size. */
+function sockStateMap(): { id: number; valueSize: number } {
+  const own = ownMaps().filter((m) => m.name === 'sock_state');
+  if (own.length !== 1) throw new Error(`expected one sock_state map of this process, found ${own.length}`);
+  return own[0]!;
+}
+
+type Entry = { key: Buffer; value: Buffer; sport: number; dport: number };
+
+/** Every entry of the map (one bpftool run: a process start costs about a second in the emulated guests). */
+function dump(id: number): Entry[] {
+  const rows = JSON.parse(execFileSync('bpftool', ['map', 'dump', 'id', String(id), '-j'], { encoding: 'utf8', maxBuffer: 1 << 28 })) as { key: string[]; value: string[] }[];
+  return rows.map((r) => {
+    const key = Buffer.from(r.key.map((x) => Number.parseInt(x, 16)));
+    const value = Buffer.from(r.value.map((x) => Number.parseInt(x, 16)));
+    const tup = REC.tup.offset;
+    return { key, value, sport: value.readUInt16LE(tup + TUP.sport.offset), dport: value.readUInt16LE(tup + TUP.dport.offset) };
+  });
+}
+
+const hexLine = (b: Buffer): string => hex(b).join(' ');
+
+/** Writes entries into the map (one bpftool run). */
+function write(id: number, entries: { key: Buffer; value: Buffer }[]): void {
+  const file = join(tmpdir(), `tracer-bpf-stale-${process.pid}.txt`);
+  writeFileSync(file, entries.map((e) => `map update id ${id} key hex ${hexLine(e.key)} value hex ${hexLine(e.value)}\n`).join(''));
+  execFileSync('bpftool', ['batch', 'file', file]);
+}
+
+type Pair = { client: net.Socket; server: net.Socket; clientPort: number };
+
+/** One connection to `srv`, `up` bytes sent by the client and `down` back, both read. */
+async function pair(srv: net.Server, accepted: net.Socket[], up: number, down: number): Promise<Pair> {
+  const port = (srv.address() as net.AddressInfo).port;
+  const n = accepted.length;
+  const client = net.connect(port, '127.0.0.1');
+  await new Promise<void>((r) => client.once('connect', () => r()));
+  while (accepted.length === n) await sleep(1);
+  const server = accepted[n]!;
+  const got = (s: net.Socket, want: number): Promise<void> =>
+    new Promise((r) => {
+      let have = 0;
+      const on = (d: Buffer): void => {
+        have += d.length;
+        if (have >= want) {
+          s.off('data', on);
+          r();
+        }
+      };
+      s.on('data', on);
+    });
+  const serverGot = got(server, up);
+  client.write(Buffer.alloc(up, 1));
+  await serverGot;
+  const clientGot = got(client, down);
+  server.write(Buffer.alloc(down, 2));
+  await clientGot;
+  return { client, server, clientPort: client.localPort! };
+}
+
+/** Both ends reset (SO_LINGER {1, 0}: each destroyed within its close). */
+function reset(p: Pair): void {
+  p.client.resetAndDestroy();
+  p.server.resetAndDestroy();
+}
+
+describe('a socket born at the address of a record left behind', () => {
+  let t: Tracer;
+  const closed: Connection[] = [];
+  const live: Connection[][] = [];
+  beforeAll(async () => {
+    t = await startTracer({ closedPollMs: 50 });
+  });
+  afterAll(() => t?.close());
+
+  const poll = (): Connection[] => {
+    const s = t.snapshot().toObjects();
+    for (const x of s) if (x.closed !== undefined) closed.push(x);
+    const now = s.filter((x) => x.closed === undefined);
+    live.push(now);
+    return now;
+  };
+  const until = async (pred: () => boolean, what: string): Promise<void> => {
+    const end = Date.now() + (IN_VM ? 30_000 : 5_000);
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await sleep(20);
+      poll();
+    }
+  };
+  const ofPorts = (xs: Connection[], port: number, clientPort: number): Connection[] =>
+    xs.filter((x) => x.protocol === 'tcp' && ((x.localPort === port && x.remotePort === clientPort) || (x.localPort === clientPort && x.remotePort === port)));
+
+  it('starts afresh: the old record is sent once (never seen destroyed) or not again (dead), and every new connection is exact', async () => {
+    const accepted: net.Socket[] = [];
+    const srv = net.createServer((s) => accepted.push(s));
+    const kernel0 = t.stats().kernel;
+    try {
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      const port = (srv.address() as net.AddressInfo).port;
+      const { id } = sockStateMap();
+
+      // Connection A, live on both ends: its two records, read from the map.
+      const a = await pair(srv, accepted, 100, 300);
+      await until(() => ofPorts(live.at(-1) ?? [], port, a.clientPort).length === 2, "A's two ends live");
+      const entries = dump(id);
+      const serverEnd = entries.find((e) => e.sport === port && e.dport === a.clientPort);
+      const clientEnd = entries.find((e) => e.sport === a.clientPort && e.dport === port);
+      expect(serverEnd && clientEnd).toBeTruthy();
+      reset(a);
+      await until(() => ofPorts(closed, port, a.clientPort).length === 2, "A's two close records");
+      expect(ofPorts(closed, port, a.clientPort).map((x) => x.closed)).toEqual(['destroyed', 'destroyed']);
+
+      // Left behind: the server end's record as it was (its destroy never seen), the client end's dead (its delete failed).
+      const dead = Buffer.from(clientEnd!.value);
+      dead[REC.live.offset] = TCP_REC_DEAD;
+      expect(serverEnd!.value[REC.live.offset]).toBe(TCP_REC_LIVE);
+      write(id, [{ key: serverEnd!.key, value: serverEnd!.value }, { key: clientEnd!.key, value: dead }]);
+      const written = live.length;
+
+      // New connections, held open, until sockets were born at both addresses (bounded). The
+      // allocator hands out the last object freed on the CPU first; held, each new socket takes
+      // the next one, so an address freed late or on the other CPU is still reached.
+      const made: { p: Pair; up: number; down: number }[] = [];
+      let atServer: Entry | undefined;
+      let atClient: Entry | undefined;
+      for (let i = 0; i < PAIRS && !(atServer && atClient); i++) {
+        const up = 1000 + i;
+        const down = 2000 + i;
+        const p = await pair(srv, accepted, up, down);
+        made.push({ p, up, down });
+        try {
+          await until(() => ofPorts(live.at(-1) ?? [], port, p.clientPort).length === 2, `pair ${i} (client port ${p.clientPort}) live on both ends`);
+        } catch (e) {
+          // what the map holds instead, by key: [ports, live]
+          const held = dump(id).map((x) => `${x.key.toString('hex')}: ${x.sport}->${x.dport} live ${x.value[REC.live.offset]}`);
+          throw new Error(`${(e as Error).message}; left behind at ${serverEnd!.key.toString('hex')} (server end) and ${clientEnd!.key.toString('hex')} (client end); sock_state: ${held.join(', ')}`);
+        }
+        const now = dump(id);
+        atServer ??= now.find((e) => e.key.equals(serverEnd!.key) && e.value[REC.live.offset] === TCP_REC_LIVE && e.dport !== a.clientPort && e.sport !== a.clientPort);
+        atClient ??= now.find((e) => e.key.equals(clientEnd!.key) && e.value[REC.live.offset] === TCP_REC_LIVE && e.dport !== a.clientPort && e.sport !== a.clientPort);
+      }
+      for (const { p } of made) reset(p);
+      expect(atServer, `no socket was born at the server end's address in ${made.length} connections`).toBeDefined();
+      expect(atClient, `no socket was born at the client end's address in ${made.length} connections`).toBeDefined();
+      console.log(`sockets were born at both addresses within ${made.length} connection(s)`);
+      for (const { p } of made) await until(() => ofPorts(closed, port, p.clientPort).length === 2, `the close records of ${p.clientPort}`);
+      await sleep(300);
+      poll();
+
+      // A's server end: its destroy record, and the one sent when its address was taken (last activity as the close time).
+      const aRecords = ofPorts(closed, port, a.clientPort);
+      const aServer = aRecords.filter((x) => x.localPort === port);
+      expect(aServer.map((x) => x.closed).sort()).toEqual(['destroyed', 'expired']);
+      for (const x of aServer) expect([x.recvBytes, x.sentBytes, x.direction]).toEqual([100, 300, 'incoming']);
+      // A's client end: once, at its destroy; never shown again while dead.
+      expect(aRecords.filter((x) => x.localPort === a.clientPort).map((x) => x.closed)).toEqual(['destroyed']);
+      const after = t.stats();
+      expect(after.kernel.tcpEntryReplaced - kernel0.tcpEntryReplaced).toBe(1n);
+      for (const snap of live.slice(written)) expect(ofPorts(snap, port, a.clientPort).filter((x) => x.localPort === a.clientPort)).toEqual([]);
+
+      // Every new connection: each end exactly once, its own bytes, born now (not seen late), outgoing / incoming.
+      for (const { p, up, down } of made) {
+        const rs = ofPorts(closed, port, p.clientPort);
+        const shape = rs
+          .map((x) => [x.localPort === port ? 'server' : 'client', x.closed, x.direction, x.sentBytes, x.recvBytes, x.seenLate, x.pid])
+          .sort((x, y) => String(x[0]).localeCompare(String(y[0])));
+        expect(shape).toEqual([
+          ['client', 'destroyed', 'outgoing', up, down, false, process.pid],
+          ['server', 'destroyed', 'incoming', down, up, false, process.pid],
+        ]);
+        for (const x of rs) expect(x.start).toBeGreaterThan(aServer[0]!.lastUpdate);
+        expect(new Set(rs.map((x) => x.id)).size).toBe(2);
+        for (const x of rs) expect(aServer.map((y) => y.id)).not.toContain(x.id);
+      }
+    } finally {
+      for (const s of accepted) s.destroy();
+      srv.close();
+    }
+  });
+
+  it('removes a dead record at the next read, without showing or reporting it', async () => {
+    const before = t.stats();
+    const { id, valueSize } = sockStateMap();
+    // A dead record at an address no socket has (kernel addresses are above 2^63).
+    const key = Buffer.alloc(8);
+    key.writeBigUInt64LE(0x7eadbeef0n);
+    const value = Buffer.alloc(valueSize);
+    value.writeUInt16LE(1, REC.tup.offset + TUP.sport.offset);
+    value.writeUInt16LE(2, REC.tup.offset + TUP.dport.offset);
+    value[REC.nslots.offset] = 1;
+    value[REC.live.offset] = TCP_REC_DEAD;
+    write(id, [{ key, value }]);
+    expect(dump(id).some((e) => e.key.equals(key))).toBe(true);
+    const s = poll();
+    expect(s.filter((x) => x.localPort === 1 && x.remotePort === 2)).toEqual([]);
+    expect(t.stats().tcpDeadRemoved - before.tcpDeadRemoved).toBe(1);
+    expect(dump(id).some((e) => e.key.equals(key))).toBe(false);
+    await sleep(300);
+    poll();
+    expect(closed.filter((x) => x.localPort === 1 && x.remotePort === 2)).toEqual([]);
   });
 });

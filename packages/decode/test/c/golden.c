@@ -130,7 +130,9 @@ static void print_telemetry(const struct telemetry *t)
 	U64("batch_flushes", t->batch_flushes); printf(",");
 	U64("pids_overflow", t->pids_overflow); printf(",");
 	U64("udp_addr_missing", t->udp_addr_missing); printf(",");
-	U64("tcp_seen_late", t->tcp_seen_late);
+	U64("tcp_seen_late", t->tcp_seen_late); printf(",");
+	U64("sock_state_delete_failed", t->sock_state_delete_failed); printf(",");
+	U64("tcp_entry_replaced", t->tcp_entry_replaced);
 	printf("}");
 }
 
@@ -352,6 +354,8 @@ int main(void)
 		.pids_overflow = 0x7fffffffffffffffULL,
 		.udp_addr_missing = 0xfedcba9876543211ULL,
 		.tcp_seen_late = (1ULL << 53) - 1,
+		.sock_state_delete_failed = 0x0123456789abcdefULL,
+		.tcp_entry_replaced = 1ULL << 53,
 	};
 	begin("telemetry", "telemetry", &t, sizeof t); print_telemetry(&t); printf("}");
 

@@ -71,6 +71,10 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       closedQueueDropped: st.closedQueueDropped,
       sockStateFull: Number(st.kernel.sockStateFull),
       connStatsFull: Number(st.kernel.connStatsFull),
+      // entries left behind: a destroy's delete that failed (removed by userspace), a birth that found one (sent closed)
+      deleteFailed: Number(st.kernel.sockStateDeleteFailed),
+      deadRemoved: st.tcpDeadRemoved,
+      entryReplaced: Number(st.kernel.tcpEntryReplaced),
       // runs the kernel skipped (a BPF program already running on that CPU): a skipped destroy leaves its entry behind
       recursionMisses: st.programs.filter((p) => p.recursionMisses).map((p) => `${p.name}: ${p.recursionMisses}`),
     })}\n`,
