@@ -106,9 +106,11 @@ try {
       /** Entries left behind in the kernel map: deletes that failed (the entry marked dead), births that found one (sent closed). */
       deleteFailed: Number(after.kernel.sockStateDeleteFailed - before.kernel.sockStateDeleteFailed),
       entryReplaced: Number(after.kernel.tcpEntryReplaced - before.kernel.tcpEntryReplaced),
+      /** Runs the kernel skipped per program (already running on that CPU): a skipped destroy leaves its entry behind. */
+      recursionMisses: Object.fromEntries(after.programs.map((p) => [p.name, Number(p.recursionMisses ?? 0n) - Number(before.programs.find((q) => q.name === p.name)?.recursionMisses ?? 0n)]).filter(([, n]) => n > 0)),
     };
     rounds.push(row);
-    log(`round ${r + 1}/${o.rounds}: ${row.made} connections at ${Math.round(row.rate)}/s (${Math.round(2 * row.rate)} closes/s), delivered ${delivered} of ${row.closes}, lost ${row.lost} (kernel ring ${row.kernelLost}, queues ${row.queueDropped}), slowest delivery ${row.latestMs?.toFixed(0)} ms${row.pidZero ? `, ${row.pidZero} charged to pid 0` : ''}${row.deleteFailed ? `, ${row.deleteFailed} deletes failed` : ''}${row.entryReplaced ? `, ${row.entryReplaced} entries replaced at a birth` : ''}`);
+    log(`round ${r + 1}/${o.rounds}: ${row.made} connections at ${Math.round(row.rate)}/s (${Math.round(2 * row.rate)} closes/s), delivered ${delivered} of ${row.closes}, lost ${row.lost} (kernel ring ${row.kernelLost}, queues ${row.queueDropped}), slowest delivery ${row.latestMs?.toFixed(0)} ms${row.pidZero ? `, ${row.pidZero} charged to pid 0` : ''}${row.deleteFailed ? `, ${row.deleteFailed} deletes failed` : ''}${row.entryReplaced ? `, ${row.entryReplaced} entries replaced at a birth` : ''}${Object.keys(row.recursionMisses).length ? `, runs skipped (recursion): ${JSON.stringify(row.recursionMisses)}` : ''}`);
   }
 } finally {
   tracer.close();
