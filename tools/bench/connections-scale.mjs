@@ -19,6 +19,12 @@
 //   RSS        the tracer process's RSS after the snapshot and gc() (the
 //              result dropped). Goal: <= 80 MB at 100k, <= 400 MB at 1M.
 //
+// Per round and child: the timed snapshot, then the RSS (three full
+// collections), then the same timed snapshot again, printed as `afterGc`
+// beside the figure: right after a full collection V8 runs the reads cold
+// (about 17 ms a snapshot here, most of the 10k figure when it was taken
+// there). The figure's snapshot follows that second one, never a collection.
+//
 //   node --expose-gc connections-scale.mjs [--rounds 15] [--sizes 10000,100000,1000000] [--out <file.json>] [--compare <checkout>]
 //
 // --compare: the same children for another built checkout's tracer (e.g. the main
@@ -193,12 +199,15 @@ async function child(n) {
         parts[kind] = Number(process.hrtime.bigint() - a);
       }
       conns = null;
+      say({ ns, kernelNs, parts, cpuNs: (cpu.user + cpu.system) * 1000, fake });
+    } else if (line === 'rss') {
+      // The RSS figure: after full collections (the last snapshot's result dropped).
       for (let i = 0; i < 3; i++) {
         globalThis.gc();
         await new Promise((res) => setTimeout(res, 20));
       }
       const m = process.memoryUsage();
-      say({ ns, kernelNs, parts, cpuNs: (cpu.user + cpu.system) * 1000, fake, rss: m.rss, heapUsed: m.heapUsed, external: m.external });
+      say({ rss: m.rss, heapUsed: m.heapUsed, external: m.external });
     } else if (line === 'stop') {
       tracer.close();
       process.exit(0);
@@ -233,15 +242,26 @@ if (process.env.CONN_SCALE_CHILD) {
     log(`${run.label}: a tracer with ${run.n} live connections is ready`);
     children.set(run.key, { p, next });
   }
-  const samples = Object.fromEntries(runs.map((r) => [r.key, { nsPerConn: [], kernelNsPerConn: [], materialiseNsPerConn: [], parts: {}, cpuNsPerConn: [], rssMiB: [], heapMiB: [] }]));
+  const samples = Object.fromEntries(runs.map((r) => [r.key, { nsPerConn: [], kernelNsPerConn: [], materialiseNsPerConn: [], afterGcMaterialiseNsPerConn: [], parts: {}, cpuNsPerConn: [], rssMiB: [], heapMiB: [] }]));
+  const snapshot = async (c, key, n) => {
+    c.p.stdin.write('snapshot\n');
+    const res = await c.next();
+    if (res.fake !== n) die(`the snapshot of ${key} had ${res.fake} of its connections`);
+    return res;
+  };
   try {
     for (let r = 0; r < o.rounds; r++) {
       const order = runs.map((_, i) => runs[(i + r) % runs.length]);
       for (const { n, key } of order) {
         const c = children.get(key);
-        c.p.stdin.write('snapshot\n');
-        const res = await c.next();
-        if (res.fake !== n) die(`the snapshot of ${key} had ${res.fake} of its connections`);
+        // The figure: a snapshot in a process whose last full collection was not just now (the
+        // previous one here was the after-GC sample below). Then the RSS after gc(), then the
+        // same snapshot again right after those full collections, printed beside it.
+        const res = await snapshot(c, key, n);
+        c.p.stdin.write('rss\n');
+        const mem = await c.next();
+        const afterGc = await snapshot(c, key, n);
+        if (afterGc.kernelNs !== null) samples[key].afterGcMaterialiseNsPerConn.push((afterGc.ns - afterGc.kernelNs) / n);
         samples[key].nsPerConn.push(res.ns / n);
         for (const [k, v] of Object.entries(res.parts)) (samples[key].parts[k] ??= []).push(v / n);
         if (res.kernelNs !== null) {
@@ -249,8 +269,8 @@ if (process.env.CONN_SCALE_CHILD) {
           samples[key].materialiseNsPerConn.push((res.ns - res.kernelNs) / n);
         }
         samples[key].cpuNsPerConn.push(res.cpuNs / n);
-        samples[key].rssMiB.push(res.rss / 2 ** 20);
-        samples[key].heapMiB.push(res.heapUsed / 2 ** 20);
+        samples[key].rssMiB.push(mem.rss / 2 ** 20);
+        samples[key].heapMiB.push(mem.heapUsed / 2 ** 20);
       }
       log(`round ${r + 1}/${o.rounds}: ${order.map(({ key }) => `${key}: ${samples[key].nsPerConn.at(-1).toFixed(0)} ns/conn, RSS ${samples[key].rssMiB.at(-1).toFixed(0)} MiB`).join('; ')}`);
     }
@@ -258,13 +278,14 @@ if (process.env.CONN_SCALE_CHILD) {
     for (const { p } of children.values()) p.stdin.write('stop\n');
   }
   const opt = (xs) => (xs.length ? stats(xs) : { median: NaN, min: NaN, p90: NaN });
-  const allRows = runs.map(({ label, n, key }) => ({ build: label, size: n, nsPerConn: stats(samples[key].nsPerConn), kernelNsPerConn: opt(samples[key].kernelNsPerConn), materialiseNsPerConn: opt(samples[key].materialiseNsPerConn), cpuNsPerConn: stats(samples[key].cpuNsPerConn), rssMiB: stats(samples[key].rssMiB), heapMiB: stats(samples[key].heapMiB) }));
+  const allRows = runs.map(({ label, n, key }) => ({ build: label, size: n, nsPerConn: stats(samples[key].nsPerConn), kernelNsPerConn: opt(samples[key].kernelNsPerConn), materialiseNsPerConn: opt(samples[key].materialiseNsPerConn), afterGcMaterialiseNsPerConn: opt(samples[key].afterGcMaterialiseNsPerConn), cpuNsPerConn: stats(samples[key].cpuNsPerConn), rssMiB: stats(samples[key].rssMiB), heapMiB: stats(samples[key].heapMiB) }));
   const rows = allRows.filter((r) => r.build === 'this');
   const f = (x, d = 0) => x.toFixed(d).padStart(8);
   console.log(`\nlive connections: snapshot() and every field read, ns per connection, and RSS after gc() (${o.rounds} interleaved rounds; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
-  console.log('(whole: the call and the reads; kernel: its map reads, the raw-read figure of map-read.mjs; materialise: whole - kernel, the goal)');
-  console.log(`${'build'.padEnd(12)}${'size'.padEnd(10)}${'whole'.padStart(8)}${'kernel'.padStart(8)}${'mater.'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'CPU ns'.padStart(8)}   ${'RSS MiB'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'heap MiB'.padStart(10)}`);
-  for (const r of allRows) console.log(`${r.build.slice(-12).padEnd(12)}${String(r.size).padEnd(10)}${f(r.nsPerConn.median)}${f(r.kernelNsPerConn.median)}${f(r.materialiseNsPerConn.median)}${f(r.materialiseNsPerConn.min)}${f(r.materialiseNsPerConn.p90)}${f(r.cpuNsPerConn.median)}   ${f(r.rssMiB.median, 1)}${f(r.rssMiB.min, 1)}${f(r.rssMiB.p90, 1)}${f(r.heapMiB.median, 1).padStart(10)}`);
+  console.log('(whole: the call and the reads; kernel: its map reads, the raw-read figure of map-read.mjs; materialise: whole - kernel, the goal;');
+  console.log(' after gc: materialise in the snapshot right after the RSS figure\'s three full collections, where V8 runs the reads cold again)');
+  console.log(`${'build'.padEnd(12)}${'size'.padEnd(10)}${'whole'.padStart(8)}${'kernel'.padStart(8)}${'mater.'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'afterGc'.padStart(8)}${'CPU ns'.padStart(8)}   ${'RSS MiB'.padStart(8)}${'min'.padStart(8)}${'p90'.padStart(8)}${'heap MiB'.padStart(10)}`);
+  for (const r of allRows) console.log(`${r.build.slice(-12).padEnd(12)}${String(r.size).padEnd(10)}${f(r.nsPerConn.median)}${f(r.kernelNsPerConn.median)}${f(r.materialiseNsPerConn.median)}${f(r.materialiseNsPerConn.min)}${f(r.materialiseNsPerConn.p90)}${f(r.afterGcMaterialiseNsPerConn.median)}${f(r.cpuNsPerConn.median)}   ${f(r.rssMiB.median, 1)}${f(r.rssMiB.min, 1)}${f(r.rssMiB.p90, 1)}${f(r.heapMiB.median, 1).padStart(10)}`);
   const partNames = Object.keys(samples[runs[0].key].parts);
   console.log(`\nwhere it goes, ns per connection (medians): call = snapshot() (kernel included), fields = the read of every field; then the same reads by kind, each a loop of its own`);
   console.log(`${'build'.padEnd(12)}${'size'.padEnd(10)}${partNames.map((k) => k.padStart(10)).join('')}`);

@@ -49,7 +49,8 @@ for (const [size, file] of [['10k', 'map-read-10k.json'], ['100k', 'map-read-100
 const cs = read('connections-scale.json');
 for (const r of (cs?.rows ?? []).filter((x) => (x.build ?? 'this') === 'this')) {
   const m = r.materialiseNsPerConn?.median ?? r.nsPerConn.median;
-  row(`materialise every field of ${r.size} connections, ns each (whole ${Math.round(r.nsPerConn.median)}, kernel read ${Math.round(r.kernelNsPerConn?.median ?? NaN)})`, Math.round(m), '<= 150', m <= 150);
+  const afterGc = r.afterGcMaterialiseNsPerConn?.median;
+  row(`materialise every field of ${r.size} connections, ns each (whole ${Math.round(r.nsPerConn.median)}, kernel read ${Math.round(r.kernelNsPerConn?.median ?? NaN)}${afterGc === undefined ? '' : `; right after a full GC ${Math.round(afterGc)}`})`, Math.round(m), '<= 150', m <= 150);
 }
 const flat = cs?.goals?.find((g) => g.name.startsWith('flat'));
 if (flat) row(`materialise ns per connection, ${flat.name.replace(/ \(.*/, '')} (ratio)`, flat.value.toFixed(2), '<= 1.3', flat.pass);
