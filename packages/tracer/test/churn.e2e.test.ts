@@ -90,6 +90,10 @@ function leftovers(mapId: number, netns: number): object[] {
       pid0: b.readUInt32LE(R.pids.offset),
       live: b[R.live.offset],
       lastNs: String(b.readBigUInt64LE(R.slots.offset + S.timestamp.offset)),
+      // when it began, and how (flags: CONN_SEEN_LATE = created at a later event, not at its birth)
+      startNs: String(b.readBigUInt64LE(R.slots.offset + S.start.offset)),
+      flags: b.readUInt32LE(R.slots.offset + S.flags.offset).toString(2),
+      id: b.readBigUInt64LE(R.slots.offset + S.id.offset).toString(16),
     });
   }
   return out;

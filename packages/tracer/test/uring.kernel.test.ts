@@ -197,11 +197,26 @@ describe.each(ALL_BACKENDS)('io_uring on backend %s', (backend) => {
       if (!run) return;
       const { c, srv, missing } = run;
       expect({ count: c.count, sent: (c.sent), received: (c.received), seen: srv.seen() }).toEqual({ count: K, sent: sum(K, upSize), received: sum(K, downSize), seen: K });
-      const mine = t
-        .snapshot().toObjects()
-        .filter((x) => x.protocol === 'udp' && x.netns === NETNS && (x.localPort === c.port || x.localPort === srv.port))
-        .map(shape)
-        .sort(byPort);
+      const ours = (x: Connection): boolean => x.protocol === 'udp' && x.netns === NETNS && (x.localPort === c.port || x.localPort === srv.port);
+      let mine = t.snapshot().toObjects().filter(ours);
+      if (hooked(backend) && t.info.perCall) {
+        // The one asynchronous part of this expectation: the C socket's
+        // destroy (udp_destroy_sock), and its close record. CI run 6 of stop
+        // 21 failed this deep equal once on the 1-vCPU PREEMPT_RT guest (the
+        // diff was not kept); a destroy that comes after the program's exit
+        // (a reference held past close(s), e.g. by its io_uring context,
+        // which a kernel worker tears down) would give exactly that. So wait
+        // for the close record, bounded; a close record comes in one
+        // snapshot only, so keep them. Counts are asserted as before.
+        const closed = mine.filter((x) => x.closed !== undefined);
+        const end = Date.now() + (IN_VM ? 30_000 : 5_000);
+        while (!closed.some((x) => x.localPort === c.port) && Date.now() < end) {
+          await sleep(20);
+          mine = t.snapshot().toObjects().filter(ours);
+          closed.push(...mine.filter((x) => x.closed !== undefined));
+        }
+        mine = [...closed, ...mine.filter((x) => x.closed === undefined)];
+      }
       if (!t.info.perCall) {
         // Before 6.3 this backend has no per-call UDP hook: nothing is counted.
         expect(mine).toEqual([]);
@@ -211,7 +226,7 @@ describe.each(ALL_BACKENDS)('io_uring on backend %s', (backend) => {
       expect(missing).toBe(0n); // a connected socket has its peer; the Node side's syscalls carry theirs
       const common = { protocol: 'udp', family: 'ipv4', netns: NETNS, localAddress: '127.0.0.1', remoteAddress: '127.0.0.1', assured: true, closed: undefined, tcp: undefined } as const;
       const k = (K);
-      expect(mine).toEqual(
+      expect(mine.map(shape).sort(byPort)).toEqual(
         [
           // fentry/kprobe: the C program's connected socket was destroyed at its exit: its flow ended
           { ...common, closed: hooked(backend) ? 'destroyed' : undefined, pid: c.pid, localPort: c.port, remotePort: srv.port, direction: 'outgoing', sentBytes: sum(K, upSize), recvBytes: sum(K, downSize), sentPackets: k, recvPackets: k },

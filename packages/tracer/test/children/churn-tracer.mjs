@@ -5,10 +5,23 @@
 // then prints its RSS and heap, the closes of that namespace, its live
 // connections and the tracer's stats. "reset": forget the counts so far.
 import { createInterface } from 'node:readline';
+import { enableBpfStats } from '@tracer-bpf/loader';
 import { Tracer } from '../../dist/index.js';
 
 const backend = /** @type {import('../../dist/index.js').BackendName} */ (process.argv[2]);
 const tracer = await Tracer.start({ backend, udpPeers: false });
+// Run counts of the state and destroy programs, for a round that does not add
+// up: did the kernel run them for every socket? (a few ns per run; ends with
+// this process)
+enableBpfStats();
+/** Counters at the last reset: the report gives what grew since. */
+let atReset = counters();
+/** The kernel-side counters a short round is read against. */
+function counters() {
+  const st = tracer.stats();
+  const runs = Object.fromEntries(st.programs.filter((p) => /state|destroy/.test(p.name)).map((p) => [p.name, p.runCount]));
+  return { runs, seenLate: st.kernel.tcpSeenLate, readFailed: st.kernel.readFailed };
+}
 /** @type {Map<number, number>} */
 const closedByNetns = new Map();
 /** The closes per namespace by reason (and seen late, pid 0), for a report that does not add up. */
@@ -43,6 +56,7 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     poll();
     closedByNetns.clear();
     reasonsByNetns.clear();
+    atReset = counters();
     process.stdout.write('{"reset":true}\n');
     return;
   }
@@ -77,6 +91,12 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       entryReplaced: Number(st.kernel.tcpEntryReplaced),
       // runs the kernel skipped (a BPF program already running on that CPU): a skipped destroy leaves its entry behind
       recursionMisses: st.programs.filter((p) => p.recursionMisses).map((p) => `${p.name}: ${p.recursionMisses}`),
+      // since the reset, host-wide (other sockets of the host count too): program runs, sockets first seen late, failed reads
+      sinceReset: (({ runs, seenLate, readFailed }) => ({
+        runs: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, Number(v - (atReset.runs[k] ?? 0n))])),
+        seenLate: Number(seenLate - atReset.seenLate),
+        readFailed: Number(readFailed - atReset.readFailed),
+      }))(counters()),
     })}\n`,
   );
 });
