@@ -209,12 +209,17 @@ describe.each(ALL_BACKENDS)('io_uring on backend %s', (backend) => {
         // for the close record, bounded; a close record comes in one
         // snapshot only, so keep them. Counts are asserted as before.
         const closed = mine.filter((x) => x.closed !== undefined);
-        const end = Date.now() + (IN_VM ? 30_000 : 5_000);
+        const t0 = Date.now();
+        const end = t0 + (IN_VM ? 30_000 : 5_000);
+        let waits = 0;
         while (!closed.some((x) => x.localPort === c.port) && Date.now() < end) {
+          waits++;
           await sleep(20);
           mine = t.snapshot().toObjects().filter(ours);
           closed.push(...mine.filter((x) => x.closed !== undefined));
         }
+        // evidence for the next look: how late it was, when it was
+        if (waits > 0) console.log(`uring connected UDP [${backend}]: the C socket's close record was not in the first snapshot after its exit: ${closed.some((x) => x.localPort === c.port) ? 'came' : 'not come'} after ${Date.now() - t0} ms`);
         mine = [...closed, ...mine.filter((x) => x.closed === undefined)];
       }
       if (!t.info.perCall) {
