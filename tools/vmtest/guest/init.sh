@@ -14,6 +14,7 @@ finish() {
   echo
   echo "$RESULT {\"error\":\"$1\",\"release\":\"$(uname -r)\"}"
   sync
+  sleep 1
   poweroff -f
   sleep 10
 }
@@ -63,6 +64,9 @@ rc=$?
 if grep -q "^$RESULT " /tmp/vmtest/result; then
   grep "^$RESULT " /tmp/vmtest/result
   sync
+  # let the line drain through the serial port: the kernel's "Power down"
+  # would otherwise land inside it (the host joins such a line, lib/boot.mjs)
+  sleep 1
   poweroff -f
   sleep 10
 fi

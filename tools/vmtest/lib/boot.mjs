@@ -11,6 +11,42 @@ import { which } from './util.mjs';
 export const RESULT_PREFIX = 'TRACER_BPF_RESULT ';
 const TAIL_LINES = 40;
 
+/**
+ * The result line from console lines, pushed one at a time. The kernel's own
+ * messages go to the console synchronously, so one printed while the line is
+ * still draining through the serial port lands inside it and ends that piece
+ * ("...packages/tracer/te[  252.037389] reboot: Power down", then the rest on
+ * the next line: seen at poweroff on 5.10). Such a message is cut off and the
+ * next line joined on; the JSON is compact, so "[ <seconds>.<usec>] " is never
+ * its own text. push() says whether the line was part of the result line, and
+ * gives the result once it parses; `error` says why it does not (yet).
+ */
+export function resultLine() {
+  let part = null;
+  let done = false;
+  const state = {
+    error: null,
+    push(l) {
+      if (done) return { consumed: false };
+      const start = l.indexOf(RESULT_PREFIX);
+      if (start >= 0) part = l.slice(start + RESULT_PREFIX.length);
+      else if (part === null) return { consumed: false };
+      else part += l;
+      part = part.replace(/\[\s*\d+\.\d{6}\] .*$/, '');
+      try {
+        const result = JSON.parse(part);
+        done = true;
+        state.error = null;
+        return { consumed: true, result };
+      } catch (e) {
+        state.error = `unparsable result line (${e.message}): ${part.slice(0, 200)}`;
+        return { consumed: true };
+      }
+    },
+  };
+  return state;
+}
+
 export const children = new Set();
 
 /** Kill every QEMU still running (synchronous, safe in 'exit' handlers). */
@@ -66,17 +102,14 @@ export function boot({ qemu = 'qemu-system-x86_64', args, logFile, timeoutS, idl
     const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
 
+    const assembler = resultLine();
     const line = (raw) => {
       const l = raw.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1bc/g, '');
       logStream.write(`${el().toFixed(2).padStart(7)} ${l}\n`);
-      if (l.startsWith(RESULT_PREFIX) || l.includes(RESULT_PREFIX)) {
-        const json = l.slice(l.indexOf(RESULT_PREFIX) + RESULT_PREFIX.length);
-        try {
-          result = JSON.parse(json);
-        } catch (e) {
-          error = `unparsable result line (${e.message}): ${json.slice(0, 200)}`;
-        }
-        return;
+      if (result === null) {
+        const r = assembler.push(l);
+        if (r.result) result = r.result;
+        if (r.consumed) return;
       }
       if (l.startsWith('TRACER_BPF_BOOTED')) bootSeconds = el();
       if (l.startsWith('TRACER_BPF_')) marks.push({ at: el(), what: l });
@@ -120,6 +153,7 @@ export function boot({ qemu = 'qemu-system-x86_64', args, logFile, timeoutS, idl
       clearInterval(timer);
       children.delete(child);
       if (partial) line(partial);
+      if (!result && assembler.error && !error) error = assembler.error;
       const seconds = el();
       if (!result && !error) {
         const panic = tail.find((l) => /Kernel panic|Attempted to kill init/.test(l));
