@@ -16,11 +16,18 @@ const tracer = await Tracer.start({ backend, udpPeers: false });
 enableBpfStats();
 /** Counters at the last reset: the report gives what grew since. */
 let atReset = counters();
-/** The kernel-side counters a short round is read against. */
-function counters() {
-  const st = tracer.stats();
+/** The kernel-side counters a short round is read against, from one stats() read. */
+function counters(st = tracer.stats()) {
   const runs = Object.fromEntries(st.programs.filter((p) => /state|destroy/.test(p.name)).map((p) => [p.name, p.runCount]));
   return { runs, seenLate: st.kernel.tcpSeenLate, readFailed: st.kernel.readFailed };
+}
+/** What grew from the last reset to `now` (counters()). */
+function sinceReset(now) {
+  return {
+    runs: Object.fromEntries(Object.entries(now.runs).map(([k, v]) => [k, Number(v - (atReset.runs[k] ?? 0n))])),
+    seenLate: Number(now.seenLate - atReset.seenLate),
+    readFailed: Number(now.readFailed - atReset.readFailed),
+  };
 }
 /** @type {Map<number, number>} */
 const closedByNetns = new Map();
@@ -92,11 +99,7 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       // runs the kernel skipped (a BPF program already running on that CPU): a skipped destroy leaves its entry behind
       recursionMisses: st.programs.filter((p) => p.recursionMisses).map((p) => `${p.name}: ${p.recursionMisses}`),
       // since the reset, host-wide (other sockets of the host count too): program runs, sockets first seen late, failed reads
-      sinceReset: (({ runs, seenLate, readFailed }) => ({
-        runs: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, Number(v - (atReset.runs[k] ?? 0n))])),
-        seenLate: Number(seenLate - atReset.seenLate),
-        readFailed: Number(readFailed - atReset.readFailed),
-      }))(counters()),
+      sinceReset: sinceReset(counters(st)),
     })}\n`,
   );
 });
