@@ -8,15 +8,22 @@
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb NO_COLOR=1 CI=1
 RESULT=TRACER_BPF_RESULT
 
+# After the result line: let it drain through the serial port first, or the
+# kernel's "Power down" lands inside it (the host joins such a line too,
+# lib/boot.mjs resultLine).
+power_off() {
+  sync
+  sleep 1
+  poweroff -f
+  sleep 10
+}
+
 # Any failure before the summarizer runs still gives a result line.
 finish() {
   echo 1 > /proc/sys/kernel/printk 2>/dev/null
   echo
   echo "$RESULT {\"error\":\"$1\",\"release\":\"$(uname -r)\"}"
-  sync
-  sleep 1
-  poweroff -f
-  sleep 10
+  power_off
 }
 
 mount -t proc proc /proc || finish "guest: mount proc failed"
@@ -63,12 +70,7 @@ echo 1 > /proc/sys/kernel/printk
 rc=$?
 if grep -q "^$RESULT " /tmp/vmtest/result; then
   grep "^$RESULT " /tmp/vmtest/result
-  sync
-  # let the line drain through the serial port: the kernel's "Power down"
-  # would otherwise land inside it (the host joins such a line, lib/boot.mjs)
-  sleep 1
-  poweroff -f
-  sleep 10
+  power_off
 fi
 cat /tmp/vmtest/summarize.err | tail -n 20
 finish "guest: the summarizer failed (exit $rc)"

@@ -106,11 +106,9 @@ export function boot({ qemu = 'qemu-system-x86_64', args, logFile, timeoutS, idl
     const line = (raw) => {
       const l = raw.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1bc/g, '');
       logStream.write(`${el().toFixed(2).padStart(7)} ${l}\n`);
-      if (result === null) {
-        const r = assembler.push(l);
-        if (r.result) result = r.result;
-        if (r.consumed) return;
-      }
+      const r = assembler.push(l); // ignores every line once the result is whole
+      if (r.result) result = r.result;
+      if (r.consumed) return;
       if (l.startsWith('TRACER_BPF_BOOTED')) bootSeconds = el();
       if (l.startsWith('TRACER_BPF_')) marks.push({ at: el(), what: l });
       tail.push(l);
