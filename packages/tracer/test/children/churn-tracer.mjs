@@ -21,7 +21,10 @@ function counters(st = tracer.stats()) {
   const runs = Object.fromEntries(st.programs.filter((p) => /state|destroy/.test(p.name)).map((p) => [p.name, p.runCount]));
   return { runs, seenLate: st.kernel.tcpSeenLate, readFailed: st.kernel.readFailed };
 }
-/** What grew from the last reset to `now` (counters()). */
+/**
+ * What grew from the last reset to `now`.
+ * @param {ReturnType<typeof counters>} now
+ */
 function sinceReset(now) {
   return {
     runs: Object.fromEntries(Object.entries(now.runs).map(([k, v]) => [k, Number(v - (atReset.runs[k] ?? 0n))])),
